@@ -1,0 +1,73 @@
+package ai.ferretstream.proto.kafka;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import java.util.Map;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+
+/**
+ * Reads a protobuf message of one type. Wrap it in Spring Kafka's {@code
+ * ErrorHandlingDeserializer} so an undecodable record goes to the dead-letter topic instead of
+ * blocking its partition. The type comes from the constructor or from the consumer property
+ * {@value #VALUE_TYPE_CONFIG} (a {@link Topic} name such as {@code FEATURES}).
+ */
+public class ProtobufDeserializer<T extends MessageLite> implements Deserializer<T> {
+
+  /** Consumer property naming the {@link Topic} whose value type to read. */
+  public static final String VALUE_TYPE_CONFIG = "ferret.value.topic";
+
+  private Parser<T> parser;
+
+  /** For configuration by class name; the type comes from {@value #VALUE_TYPE_CONFIG}. */
+  public ProtobufDeserializer() {}
+
+  public ProtobufDeserializer(Parser<T> parser) {
+    this.parser = parser;
+  }
+
+  /** A deserializer for the value type of a catalog topic. */
+  public static ProtobufDeserializer<MessageLite> forTopic(Topic topic) {
+    return new ProtobufDeserializer<>(parserOf(topic));
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public void configure(Map<String, ?> configs, boolean isKey) {
+    if (parser != null) {
+      return;
+    }
+    Object name = configs.get(VALUE_TYPE_CONFIG);
+    if (name == null) {
+      throw new IllegalStateException(
+          "ProtobufDeserializer needs the consumer property " + VALUE_TYPE_CONFIG);
+    }
+    parser = (Parser<T>) parserOf(Topic.valueOf(name.toString()));
+  }
+
+  @SuppressWarnings("unchecked")
+  static Parser<MessageLite> parserOf(Topic topic) {
+    try {
+      return (Parser<MessageLite>) topic.valueType().getMethod("parser").invoke(null);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("no protobuf parser for " + topic.valueType(), e);
+    }
+  }
+
+  @Override
+  public T deserialize(String topic, byte[] data) {
+    if (data == null) {
+      return null;
+    }
+    if (parser == null) {
+      throw new IllegalStateException("ProtobufDeserializer used before configure()");
+    }
+    try {
+      return parser.parseFrom(data);
+    } catch (InvalidProtocolBufferException e) {
+      throw new SerializationException(
+          "record on " + topic + " is not a valid protobuf message: " + e.getMessage(), e);
+    }
+  }
+}

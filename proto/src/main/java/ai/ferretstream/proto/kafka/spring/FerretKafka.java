@@ -1,0 +1,203 @@
+package ai.ferretstream.proto.kafka.spring;
+
+import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.kafka.FerretHeaders;
+import ai.ferretstream.proto.kafka.KafkaLimits;
+import ai.ferretstream.proto.kafka.Topic;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.v1.AnswerEvent;
+import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.FusedContext;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileFeatures;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.kafka.core.KafkaOperations;
+import org.springframework.kafka.listener.ConsumerRecordRecoverer;
+import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
+import org.springframework.kafka.listener.DefaultErrorHandler;
+import org.springframework.kafka.support.ExponentialBackOffWithMaxRetries;
+import org.springframework.kafka.support.serializer.DeserializationException;
+
+/**
+ * The error handling and topic declarations every service shares: bounded exponential retries for
+ * transient failures, no retries for permanent ones, and for every record given up on an error
+ * event to the waiting client plus a copy on {@code <topic>.dlt} with the original headers and the
+ * failing service.
+ */
+public final class FerretKafka {
+
+  private static final Logger log = LoggerFactory.getLogger(FerretKafka.class);
+
+  private FerretKafka() {}
+
+  /** One topic declaration per catalog topic and dead-letter topic, sized for our records. */
+  public static List<NewTopic> topics(TopicCatalog catalog, int partitions, short replication) {
+    List<NewTopic> topics = new ArrayList<>();
+    for (String name : catalog.allTopicNames()) {
+      topics.add(
+          new NewTopic(name, partitions, replication)
+              .configs(Map.of("max.message.bytes", Integer.toString(KafkaLimits.MAX_RECORD_BYTES))));
+    }
+    return topics;
+  }
+
+  /**
+   * The error handler for a service's listeners.
+   *
+   * @param template producer for dead-letter copies and error events (values: protobuf or bytes)
+   * @param catalog topic names
+   * @param service the failing service's name, written to the dead-letter headers and the event
+   * @param retries retries of a retryable failure before giving up
+   * @param initialBackoff first retry delay; doubles up to ten times this
+   */
+  public static DefaultErrorHandler errorHandler(
+      KafkaOperations<String, Object> template,
+      TopicCatalog catalog,
+      String service,
+      int retries,
+      Duration initialBackoff) {
+    DeadLetterPublishingRecoverer deadLetters =
+        new DeadLetterPublishingRecoverer(
+            template,
+            (record, ex) -> new TopicPartition(TopicCatalog.deadLetterOf(record.topic()), -1));
+    deadLetters.setHeadersFunction((record, ex) -> errorHeaders(service, ex));
+    ConsumerRecordRecoverer recoverer =
+        (record, ex) -> {
+          notifyClient(template, catalog, service, record, ex);
+          deadLetters.accept(record, ex);
+        };
+    ExponentialBackOffWithMaxRetries backOff = new ExponentialBackOffWithMaxRetries(retries);
+    backOff.setInitialInterval(initialBackoff.toMillis());
+    backOff.setMultiplier(2.0);
+    backOff.setMaxInterval(initialBackoff.toMillis() * 10);
+    DefaultErrorHandler handler = new DefaultErrorHandler(recoverer, backOff);
+    handler.addNotRetryableExceptions(
+        DeserializationException.class,
+        IllegalArgumentException.class,
+        PermanentFailure.class);
+    return handler;
+  }
+
+  private static Headers errorHeaders(String service, Exception ex) {
+    Headers headers = new RecordHeaders();
+    Throwable cause = rootCause(ex);
+    headers.add(FerretHeaders.ERROR_SERVICE, service.getBytes(StandardCharsets.UTF_8));
+    headers.add(
+        FerretHeaders.ERROR_CLASS,
+        (isPermanent(ex) ? "permanent" : "retryable").getBytes(StandardCharsets.UTF_8));
+    headers.add(
+        FerretHeaders.ERROR_REASON, String.valueOf(cause.getMessage()).getBytes(StandardCharsets.UTF_8));
+    return headers;
+  }
+
+  static boolean isPermanent(Throwable ex) {
+    for (Throwable t = ex; t != null; t = t.getCause()) {
+      if (t instanceof DeserializationException
+          || t instanceof IllegalArgumentException
+          || t instanceof PermanentFailure) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static Throwable rootCause(Throwable ex) {
+    Throwable t = ex;
+    while (t.getCause() != null && t.getCause() != t) {
+      if (t instanceof PermanentFailure || t instanceof TransientFailure) {
+        return t;
+      }
+      t = t.getCause();
+    }
+    return t;
+  }
+
+  /** Tells the waiting client that its request failed at this stage. */
+  private static void notifyClient(
+      KafkaOperations<String, Object> template,
+      TopicCatalog catalog,
+      String service,
+      ConsumerRecord<?, ?> record,
+      Exception ex) {
+    if (record.topic().equals(catalog.answers()) || record.topic().equals(catalog.control())) {
+      return; // nobody waits on these through us
+    }
+    RequestContext context = contextOf(record);
+    String requestId = context != null ? context.getRequestId() : keyOf(record);
+    if (requestId == null || requestId.isEmpty()) {
+      log.warn("dead-lettering a record without a request id from {}", record.topic());
+      return;
+    }
+    Throwable cause = rootCause(ex);
+    String code =
+        cause instanceof PermanentFailure pf
+            ? pf.code()
+            : isPermanent(ex) ? "invalid_request" : "stage_unavailable";
+    String message = service + " could not process the request: " + cause.getMessage();
+    AnswerEvent event = AnswerEvents.error(requestId, service, code, message, !isPermanent(ex));
+    ProducerRecord<String, Object> out;
+    if (context != null) {
+      ProducerRecord<String, AnswerEvent> typed = AnswerEvents.record(context, catalog, event);
+      out = new ProducerRecord<>(typed.topic(), typed.partition(), typed.key(), typed.value(), typed.headers());
+    } else {
+      Integer partition = null;
+      String header = FerretHeaders.get(record.headers(), FerretHeaders.REPLY_PARTITION);
+      if (header != null) {
+        partition = Integer.valueOf(header);
+      }
+      out = new ProducerRecord<>(catalog.answers(), partition, requestId, event);
+      FerretHeaders.put(out.headers(), FerretHeaders.REQUEST_ID, requestId);
+    }
+    try {
+      template.send(out).get(10, TimeUnit.SECONDS);
+    } catch (Exception sendFailure) {
+      // the record still goes to the dead-letter topic; the gateway's own deadline ends the wait
+      log.error("could not publish the error event of request {}", requestId, sendFailure);
+    }
+  }
+
+  private static String keyOf(ConsumerRecord<?, ?> record) {
+    Object key = record.key();
+    if (key instanceof String s) {
+      return s;
+    }
+    return FerretHeaders.get(record.headers(), FerretHeaders.REQUEST_ID);
+  }
+
+  /** The request context carried by a pipeline record's value, if it has one. */
+  public static RequestContext contextOf(ConsumerRecord<?, ?> record) {
+    Object value = record.value();
+    if (value instanceof AskRequest v) {
+      return v.getContext();
+    }
+    if (value instanceof Tile v) {
+      return v.getContext();
+    }
+    if (value instanceof TileFeatures v) {
+      return v.getContext();
+    }
+    if (value instanceof FusedContext v) {
+      return v.getContext();
+    }
+    return null;
+  }
+
+  /** Whether a record came from the given catalog topic. */
+  public static boolean from(ConsumerRecord<?, ?> record, TopicCatalog catalog, Topic topic) {
+    return record.topic().equals(catalog.name(topic));
+  }
+}

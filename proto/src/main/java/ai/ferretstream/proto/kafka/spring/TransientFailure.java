@@ -1,0 +1,9 @@
+package ai.ferretstream.proto.kafka.spring;
+
+/** A failure that may pass on retry (inference server unavailable, overloaded). */
+public class TransientFailure extends RuntimeException {
+
+  public TransientFailure(String message, Throwable cause) {
+    super(message, cause);
+  }
+}
