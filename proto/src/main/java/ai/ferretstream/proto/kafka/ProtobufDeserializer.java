@@ -8,10 +8,10 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
- * Reads a protobuf message of one type. Wrap it in Spring Kafka's {@code
- * ErrorHandlingDeserializer} so an undecodable record goes to the dead-letter topic instead of
- * blocking its partition. The type comes from the constructor or from the consumer property
- * {@value #VALUE_TYPE_CONFIG} (a {@link Topic} name such as {@code FEATURES}).
+ * Reads a protobuf message of one type. Wrap it in Spring Kafka's {@code ErrorHandlingDeserializer}
+ * so an undecodable record goes to the dead-letter topic instead of blocking its partition. The
+ * type comes from the constructor or from the consumer property {@value #VALUE_TYPE_CONFIG} (a
+ * {@link Topic} name such as {@code FEATURES}).
  */
 public class ProtobufDeserializer<T extends MessageLite> implements Deserializer<T> {
 

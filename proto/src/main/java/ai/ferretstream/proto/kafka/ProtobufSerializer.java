@@ -22,6 +22,10 @@ public final class ProtobufSerializer implements Serializer<Object> {
       return raw;
     }
     throw new SerializationException(
-        "cannot write a " + data.getClass().getName() + " to " + topic + ": not a protobuf message");
+        "cannot write a "
+            + data.getClass().getName()
+            + " to "
+            + topic
+            + ": not a protobuf message");
   }
 }

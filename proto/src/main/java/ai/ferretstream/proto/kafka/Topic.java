@@ -29,8 +29,7 @@ public enum Topic {
   private final String producers;
   private final String consumers;
 
-  Topic(
-      String baseName, Class<? extends Message> valueType, String producers, String consumers) {
+  Topic(String baseName, Class<? extends Message> valueType, String producers, String consumers) {
     this.baseName = baseName;
     this.valueType = valueType;
     this.producers = producers;

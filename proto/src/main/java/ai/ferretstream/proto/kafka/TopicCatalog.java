@@ -88,7 +88,10 @@ public final class TopicCatalog {
 
   /** The catalog entry of a resolved topic name, if it is one of ours (dead-letter topics too). */
   public Optional<Topic> lookup(String topicName) {
-    String base = topicName.endsWith(Topic.DLT_SUFFIX) ? topicName.substring(0, topicName.length() - Topic.DLT_SUFFIX.length()) : topicName;
+    String base =
+        topicName.endsWith(Topic.DLT_SUFFIX)
+            ? topicName.substring(0, topicName.length() - Topic.DLT_SUFFIX.length())
+            : topicName;
     return Arrays.stream(Topic.values()).filter(t -> name(t).equals(base)).findFirst();
   }
 }

@@ -2,8 +2,8 @@ package ai.ferretstream.proto.tensor;
 
 /**
  * IEEE 754 binary16 ⇄ binary32 conversion (Java 17 has no {@code Float.float16ToFloat}). Rounds to
- * nearest, ties to even; keeps subnormals, signed zeros, infinities and NaN (a NaN stays a quiet NaN
- * with the top payload bits kept).
+ * nearest, ties to even; keeps subnormals, signed zeros, infinities and NaN (a NaN stays a quiet
+ * NaN with the top payload bits kept).
  */
 public final class Fp16 {
 

@@ -26,7 +26,8 @@ public final class TensorCodec {
   }
 
   /** Decodes {@code count} FP16 values starting at element {@code srcElement} into {@code dst}. */
-  public static void fp16ToFloats(byte[] raw, int srcElement, float[] dst, int dstOffset, int count) {
+  public static void fp16ToFloats(
+      byte[] raw, int srcElement, float[] dst, int dstOffset, int count) {
     int p = srcElement * 2;
     for (int i = 0; i < count; i++, p += 2) {
       short h = (short) ((raw[p] & 0xff) | (raw[p + 1] << 8));
@@ -52,7 +53,8 @@ public final class TensorCodec {
   /** FP32 little-endian bytes → floats. */
   public static float[] fp32ToFloats(byte[] raw) {
     if ((raw.length & 3) != 0) {
-      throw new IllegalArgumentException("FP32 tensor byte count not a multiple of 4: " + raw.length);
+      throw new IllegalArgumentException(
+          "FP32 tensor byte count not a multiple of 4: " + raw.length);
     }
     float[] out = new float[raw.length / 4];
     ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
@@ -67,7 +69,8 @@ public final class TensorCodec {
 
   public static int[] int32s(byte[] raw) {
     if ((raw.length & 3) != 0) {
-      throw new IllegalArgumentException("INT32 tensor byte count not a multiple of 4: " + raw.length);
+      throw new IllegalArgumentException(
+          "INT32 tensor byte count not a multiple of 4: " + raw.length);
     }
     int[] out = new int[raw.length / 4];
     ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(out);
@@ -82,7 +85,8 @@ public final class TensorCodec {
 
   public static long[] int64s(byte[] raw) {
     if ((raw.length & 7) != 0) {
-      throw new IllegalArgumentException("INT64 tensor byte count not a multiple of 8: " + raw.length);
+      throw new IllegalArgumentException(
+          "INT64 tensor byte count not a multiple of 8: " + raw.length);
     }
     long[] out = new long[raw.length / 8];
     ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(out);
@@ -122,7 +126,11 @@ public final class TensorCodec {
       long len = Integer.toUnsignedLong(buf.getInt());
       if (len > buf.remaining()) {
         throw new IllegalArgumentException(
-            "BYTES element of " + len + " bytes overruns the tensor (" + buf.remaining() + " left)");
+            "BYTES element of "
+                + len
+                + " bytes overruns the tensor ("
+                + buf.remaining()
+                + " left)");
       }
       byte[] b = new byte[(int) len];
       buf.get(b);

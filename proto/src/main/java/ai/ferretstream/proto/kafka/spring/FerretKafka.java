@@ -1,5 +1,7 @@
 package ai.ferretstream.proto.kafka.spring;
 
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.KafkaLimits;
@@ -17,12 +19,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.kafka.core.KafkaOperations;
@@ -50,7 +52,8 @@ public final class FerretKafka {
     for (String name : catalog.allTopicNames()) {
       topics.add(
           new NewTopic(name, partitions, replication)
-              .configs(Map.of("max.message.bytes", Integer.toString(KafkaLimits.MAX_RECORD_BYTES))));
+              .configs(
+                  Map.of("max.message.bytes", Integer.toString(KafkaLimits.MAX_RECORD_BYTES))));
     }
     return topics;
   }
@@ -86,9 +89,7 @@ public final class FerretKafka {
     backOff.setMaxInterval(initialBackoff.toMillis() * 10);
     DefaultErrorHandler handler = new DefaultErrorHandler(recoverer, backOff);
     handler.addNotRetryableExceptions(
-        DeserializationException.class,
-        IllegalArgumentException.class,
-        PermanentFailure.class);
+        DeserializationException.class, IllegalArgumentException.class, PermanentFailure.class);
     return handler;
   }
 
@@ -100,7 +101,8 @@ public final class FerretKafka {
         FerretHeaders.ERROR_CLASS,
         (isPermanent(ex) ? "permanent" : "retryable").getBytes(StandardCharsets.UTF_8));
     headers.add(
-        FerretHeaders.ERROR_REASON, String.valueOf(cause.getMessage()).getBytes(StandardCharsets.UTF_8));
+        FerretHeaders.ERROR_REASON,
+        String.valueOf(cause.getMessage()).getBytes(StandardCharsets.UTF_8));
     return headers;
   }
 
@@ -152,7 +154,9 @@ public final class FerretKafka {
     ProducerRecord<String, Object> out;
     if (context != null) {
       ProducerRecord<String, AnswerEvent> typed = AnswerEvents.record(context, catalog, event);
-      out = new ProducerRecord<>(typed.topic(), typed.partition(), typed.key(), typed.value(), typed.headers());
+      out =
+          new ProducerRecord<>(
+              typed.topic(), typed.partition(), typed.key(), typed.value(), typed.headers());
     } else {
       Integer partition = null;
       String header = FerretHeaders.get(record.headers(), FerretHeaders.REPLY_PARTITION);

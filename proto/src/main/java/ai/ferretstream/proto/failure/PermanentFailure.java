@@ -1,4 +1,4 @@
-package ai.ferretstream.proto.kafka.spring;
+package ai.ferretstream.proto.failure;
 
 /**
  * A failure that retrying cannot mend (bad input, a model rejecting the tensor). The record is

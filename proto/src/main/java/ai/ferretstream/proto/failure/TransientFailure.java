@@ -1,4 +1,4 @@
-package ai.ferretstream.proto.kafka.spring;
+package ai.ferretstream.proto.failure;
 
 /** A failure that may pass on retry (inference server unavailable, overloaded). */
 public class TransientFailure extends RuntimeException {
