@@ -1,0 +1,486 @@
+package ai.ferretstream.inferenceserver;
+
+import ai.ferretstream.inferenceserver.ModelBackend.ResponseSink;
+import ai.ferretstream.inferenceserver.ModelRegistry.Slot;
+import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
+import ai.ferretstream.proto.inference.InferParameter;
+import ai.ferretstream.proto.inference.ModelConfigRequest;
+import ai.ferretstream.proto.inference.ModelConfigResponse;
+import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.inference.ModelInferResponse;
+import ai.ferretstream.proto.inference.ModelInferResponse.InferOutputTensor;
+import ai.ferretstream.proto.inference.ModelInput;
+import ai.ferretstream.proto.inference.ModelMetadataRequest;
+import ai.ferretstream.proto.inference.ModelMetadataResponse;
+import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
+import ai.ferretstream.proto.inference.ModelOutput;
+import ai.ferretstream.proto.inference.ModelReadyRequest;
+import ai.ferretstream.proto.inference.ModelReadyResponse;
+import ai.ferretstream.proto.inference.ModelStatisticsRequest;
+import ai.ferretstream.proto.inference.ModelStatisticsResponse;
+import ai.ferretstream.proto.inference.ModelStreamInferResponse;
+import ai.ferretstream.proto.inference.RepositoryIndexRequest;
+import ai.ferretstream.proto.inference.RepositoryIndexResponse;
+import ai.ferretstream.proto.inference.ServerLiveRequest;
+import ai.ferretstream.proto.inference.ServerLiveResponse;
+import ai.ferretstream.proto.inference.ServerMetadataRequest;
+import ai.ferretstream.proto.inference.ServerMetadataResponse;
+import ai.ferretstream.proto.inference.ServerReadyRequest;
+import ai.ferretstream.proto.inference.ServerReadyResponse;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The KServe v2 / Triton {@code inference.GRPCInferenceService} over a {@link ModelRegistry}.
+ * Answers truthfully about readiness; maps refusals to gRPC status (INVALID_ARGUMENT, NOT_FOUND,
+ * UNAVAILABLE, FAILED_PRECONDITION); streams decoupled models with Triton's {@code
+ * triton_final_response} protocol.
+ */
+final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+
+  static final String SERVER_NAME = "ferret-stream-inference-server";
+  static final String FINAL_RESPONSE = "triton_final_response";
+  static final String ENABLE_EMPTY_FINAL = "triton_enable_empty_final_response";
+  static final List<String> EXTENSIONS =
+      List.of("model_configuration", "model_repository", "statistics", "parameters");
+
+  private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
+
+  private final ModelRegistry registry;
+  private final Executor streamExecutor;
+  private final String version;
+
+  /**
+   * @param streamExecutor runs the requests that arrive on {@code ModelStreamInfer} streams
+   */
+  InferenceService(ModelRegistry registry, Executor streamExecutor) {
+    this.registry = registry;
+    this.streamExecutor = streamExecutor;
+    String v = InferenceService.class.getPackage().getImplementationVersion();
+    this.version = v == null ? "dev" : v;
+  }
+
+  @Override
+  public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> out) {
+    unary(out, () -> ServerLiveResponse.newBuilder().setLive(true).build());
+  }
+
+  @Override
+  public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
+    unary(out, () -> ServerReadyResponse.newBuilder().setReady(registry.serverReady()).build());
+  }
+
+  @Override
+  public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
+    unary(
+        out,
+        () ->
+            ModelReadyResponse.newBuilder()
+                .setReady(registry.modelReady(request.getName(), request.getVersion()))
+                .build());
+  }
+
+  @Override
+  public void serverMetadata(
+      ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> out) {
+    unary(
+        out,
+        () ->
+            ServerMetadataResponse.newBuilder()
+                .setName(SERVER_NAME)
+                .setVersion(version)
+                .addAllExtensions(EXTENSIONS)
+                .build());
+  }
+
+  @Override
+  public void modelMetadata(
+      ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> out) {
+    unary(
+        out,
+        () -> {
+          Slot slot = registry.ready(request.getName(), request.getVersion());
+          return metadata(slot, registry.versions(slot.name));
+        });
+  }
+
+  static ModelMetadataResponse metadata(Slot slot, List<String> versions) {
+    ModelMetadataResponse.Builder b =
+        ModelMetadataResponse.newBuilder()
+            .setName(slot.name)
+            .addAllVersions(versions)
+            .setPlatform(ModelConfigs.platform(slot.config));
+    for (ModelInput in : slot.config.getInputList()) {
+      b.addInputs(
+          tensorMetadata(
+              in.getName(),
+              DataTypes.protocol(in.getDataType()),
+              ModelConfigs.fullShape(slot.config, in.getDimsList())));
+    }
+    for (ModelOutput o : slot.config.getOutputList()) {
+      b.addOutputs(
+          tensorMetadata(
+              o.getName(),
+              DataTypes.protocol(o.getDataType()),
+              ModelConfigs.fullShape(slot.config, o.getDimsList())));
+    }
+    return b.build();
+  }
+
+  private static TensorMetadata tensorMetadata(String name, String datatype, long[] shape) {
+    TensorMetadata.Builder t = TensorMetadata.newBuilder().setName(name).setDatatype(datatype);
+    for (long d : shape) {
+      t.addShape(d);
+    }
+    return t.build();
+  }
+
+  @Override
+  public void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> out) {
+    unary(
+        out,
+        () ->
+            ModelConfigResponse.newBuilder()
+                .setConfig(registry.existing(request.getName(), request.getVersion()).config)
+                .build());
+  }
+
+  @Override
+  public void modelStatistics(
+      ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> out) {
+    unary(
+        out,
+        () -> {
+          ModelStatisticsResponse.Builder b = ModelStatisticsResponse.newBuilder();
+          if (request.getName().isEmpty()) {
+            for (Slot s : registry.allSlots()) {
+              if (!s.version.isEmpty()) {
+                b.addModelStats(s.stats.proto(s.name, s.version));
+              }
+            }
+          } else if (request.getVersion().isEmpty()) {
+            registry.existing(request.getName(), "");
+            for (Slot s : registry.slotsOf(request.getName())) {
+              if (!s.version.isEmpty()) {
+                b.addModelStats(s.stats.proto(s.name, s.version));
+              }
+            }
+          } else {
+            Slot s = registry.existing(request.getName(), request.getVersion());
+            b.addModelStats(s.stats.proto(s.name, s.version));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void repositoryIndex(
+      RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> out) {
+    unary(
+        out,
+        () -> {
+          RepositoryIndexResponse.Builder b = RepositoryIndexResponse.newBuilder();
+          for (Slot s : registry.allSlots()) {
+            if (request.getReady() && s.state() != ModelRegistry.State.READY) {
+              continue;
+            }
+            b.addModels(
+                RepositoryIndexResponse.ModelIndex.newBuilder()
+                    .setName(s.name)
+                    .setVersion(s.version)
+                    .setState(s.state().name())
+                    .setReason(s.reason()));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
+    long arrival = System.nanoTime();
+    unary(
+        out,
+        () -> {
+          Slot slot = registry.ready(request.getModelName(), request.getModelVersion());
+          if (slot.decoupled()) {
+            throw new InferenceException(
+                Status.Code.FAILED_PRECONDITION,
+                "model '"
+                    + slot.name
+                    + "' is decoupled (it streams 0..N responses per request): call"
+                    + " ModelStreamInfer; ModelInfer does not support decoupled models");
+          }
+          ModelInferResponse[] response = new ModelInferResponse[1];
+          Context context = Context.current();
+          execute(
+              slot,
+              request,
+              arrival,
+              new ResponseSink() {
+                @Override
+                public void send(List<Tensor> outputs, boolean last) {
+                  response[0] = encode(slot, request.getId(), outputs, null);
+                }
+
+                @Override
+                public boolean cancelled() {
+                  return context.isCancelled();
+                }
+              });
+          if (response[0] == null) {
+            throw new InferenceException(
+                Status.Code.INTERNAL, "model '" + slot.name + "' produced no response");
+          }
+          return response[0];
+        });
+  }
+
+  @Override
+  public StreamObserver<ModelInferRequest> modelStreamInfer(
+      StreamObserver<ModelStreamInferResponse> out) {
+    return new StreamCall((ServerCallStreamObserver<ModelStreamInferResponse>) out);
+  }
+
+  /** Runs one request on a model, recording statistics; the model's responses go to sink. */
+  private void execute(Slot slot, ModelInferRequest request, long arrivalNs, ResponseSink sink) {
+    long start = System.nanoTime();
+    try {
+      InferInputs inputs = RequestDecoder.decode(request, slot.config);
+      List<String> outputs = RequestDecoder.requestedOutputs(request, slot.config);
+      long inferStart = System.nanoTime();
+      long[] sendNs = new long[1];
+      slot.backend()
+          .execute(
+              inputs,
+              outputs,
+              new ResponseSink() {
+                @Override
+                public void send(List<Tensor> tensors, boolean last) {
+                  long t = System.nanoTime();
+                  sink.send(tensors, last);
+                  sendNs[0] += System.nanoTime() - t;
+                }
+
+                @Override
+                public boolean cancelled() {
+                  return sink.cancelled();
+                }
+              });
+      long end = System.nanoTime();
+      slot.stats.success(
+          inputs.batchSize(),
+          start - arrivalNs,
+          inferStart - start,
+          end - inferStart - sendNs[0],
+          sendNs[0],
+          end - arrivalNs);
+    } catch (RuntimeException e) {
+      slot.stats.failure(System.nanoTime() - arrivalNs);
+      throw e;
+    }
+  }
+
+  static ModelInferResponse encode(Slot slot, String id, List<Tensor> outputs, Boolean last) {
+    ModelInferResponse.Builder b =
+        ModelInferResponse.newBuilder()
+            .setModelName(slot.name)
+            .setModelVersion(slot.version)
+            .setId(id);
+    if (last != null) {
+      b.putParameters(FINAL_RESPONSE, InferParameter.newBuilder().setBoolParam(last).build());
+    }
+    for (Tensor t : outputs) {
+      InferOutputTensor.Builder o =
+          InferOutputTensor.newBuilder().setName(t.name()).setDatatype(t.datatype());
+      for (long d : t.shape()) {
+        o.addShape(d);
+      }
+      b.addOutputs(o);
+      b.addRawOutputContents(t.data());
+    }
+    return b.build();
+  }
+
+  private static <T> void unary(StreamObserver<T> out, Supplier<T> body) {
+    T response;
+    try {
+      response = body.get();
+    } catch (InferenceException e) {
+      out.onError(e.toStatus());
+      return;
+    } catch (RuntimeException e) {
+      log.error("request failed unexpectedly", e);
+      out.onError(
+          Status.INTERNAL
+              .withDescription("internal error: " + e)
+              .withCause(e)
+              .asRuntimeException());
+      return;
+    }
+    out.onNext(response);
+    out.onCompleted();
+  }
+
+  /**
+   * One {@code ModelStreamInfer} call. Each request runs on the stream executor (requests on one
+   * stream run concurrently, as in Triton; correlate responses by id). Errors become {@code
+   * error_message} responses and the stream stays open. Cancellation stops generation between
+   * pieces; half-close lets in-flight requests finish, then completes the stream.
+   */
+  private final class StreamCall implements StreamObserver<ModelInferRequest> {
+
+    private final ServerCallStreamObserver<ModelStreamInferResponse> out;
+    private final Context context = Context.current();
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final Object lock = new Object();
+    private int inFlight;
+    private boolean halfClosed;
+    private boolean done;
+
+    StreamCall(ServerCallStreamObserver<ModelStreamInferResponse> out) {
+      this.out = out;
+      out.setOnCancelHandler(() -> cancelled.set(true));
+    }
+
+    @Override
+    public void onNext(ModelInferRequest request) {
+      long arrival = System.nanoTime();
+      synchronized (lock) {
+        inFlight++;
+      }
+      try {
+        streamExecutor.execute(context.wrap(() -> handle(request, arrival)));
+      } catch (RejectedExecutionException e) {
+        error(request, "the server is shutting down");
+        finished();
+      }
+    }
+
+    private boolean isCancelled() {
+      return cancelled.get() || context.isCancelled();
+    }
+
+    private void handle(ModelInferRequest request, long arrival) {
+      try {
+        Slot slot = registry.ready(request.getModelName(), request.getModelVersion());
+        boolean emptyFinal = emptyFinalRequested(request);
+        boolean decoupled = slot.decoupled();
+        AtomicBoolean finalSent = new AtomicBoolean();
+        execute(
+            slot,
+            request,
+            arrival,
+            new ResponseSink() {
+              @Override
+              public void send(List<Tensor> outputs, boolean last) {
+                boolean isFinal = !decoupled || (last && !emptyFinal);
+                write(encode(slot, request.getId(), outputs, isFinal));
+                if (isFinal) {
+                  finalSent.set(true);
+                }
+              }
+
+              @Override
+              public boolean cancelled() {
+                return isCancelled();
+              }
+            });
+        if (!finalSent.get() && !isCancelled()) {
+          // the explicit end of a decoupled request: requested, or the model never marked one
+          write(encode(slot, request.getId(), List.of(), true));
+        }
+      } catch (InferenceException e) {
+        error(request, e.getMessage());
+      } catch (RuntimeException e) {
+        log.error("stream request {} failed unexpectedly", request.getId(), e);
+        error(request, "internal error: " + e);
+      } finally {
+        finished();
+      }
+    }
+
+    private void error(ModelInferRequest request, String message) {
+      write(
+          ModelStreamInferResponse.newBuilder()
+              .setErrorMessage(message)
+              .setInferResponse(
+                  ModelInferResponse.newBuilder()
+                      .setId(request.getId())
+                      .setModelName(request.getModelName())
+                      .setModelVersion(request.getModelVersion()))
+              .build());
+    }
+
+    private void write(ModelInferResponse response) {
+      write(ModelStreamInferResponse.newBuilder().setInferResponse(response).build());
+    }
+
+    private void write(ModelStreamInferResponse response) {
+      synchronized (lock) {
+        if (done || isCancelled()) {
+          return;
+        }
+        try {
+          out.onNext(response);
+        } catch (RuntimeException e) {
+          // the call closed under us (client gone): stop generating for it
+          log.debug("stream closed while sending a response", e);
+          cancelled.set(true);
+        }
+      }
+    }
+
+    private void finished() {
+      synchronized (lock) {
+        inFlight--;
+        maybeComplete();
+      }
+    }
+
+    private void maybeComplete() {
+      if (halfClosed && inFlight == 0 && !done) {
+        done = true;
+        if (!isCancelled()) {
+          out.onCompleted();
+        }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      cancelled.set(true);
+    }
+
+    @Override
+    public void onCompleted() {
+      synchronized (lock) {
+        halfClosed = true;
+        maybeComplete();
+      }
+    }
+  }
+
+  static boolean emptyFinalRequested(ModelInferRequest request) {
+    InferParameter p = request.getParametersMap().get(ENABLE_EMPTY_FINAL);
+    if (p == null) {
+      return false;
+    }
+    if (p.getParameterChoiceCase() != InferParameter.ParameterChoiceCase.BOOL_PARAM) {
+      throw InferenceException.invalid(
+          "parameter "
+              + ENABLE_EMPTY_FINAL
+              + " must be a bool_param, is "
+              + p.getParameterChoiceCase());
+    }
+    return p.getBoolParam();
+  }
+}

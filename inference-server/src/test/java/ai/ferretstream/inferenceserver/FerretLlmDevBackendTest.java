@@ -1,0 +1,176 @@
+package ai.ferretstream.inferenceserver;
+
+import static ai.ferretstream.inferenceserver.TestTensors.CHANNELS;
+import static ai.ferretstream.inferenceserver.TestTensors.input;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.ferretstream.proto.inference.ModelConfig;
+import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.tensor.TensorCodec;
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FerretLlmDevBackendTest {
+
+  static final ModelConfig CONFIG;
+
+  static {
+    try {
+      CONFIG = ModelConfigs.read(Path.of("model-repository", "ferret_llm"));
+    } catch (java.io.IOException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  final FerretLlmDevBackend backend = new FerretLlmDevBackend(CONFIG);
+
+  /** Runs a request through decoding and the backend; returns the streamed pieces. */
+  List<String> run(ModelInferRequest request, List<Boolean> lastFlags) {
+    InferInputs inputs = RequestDecoder.decode(request, CONFIG);
+    List<String> pieces = new ArrayList<>();
+    backend.execute(
+        inputs,
+        List.of("text_output"),
+        new ModelBackend.ResponseSink() {
+          @Override
+          public void send(List<Tensor> outputs, boolean last) {
+            assertThat(outputs)
+                .singleElement()
+                .satisfies(
+                    t -> {
+                      assertThat(t.name()).isEqualTo("text_output");
+                      assertThat(t.shape()).containsExactly(1);
+                    });
+            pieces.add(
+                TensorCodec.bytesTensorToStrings(outputs.get(0).data().toByteArray()).get(0));
+            lastFlags.add(last);
+          }
+
+          @Override
+          public boolean cancelled() {
+            return false;
+          }
+        });
+    return pieces;
+  }
+
+  @Test
+  void describesTheImageFromTheLocalCellsPieceByPiece() {
+    List<Boolean> last = new ArrayList<>();
+    ModelInferRequest r =
+        TestTensors.llmRequest(
+                "d",
+                "What is in the image?",
+                4,
+                4,
+                (row, col) -> row < 3 ? new int[] {255, 255, 0} : new int[] {0, 0, 0},
+                new short[0],
+                null)
+            .build();
+
+    List<String> pieces = run(r, last);
+
+    assertThat(String.join("", pieces))
+        .isEqualTo("This is the Ferret Stream dev model. The image shows yellow and black.");
+    assertThat(pieces).startsWith("This", " is", " the");
+    assertThat(last).last().isEqualTo(true);
+    assertThat(last.subList(0, last.size() - 1)).containsOnly(false);
+  }
+
+  @Test
+  void appliesMaxTokensAndStopFromSamplingParameters() {
+    ModelInferRequest r =
+        TestTensors.llmRequest(
+                "s",
+                "Where is the red object?",
+                2,
+                2,
+                (row, col) -> new int[] {255, 0, 0},
+                new short[0],
+                "{\"max_tokens\": 50, \"stop\": [\" at\"]}")
+            .build();
+
+    assertThat(String.join("", run(r, new ArrayList<>()))).isEqualTo("The red object is");
+  }
+
+  @Test
+  void rejectsTokensThatDoNotMatchTheLayout() {
+    ModelInferRequest r =
+        TestTensors.llmRequest(
+                "x", "Hi", 2, 2, (row, col) -> new int[] {0, 0, 0}, new short[0], null)
+            .setRawInputContents(
+                2, ByteString.copyFrom(TensorCodec.int32Bytes(24, 24, 2, 3, 42, 28)))
+            .build();
+
+    assertInvalid(
+        r,
+        "image_tokens has 580 rows but image_layout [24, 24, 2, 3, 42, 28] implies 24x24 global + 2x3 local = 582");
+  }
+
+  @Test
+  void rejectsANonPositiveLayout() {
+    ModelInferRequest r =
+        TestTensors.llmRequest(
+                "x", "Hi", 2, 2, (row, col) -> new int[] {0, 0, 0}, new short[0], null)
+            .setRawInputContents(
+                2, ByteString.copyFrom(TensorCodec.int32Bytes(24, 24, 2, 2, 0, 28)))
+            .build();
+
+    assertInvalid(r, "positive image_width and image_height");
+  }
+
+  @Test
+  void rejectsBadSamplingParameters() {
+    ModelInferRequest r =
+        TestTensors.llmRequest(
+                "x",
+                "Hi",
+                1,
+                1,
+                (row, col) -> new int[] {0, 0, 0},
+                new short[0],
+                "{\"max_tokens\": -1}")
+            .build();
+
+    assertInvalid(r, "sampling_parameters.max_tokens must be an integer >= 1");
+  }
+
+  @Test
+  void rejectsRegionEmbeddingsOfTheWrongWidth() {
+    ModelInferRequest r =
+        TestTensors.llmRequest(
+                "x", "Hi", 1, 1, (row, col) -> new int[] {0, 0, 0}, new short[0], null)
+            .setInputs(3, input("region_embeddings", "FP16", 1, 512))
+            .setRawInputContents(3, ByteString.copyFrom(new byte[1024]))
+            .build();
+
+    assertThatThrownBy(() -> RequestDecoder.decode(r, CONFIG))
+        .hasMessageContaining("dimension 1 is 512, expected " + CHANNELS);
+  }
+
+  @Test
+  void refusesAConfigThatDoesNotFitTheImplementation() {
+    ModelConfig wrong =
+        CONFIG.toBuilder()
+            .clearModelTransactionPolicy()
+            .setInput(1, CONFIG.getInput(1).toBuilder().clearDims().addDims(-1).addDims(4096))
+            .build();
+
+    assertThatThrownBy(() -> new FerretLlmDevBackend(wrong))
+        .hasMessageContaining("needs model_transaction_policy { decoupled: true }")
+        .hasMessageContaining("'image_tokens' must have dims [-1, 1024], has [-1, 4096]");
+  }
+
+  private void assertInvalid(ModelInferRequest r, String message) {
+    assertThatThrownBy(() -> run(r, new ArrayList<>()))
+        .isInstanceOfSatisfying(
+            InferenceException.class,
+            e -> assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT))
+        .hasMessageContaining(message);
+  }
+}
