@@ -1,0 +1,150 @@
+package ai.ferretstream.encoder.config;
+
+import ai.ferretstream.encoder.domain.EncoderRole;
+import ai.ferretstream.encoder.messaging.TileBatchListener;
+import ai.ferretstream.proto.kafka.KafkaLimits;
+import ai.ferretstream.proto.kafka.ProtobufDeserializer;
+import ai.ferretstream.proto.kafka.ProtobufSerializer;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.kafka.spring.FerretKafka;
+import ai.ferretstream.proto.kafka.spring.TopicLimitsVerifier;
+import ai.ferretstream.proto.v1.Tile;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
+import org.springframework.kafka.core.ConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.KafkaAdmin;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.core.MicrometerConsumerListener;
+import org.springframework.kafka.core.MicrometerProducerListener;
+import org.springframework.kafka.core.ProducerFactory;
+import org.springframework.kafka.listener.ConcurrentMessageListenerContainer;
+import org.springframework.kafka.listener.ContainerProperties.AckMode;
+import org.springframework.kafka.support.serializer.ErrorHandlingDeserializer;
+
+/**
+ * Kafka wiring: topic names and declarations, a protobuf producer sized for feature records, the
+ * batch consumer of the role's tile topic and its listener container with the shared error handler.
+ */
+@Configuration(proxyBeanMethods = false)
+class EncoderKafkaConfig {
+
+  /** Service name in dead-letter headers and error events. */
+  static final String SERVICE = "encoder-service";
+
+  @Bean
+  TopicCatalog topicCatalog(EncoderProperties properties) {
+    return new TopicCatalog(properties.topics().prefix());
+  }
+
+  /** The tile topic this role reads. */
+  static String inputTopic(TopicCatalog catalog, EncoderRole role) {
+    return role == EncoderRole.GLOBAL ? catalog.tilesGlobal() : catalog.tilesLocal();
+  }
+
+  @Bean
+  KafkaAdmin.NewTopics ferretTopics(TopicCatalog catalog, EncoderProperties properties) {
+    List<NewTopic> topics =
+        FerretKafka.topics(
+            catalog, properties.topics().partitions(), properties.topics().replication());
+    return new KafkaAdmin.NewTopics(topics.toArray(NewTopic[]::new));
+  }
+
+  /** Fails start-up when a topic this service reads or writes cannot take our largest records. */
+  @Bean
+  TopicLimitsVerifier topicLimitsVerifier(
+      KafkaAdmin admin, TopicCatalog catalog, EncoderProperties properties) {
+    String input = inputTopic(catalog, properties.encoder().role());
+    return new TopicLimitsVerifier(
+        admin,
+        List.of(input, TopicCatalog.deadLetterOf(input), catalog.features(), catalog.answers()));
+  }
+
+  @Bean
+  ProducerFactory<String, Object> producerFactory(
+      KafkaProperties kafka, EncoderProperties properties, MeterRegistry meterRegistry) {
+    Map<String, Object> config = kafka.buildProducerProperties();
+    config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
+    config.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
+    config.put(ProducerConfig.ACKS_CONFIG, "all");
+    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    // a send that cannot even start (no metadata, full buffer) fails within the send timeout
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, properties.encoder().sendTimeout().toMillis());
+    DefaultKafkaProducerFactory<String, Object> factory =
+        new DefaultKafkaProducerFactory<>(config, new StringSerializer(), new ProtobufSerializer());
+    factory.addListener(new MicrometerProducerListener<>(meterRegistry));
+    return factory;
+  }
+
+  @Bean
+  KafkaTemplate<String, Object> kafkaTemplate(ProducerFactory<String, Object> producerFactory) {
+    return new KafkaTemplate<>(producerFactory);
+  }
+
+  @Bean
+  ConsumerFactory<String, Tile> consumerFactory(
+      KafkaProperties kafka, EncoderProperties properties, MeterRegistry meterRegistry) {
+    Map<String, Object> config = kafka.buildConsumerProperties();
+    config.put(ConsumerConfig.GROUP_ID_CONFIG, properties.encoder().groupId());
+    config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, properties.encoder().maxBatchSize());
+    config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
+    config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    DefaultKafkaConsumerFactory<String, Tile> factory =
+        new DefaultKafkaConsumerFactory<>(
+            config,
+            new StringDeserializer(),
+            new ErrorHandlingDeserializer<>(new ProtobufDeserializer<>(Tile.parser())));
+    factory.addListener(new MicrometerConsumerListener<>(meterRegistry));
+    return factory;
+  }
+
+  @Bean
+  ConcurrentKafkaListenerContainerFactory<String, Tile> kafkaListenerContainerFactory(
+      ConsumerFactory<String, Tile> consumerFactory,
+      KafkaTemplate<String, Object> template,
+      TopicCatalog catalog,
+      EncoderProperties properties) {
+    ConcurrentKafkaListenerContainerFactory<String, Tile> factory =
+        new ConcurrentKafkaListenerContainerFactory<>();
+    factory.setConsumerFactory(consumerFactory);
+    factory.setBatchListener(true);
+    factory.setConcurrency(properties.encoder().concurrency());
+    factory.getContainerProperties().setAckMode(AckMode.BATCH);
+    factory.setCommonErrorHandler(
+        FerretKafka.errorHandler(
+            template,
+            catalog,
+            SERVICE,
+            properties.encoder().retries(),
+            properties.encoder().retryBackoff()));
+    return factory;
+  }
+
+  /** The container feeding the role's tile topic to the batch listener. */
+  @Bean
+  ConcurrentMessageListenerContainer<String, Tile> tileListenerContainer(
+      ConcurrentKafkaListenerContainerFactory<String, Tile> factory,
+      TopicCatalog catalog,
+      EncoderProperties properties,
+      TileBatchListener listener) {
+    ConcurrentMessageListenerContainer<String, Tile> container =
+        factory.createContainer(inputTopic(catalog, properties.encoder().role()));
+    container.getContainerProperties().setGroupId(properties.encoder().groupId());
+    container.getContainerProperties().setClientId(properties.encoder().groupId());
+    container.setupMessageListener(listener);
+    return container;
+  }
+}

@@ -1,0 +1,100 @@
+package ai.ferretstream.encoder.config;
+
+import ai.ferretstream.encoder.domain.EncoderRole;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The encoder's settings ({@code ferret.*}).
+ *
+ * @param topics topic naming and declaration
+ * @param encoder role, model contract, batching and delivery
+ * @param inference the Triton (KServe v2 gRPC) connection
+ */
+@ConfigurationProperties("ferret")
+@Validated
+record EncoderProperties(
+    @Valid @DefaultValue Topics topics,
+    @Valid @DefaultValue Encoder encoder,
+    @Valid @DefaultValue Inference inference) {
+
+  /**
+   * Topic naming and declaration, shared by every service.
+   *
+   * @param prefix prefix of every topic name
+   * @param partitions partitions of declared topics
+   * @param replication replication factor of declared topics
+   */
+  public record Topics(
+      @NotNull @DefaultValue("") String prefix,
+      @Min(1) @DefaultValue("4") int partitions,
+      @Min(1) @DefaultValue("1") short replication) {}
+
+  /**
+   * Encoder settings.
+   *
+   * @param role {@code global} (reads ferret.tiles.global) or {@code local} (ferret.tiles.local)
+   * @param model Triton model name; empty = the role's default ({@code clip_vision} / {@code
+   *     dinov2_vision})
+   * @param modelVersion model version; empty = the server's policy
+   * @param inputName the model's UINT8 {@code [B, tile, tile, 3]} input
+   * @param outputName the model's FP16 {@code [B, patches, C]} output
+   * @param maxBatchSize most tiles per ModelInfer call (also the consumer's max.poll.records)
+   * @param tileSize tile edge in pixels
+   * @param patchGrid patches per tile edge (336 / 14 = 24)
+   * @param concurrency listener threads, each making its own ModelInfer calls
+   * @param sendTimeout how long to wait for the broker to acknowledge a batch's features
+   * @param retries retries of a transient failure (Triton or broker unavailable) before giving up
+   * @param retryBackoff first retry delay; doubles on each retry
+   * @param startupTimeout deadline of each start-up check call (readiness, metadata)
+   */
+  public record Encoder(
+      @NotNull @DefaultValue("global") EncoderRole role,
+      @NotNull @DefaultValue("") String model,
+      @NotNull @DefaultValue("") String modelVersion,
+      @NotBlank @DefaultValue("pixels") String inputName,
+      @NotBlank @DefaultValue("features") String outputName,
+      @Min(1) @Max(256) @DefaultValue("16") int maxBatchSize,
+      @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
+      @Min(1) @Max(1024) @DefaultValue("24") int patchGrid,
+      @Min(1) @Max(64) @DefaultValue("1") int concurrency,
+      @NotNull @DefaultValue("10s") Duration sendTimeout,
+      @Min(0) @DefaultValue("3") int retries,
+      @NotNull @DefaultValue("200ms") Duration retryBackoff,
+      @NotNull @DefaultValue("10s") Duration startupTimeout) {
+
+    /** The configured model, or the role's default. */
+    public String modelName() {
+      return model.isBlank() ? role.defaultModel() : model;
+    }
+
+    /** Consumer group of this role: {@code encoder-global} / {@code encoder-local}. */
+    public String groupId() {
+      return "encoder-" + role.id();
+    }
+  }
+
+  /**
+   * The inference server connection.
+   *
+   * @param target Triton / inference-server gRPC {@code host:port}
+   * @param callTimeout deadline of one ModelInfer call, retries included
+   * @param maxMessageSize gRPC message size limit
+   * @param keepAlive keepalive ping interval while calls are active
+   * @param maxAttempts attempts per call when the server is UNAVAILABLE (1 = no retry)
+   */
+  public record Inference(
+      @NotBlank @DefaultValue("localhost:8001") String target,
+      @NotNull @DefaultValue("30s") Duration callTimeout,
+      @NotNull @DefaultValue("64MB") DataSize maxMessageSize,
+      @NotNull @DefaultValue("30s") Duration keepAlive,
+      @Min(1) @Max(5) @DefaultValue("4") int maxAttempts) {}
+}

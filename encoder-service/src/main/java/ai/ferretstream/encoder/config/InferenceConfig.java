@@ -1,0 +1,81 @@
+package ai.ferretstream.encoder.config;
+
+import ai.ferretstream.encoder.inference.ModelSpec;
+import ai.ferretstream.encoder.inference.ModelStartupCheck;
+import ai.ferretstream.encoder.inference.TritonClient;
+import ai.ferretstream.encoder.inference.TritonHealthIndicator;
+import ai.ferretstream.encoder.messaging.TileBatchListener;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.triton.TritonChannels;
+import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.core.KafkaTemplate;
+
+/** The Triton channel and adapter, the start-up model check, health, and the tile listener. */
+@Configuration(proxyBeanMethods = false)
+class InferenceConfig {
+
+  /** Deadline of the readiness probe's ModelReady call. */
+  private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(2);
+
+  /** One channel per target: retries UNAVAILABLE, keepalive, explicit message size limit. */
+  @Bean(destroyMethod = "shutdownNow")
+  ManagedChannel tritonChannel(EncoderProperties properties) {
+    EncoderProperties.Inference inference = properties.inference();
+    return TritonChannels.create(
+        inference.target(),
+        Math.toIntExact(inference.maxMessageSize().toBytes()),
+        inference.keepAlive(),
+        inference.maxAttempts());
+  }
+
+  @Bean
+  TritonClient tritonClient(ManagedChannel tritonChannel, EncoderProperties properties) {
+    EncoderProperties.Encoder encoder = properties.encoder();
+    return new TritonClient(
+        tritonChannel,
+        new ModelSpec(
+            encoder.modelName(),
+            encoder.modelVersion(),
+            encoder.inputName(),
+            encoder.outputName(),
+            encoder.tileSize(),
+            encoder.patchGrid()),
+        properties.inference().callTimeout());
+  }
+
+  @Bean
+  ModelStartupCheck modelStartupCheck(TritonClient tritonClient, EncoderProperties properties) {
+    return new ModelStartupCheck(
+        tritonClient, properties.inference().target(), properties.encoder().startupTimeout());
+  }
+
+  /** Health contributor {@code triton}; part of the readiness group (encoder-service.yml). */
+  @Bean
+  TritonHealthIndicator tritonHealthIndicator(
+      TritonClient tritonClient, EncoderProperties properties) {
+    return new TritonHealthIndicator(tritonClient, properties.inference().target(), HEALTH_TIMEOUT);
+  }
+
+  @Bean
+  TileBatchListener tileBatchListener(
+      TritonClient tritonClient,
+      KafkaTemplate<String, Object> kafkaTemplate,
+      TopicCatalog catalog,
+      EncoderProperties properties,
+      MeterRegistry meterRegistry) {
+    return new TileBatchListener(
+        tritonClient,
+        properties.encoder().role(),
+        kafkaTemplate,
+        catalog,
+        properties.encoder().sendTimeout(),
+        EncoderKafkaConfig.SERVICE,
+        Clock.systemUTC(),
+        meterRegistry);
+  }
+}

@@ -1,0 +1,77 @@
+package ai.ferretstream.encoder.inference;
+
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+
+/**
+ * Verifies the model contract at start-up, before the Kafka listener starts: a missing model or a
+ * tensor of the wrong type or shape stops the service with a message naming the difference.
+ */
+public final class ModelStartupCheck implements SmartLifecycle {
+
+  private static final Logger log = LoggerFactory.getLogger(ModelStartupCheck.class);
+
+  private final TritonClient client;
+  private final String target;
+  private final Duration timeout;
+  private volatile boolean running;
+
+  /**
+   * @param client the adapter whose model to check
+   * @param target the server address, for messages
+   * @param timeout deadline of each check call
+   */
+  public ModelStartupCheck(TritonClient client, String target, Duration timeout) {
+    this.client = client;
+    this.target = target;
+    this.timeout = timeout;
+  }
+
+  @Override
+  public void start() {
+    ModelSpec model = client.model();
+    try {
+      var metadata = client.verifyModel(timeout);
+      log.info(
+          "model {} on {} matches: inputs {}, outputs {}",
+          model.name(),
+          target,
+          metadata.getInputsList(),
+          metadata.getOutputsList());
+    } catch (StatusRuntimeException e) {
+      throw new IllegalStateException(
+          "cannot check model "
+              + model.name()
+              + " on the inference server at "
+              + target
+              + ": "
+              + e.getStatus().getCode()
+              + (e.getStatus().getDescription() == null
+                  ? ""
+                  : " (" + e.getStatus().getDescription() + ")"),
+          e);
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("inference server at " + target + ": " + e.getMessage(), e);
+    }
+    running = true;
+  }
+
+  @Override
+  public void stop() {
+    running = false;
+  }
+
+  @Override
+  public boolean isRunning() {
+    return running;
+  }
+
+  /** Before the listener containers, after the topic checks. */
+  @Override
+  public int getPhase() {
+    return Integer.MIN_VALUE + 2000;
+  }
+}

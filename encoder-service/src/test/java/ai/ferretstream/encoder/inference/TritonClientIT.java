@@ -1,0 +1,86 @@
+package ai.ferretstream.encoder.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.failure.TransientFailure;
+import ai.ferretstream.proto.triton.TritonChannels;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The adapter over the production channel ({@link TritonChannels#create}, the one the service uses)
+ * against a fake on a real loopback port: proves that the channel's service config retries
+ * UNAVAILABLE and nothing else.
+ */
+class TritonClientIT {
+
+  private final FakeInferenceService fake = new FakeInferenceService(2);
+  private Server server;
+  private ManagedChannel channel;
+  private TritonClient client;
+
+  @BeforeEach
+  void startFake() throws IOException {
+    server =
+        Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+            .addService(fake.definition())
+            .build()
+            .start();
+    channel =
+        TritonChannels.create("localhost:" + server.getPort(), 64 << 20, Duration.ofSeconds(30), 4);
+    client =
+        new TritonClient(
+            channel,
+            new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24),
+            Duration.ofSeconds(10));
+  }
+
+  @AfterEach
+  void stopFake() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  @Test
+  void retriesUnavailableUntilTheCallSucceeds() {
+    fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE);
+
+    EncodedBatch batch =
+        client.encode(List.of(FakeInferenceService.solidTile(7)), List.of("retried"));
+
+    assertThat(batch.features()).hasSize(1);
+    assertThat(fake.calls()).hasSize(3);
+    assertThat(fake.requestIdHeaders()).containsOnly("retried");
+  }
+
+  @Test
+  void givesUpOnUnavailableAfterTheConfiguredAttempts() {
+    fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE);
+
+    assertThatThrownBy(
+            () -> client.encode(List.of(FakeInferenceService.solidTile(7)), List.of("down")))
+        .isInstanceOf(TransientFailure.class);
+    assertThat(fake.calls()).hasSize(4);
+  }
+
+  @Test
+  void doesNotRetryARejectedInput() {
+    fake.failNext(Status.INVALID_ARGUMENT);
+
+    assertThatThrownBy(
+            () -> client.encode(List.of(FakeInferenceService.solidTile(7)), List.of("bad")))
+        .isInstanceOf(PermanentFailure.class);
+    assertThat(fake.calls()).hasSize(1);
+  }
+}

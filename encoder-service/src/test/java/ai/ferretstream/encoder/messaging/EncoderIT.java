@@ -1,0 +1,323 @@
+package ai.ferretstream.encoder.messaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import ai.ferretstream.encoder.EncoderApplication;
+import ai.ferretstream.encoder.inference.FakeInferenceService;
+import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.kafka.FerretHeaders;
+import ai.ferretstream.proto.kafka.ProtobufDeserializer;
+import ai.ferretstream.proto.kafka.ProtobufSerializer;
+import ai.ferretstream.proto.kafka.Topic;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.proto.v1.AnswerEvent;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.TileKind;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+
+/**
+ * The local-role encoder against a real KRaft broker and a fake model server on a loopback port,
+ * started the way the launcher starts it. Tiles are published before the service starts, so that
+ * its first poll sees tiles of several requests at once.
+ */
+@EmbeddedKafka(
+    count = 1,
+    partitions = 1,
+    brokerProperties = {
+      "message.max.bytes=16777216",
+      "replica.fetch.max.bytes=16777216",
+      "auto.create.topics.enable=false"
+    })
+class EncoderIT {
+
+  private static final int CHANNELS = 8;
+
+  private static EmbeddedKafkaBroker broker;
+
+  private final FakeInferenceService fake = new FakeInferenceService(CHANNELS);
+  private Server server;
+  private KafkaProducer<String, Object> producer;
+
+  @BeforeAll
+  static void broker(EmbeddedKafkaBroker embedded) {
+    broker = embedded;
+  }
+
+  @BeforeEach
+  void startFakeModelServer() throws IOException {
+    server =
+        Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+            .addService(fake.definition())
+            .build()
+            .start();
+    producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.getBrokersAsString(),
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                16 * 1024 * 1024),
+            new StringSerializer(),
+            new ProtobufSerializer());
+  }
+
+  @AfterEach
+  void stopFakeModelServer() {
+    producer.close();
+    server.shutdownNow();
+  }
+
+  private ConfigurableApplicationContext startEncoder(String prefix) {
+    return EncoderApplication.builder()
+        .run(
+            "--spring.kafka.bootstrap-servers=" + broker.getBrokersAsString(),
+            "--server.port=0",
+            "--ferret.topics.prefix=" + prefix,
+            "--ferret.topics.partitions=1",
+            "--ferret.encoder.role=local",
+            "--ferret.encoder.retries=0",
+            "--ferret.inference.target=localhost:" + server.getPort());
+  }
+
+  @Test
+  void batchesTilesOfInterleavedRequestsAndRoutesTheirFeatures() {
+    TopicCatalog catalog = new TopicCatalog("interleaved.");
+    createTopic(catalog.tilesLocal());
+    String a = "a-" + UUID.randomUUID();
+    String b = "b-" + UUID.randomUUID();
+    for (int k = 0; k < 3; k++) {
+      publish(catalog, tile(a, k, 10 + k, 0));
+      publish(catalog, tile(b, k, 100 + k, 0));
+    }
+
+    ConfigurableApplicationContext encoder = startEncoder(catalog.prefix());
+    try {
+      List<ConsumerRecord<String, TileFeatures>> features =
+          consume(catalog.features(), TileFeatures.parser(), r -> true, 6);
+
+      for (ConsumerRecord<String, TileFeatures> record : features) {
+        TileFeatures f = record.value();
+        String id = f.getContext().getRequestId();
+        assertThat(record.key()).isEqualTo(id);
+        int expectedRed = (id.equals(a) ? 10 : 100) + f.getIndex();
+        float[] values = TensorCodec.fp16ToFloats(f.getFeaturesFp16().toByteArray());
+        assertThat(values).hasSize(576 * CHANNELS);
+        assertThat(values[0]).as("%s tile %d", id, f.getIndex()).isEqualTo(expectedRed);
+        assertThat(values[575 * CHANNELS + 7]).isEqualTo(expectedRed + 7f);
+        assertThat(f.getChannels()).isEqualTo(CHANNELS);
+        assertThat(f.getModel()).isEqualTo(FakeInferenceService.MODEL);
+        assertThat(f.getContext().getTimingsMap()).containsKey("encoder.local.done");
+      }
+      assertThat(features)
+          .filteredOn(r -> r.key().equals(a))
+          .extracting(r -> r.value().getIndex())
+          .containsExactly(0, 1, 2);
+      assertThat(features)
+          .filteredOn(r -> r.key().equals(b))
+          .extracting(r -> r.value().getIndex())
+          .containsExactly(0, 1, 2);
+      // tiles of both requests went through one ModelInfer call
+      assertThat(fake.calls())
+          .anySatisfy(
+              call -> {
+                assertThat(call.getInputs(0).getShape(0)).isGreaterThan(1);
+                assertThat(call.getId()).contains(a).contains(b);
+              });
+      assertThat(fake.calls().stream().mapToLong(c -> c.getInputs(0).getShape(0)).sum())
+          .isEqualTo(6);
+    } finally {
+      encoder.close();
+    }
+  }
+
+  @Test
+  void deadLettersAnInvalidTileAndAnswersExpiredOnesWhileTheOthersFlow() {
+    TopicCatalog catalog = new TopicCatalog("faults.");
+    createTopic(catalog.tilesLocal());
+    String good = "good-" + UUID.randomUUID();
+    String bad = "bad-" + UUID.randomUUID();
+    String late = "late-" + UUID.randomUUID();
+    String after = "after-" + UUID.randomUUID();
+    publish(catalog, tile(good, 0, 10, 0));
+    publish(
+        catalog, tile(bad, 0, 20, 0).toBuilder().setRgb(ByteString.copyFrom(new byte[12])).build());
+    publish(catalog, tile(late, 0, 30, System.currentTimeMillis() - 1000));
+    publish(catalog, tile(after, 0, 40, 0));
+
+    ConfigurableApplicationContext encoder = startEncoder(catalog.prefix());
+    try {
+      List<ConsumerRecord<String, TileFeatures>> features =
+          consume(catalog.features(), TileFeatures.parser(), r -> true, 2);
+      assertThat(features).extracting(ConsumerRecord::key).containsExactly(good, after);
+
+      List<ConsumerRecord<String, AnswerEvent>> errors =
+          consume(catalog.answers(), AnswerEvent.parser(), r -> true, 2);
+      assertThat(errors)
+          .extracting(r -> r.key() + ":" + r.value().getError().getCode())
+          .containsExactlyInAnyOrder(bad + ":invalid_tile", late + ":deadline_exceeded");
+
+      ConsumerRecord<String, byte[]> dead =
+          consume(
+                  catalog.deadLetter(Topic.TILES_LOCAL),
+                  new ByteArrayDeserializer(),
+                  r -> r.key().equals(bad),
+                  1)
+              .get(0);
+      assertThat(FerretHeaders.get(dead.headers(), FerretHeaders.ERROR_SERVICE))
+          .isEqualTo("encoder-service");
+      assertThat(FerretHeaders.get(dead.headers(), FerretHeaders.ERROR_CLASS))
+          .isEqualTo("permanent");
+      assertThat(fake.calls()).extracting(ModelInferRequest::getId).doesNotContain(bad, late);
+    } finally {
+      encoder.close();
+    }
+  }
+
+  @Test
+  void isReadyOnlyWhileTheModelIsReady() throws Exception {
+    ConfigurableApplicationContext encoder = startEncoder("health.");
+    try {
+      URI readiness =
+          URI.create(
+              "http://localhost:"
+                  + encoder.getEnvironment().getProperty("local.server.port")
+                  + "/actuator/health/readiness");
+      HttpClient http = HttpClient.newHttpClient();
+
+      HttpResponse<String> ready =
+          http.send(HttpRequest.newBuilder(readiness).build(), BodyHandlers.ofString());
+      fake.setModelReady(false);
+      HttpResponse<String> notReady =
+          http.send(HttpRequest.newBuilder(readiness).build(), BodyHandlers.ofString());
+
+      assertThat(ready.statusCode()).isEqualTo(200);
+      assertThat(notReady.statusCode()).isEqualTo(503);
+      assertThat(notReady.body()).contains("DOWN");
+    } finally {
+      encoder.close();
+    }
+  }
+
+  @Test
+  void refusesToStartWhenTheModelContractDiffers() {
+    fake.advertiseInput("FP32", -1L, 224L, 224L, 3L);
+
+    assertThatThrownBy(() -> startEncoder("contract.").close())
+        .hasRootCauseInstanceOf(IllegalStateException.class)
+        .rootCause()
+        .hasMessageContaining("'pixels' is FP32, expected UINT8")
+        .hasMessageContaining("224");
+  }
+
+  private static Tile tile(String id, int index, int red, long deadline) {
+    return Tile.newBuilder()
+        .setContext(RequestContext.newBuilder().setRequestId(id).setDeadlineUnixMs(deadline))
+        .setKind(TileKind.TILE_KIND_LOCAL)
+        .setIndex(index)
+        .setLocalCount(3)
+        .setLayout(GridLayout.newBuilder().setCols(3).setRows(1).setTileSize(336))
+        .setWidth(336)
+        .setHeight(336)
+        .setRgb(FakeInferenceService.solidTile(red))
+        .build();
+  }
+
+  private static void createTopic(String name) {
+    broker.addTopics(
+        new NewTopic(name, 1, (short) 1).configs(Map.of("max.message.bytes", "16777216")));
+  }
+
+  private void publish(TopicCatalog catalog, Tile tile) {
+    try {
+      producer
+          .send(
+              new ProducerRecord<>(
+                  catalog.tilesLocal(), 0, tile.getContext().getRequestId(), (Object) tile))
+          .get();
+    } catch (Exception e) {
+      throw new IllegalStateException("could not publish a test tile", e);
+    }
+  }
+
+  private static <T extends MessageLite> List<ConsumerRecord<String, T>> consume(
+      String topic, Parser<T> parser, Predicate<ConsumerRecord<String, T>> filter, int count) {
+    return consume(topic, new ProtobufDeserializer<>(parser), filter, count);
+  }
+
+  private static <T> List<ConsumerRecord<String, T>> consume(
+      String topic,
+      Deserializer<T> values,
+      Predicate<ConsumerRecord<String, T>> filter,
+      int count) {
+    List<ConsumerRecord<String, T>> found = new ArrayList<>();
+    try (KafkaConsumer<String, T> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.getBrokersAsString(),
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "encoder-it-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+                16 * 1024 * 1024),
+            new StringDeserializer(),
+            values)) {
+      consumer.subscribe(List.of(topic));
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, T> r : consumer.poll(Duration.ofMillis(200))) {
+                  if (filter.test(r)) {
+                    found.add(r);
+                  }
+                }
+                return found.size() >= count;
+              });
+    }
+    assertThat(found).hasSize(count);
+    return found;
+  }
+}

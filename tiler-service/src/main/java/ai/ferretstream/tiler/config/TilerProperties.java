@@ -1,0 +1,64 @@
+package ai.ferretstream.tiler.config;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.time.Duration;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The tiler's settings ({@code ferret.*}).
+ *
+ * @param topics topic naming and declaration
+ * @param tiler tiling, image limits and delivery
+ */
+@ConfigurationProperties("ferret")
+@Validated
+record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue Tiler tiler) {
+
+  /**
+   * Topic naming and declaration, shared by every service.
+   *
+   * @param prefix prefix of every topic name
+   * @param partitions partitions of declared topics
+   * @param replication replication factor of declared topics
+   */
+  public record Topics(
+      @NotNull @DefaultValue("") String prefix,
+      @Min(1) @DefaultValue("4") int partitions,
+      @Min(1) @DefaultValue("1") short replication) {}
+
+  /**
+   * Tiling settings.
+   *
+   * @param tileSize edge of one square tile in pixels (the encoders' input size)
+   * @param grids candidate grids as {@code <cols>x<rows>}, in preference order for exact ties
+   * @param maxImageSize largest encoded image accepted
+   * @param maxPixels largest decoded image accepted, width x height, checked from the header
+   * @param concurrency listener threads (tiling is CPU-bound: up to the cores available)
+   * @param sendTimeout how long to wait for the broker to acknowledge a request's tiles
+   * @param retries retries of a transient failure (e.g. broker unavailable) before giving up
+   * @param retryBackoff first retry delay; doubles on each retry
+   */
+  public record Tiler(
+      @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
+      @NotEmpty
+          @DefaultValue({
+            "1x1", "1x2", "2x1", "1x3", "3x1", "1x4", "4x1", "1x5", "5x1", "1x6", "6x1", "2x2",
+            "2x3", "3x2"
+          })
+          List<@Pattern(regexp = "\\s*\\d{1,3}\\s*x\\s*\\d{1,3}\\s*") String> grids,
+      @NotNull @DefaultValue("20MB") DataSize maxImageSize,
+      @Min(1) @DefaultValue("40000000") long maxPixels,
+      @Min(1) @Max(64) @DefaultValue("1") int concurrency,
+      @NotNull @DefaultValue("10s") Duration sendTimeout,
+      @Min(0) @DefaultValue("3") int retries,
+      @NotNull @DefaultValue("200ms") Duration retryBackoff) {}
+}

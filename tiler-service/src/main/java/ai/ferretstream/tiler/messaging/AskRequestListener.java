@@ -1,0 +1,151 @@
+package ai.ferretstream.tiler.messaging;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.tiler.domain.ImageDecoder;
+import ai.ferretstream.tiler.domain.ImageTiler;
+import ai.ferretstream.tiler.domain.ImageTiler.TiledImage;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.kafka.core.KafkaOperations;
+import org.springframework.kafka.listener.MessageListener;
+
+/**
+ * Consumes {@code ferret.requests}: drops expired requests with a {@code deadline_exceeded} error
+ * event, decodes and tiles the image, and publishes the global view to {@code ferret.tiles.global}
+ * and the local tiles to {@code ferret.tiles.local}, waiting for every send before returning.
+ *
+ * <p>A bad image throws {@link PermanentFailure} ({@code invalid_image} / {@code image_too_large});
+ * the shared error handler then sends the client an error event and dead-letters the request.
+ */
+public final class AskRequestListener implements MessageListener<String, AskRequest> {
+
+  private static final Logger log = LoggerFactory.getLogger(AskRequestListener.class);
+
+  private final ImageDecoder decoder;
+  private final ImageTiler tiler;
+  private final TopicCatalog catalog;
+  private final Publisher publisher;
+  private final String service;
+  private final Clock clock;
+  private final Timer tilingTimer;
+  private final Counter globalTiles;
+  private final Counter localTiles;
+  private final Counter expired;
+
+  /**
+   * @param decoder image decoding with size limits
+   * @param tiler grid choice, resampling and cutting
+   * @param kafka producer of tiles and error events
+   * @param catalog topic names
+   * @param sendTimeout how long to wait for the broker's acknowledgements
+   * @param service this service's name, for headers and error events
+   * @param clock time source for deadlines and stage timings
+   * @param meters metrics registry
+   */
+  public AskRequestListener(
+      ImageDecoder decoder,
+      ImageTiler tiler,
+      KafkaOperations<String, Object> kafka,
+      TopicCatalog catalog,
+      Duration sendTimeout,
+      String service,
+      Clock clock,
+      MeterRegistry meters) {
+    this.decoder = decoder;
+    this.tiler = tiler;
+    this.catalog = catalog;
+    this.publisher = new Publisher(kafka, sendTimeout);
+    this.service = service;
+    this.clock = clock;
+    this.tilingTimer =
+        Timer.builder("ferret.tiler.tiling")
+            .description("Decoding, resampling and cutting one request's image")
+            .publishPercentiles(0.5, 0.99)
+            .register(meters);
+    this.globalTiles =
+        Counter.builder("ferret.tiler.tiles")
+            .description("Tiles published")
+            .tag("kind", "global")
+            .register(meters);
+    this.localTiles =
+        Counter.builder("ferret.tiler.tiles")
+            .description("Tiles published")
+            .tag("kind", "local")
+            .register(meters);
+    this.expired =
+        Counter.builder("ferret.tiler.expired")
+            .description("Requests dropped because their deadline had passed")
+            .register(meters);
+  }
+
+  @Override
+  public void onMessage(ConsumerRecord<String, AskRequest> record) {
+    AskRequest request = record.value();
+    if (request == null) {
+      throw new PermanentFailure("invalid_request", "the request record has no value");
+    }
+    RequestContext context = request.getContext();
+    if (context.getRequestId().isEmpty()) {
+      throw new PermanentFailure("invalid_request", "the request has no context.request_id");
+    }
+    long received = clock.millis();
+    if (AnswerEvents.expired(context, received)) {
+      expired.increment();
+      log.debug("request {} expired before tiling", context.getRequestId());
+      publisher.sendAll(
+          List.of(
+              Publisher.widen(
+                  AnswerEvents.record(
+                      context,
+                      catalog,
+                      AnswerEvents.error(
+                          context.getRequestId(),
+                          service,
+                          "deadline_exceeded",
+                          "the request's deadline passed before the image was tiled",
+                          false)))));
+      return;
+    }
+    decoder.checkEncodedSize(request.getImage().size());
+    TiledImage tiled =
+        tilingTimer.record(() -> tiler.tile(decoder.decode(request.getImage().toByteArray())));
+    RequestContext stamped =
+        context.toBuilder()
+            .putTimings("tiler.received", received)
+            .putTimings("tiler.done", clock.millis())
+            .build();
+    List<Tile> tiles = TileMessages.tiles(stamped, tiled);
+    List<ProducerRecord<String, Object>> records = new ArrayList<>(tiles.size());
+    for (Tile tile : tiles) {
+      String topic =
+          tile.getKind() == TileKind.TILE_KIND_GLOBAL
+              ? catalog.tilesGlobal()
+              : catalog.tilesLocal();
+      records.add(TileMessages.record(topic, tile, service));
+    }
+    publisher.sendAll(records);
+    globalTiles.increment();
+    localTiles.increment(tiles.size() - 1);
+    log.debug(
+        "request {}: {}x{} image tiled on a {} grid",
+        context.getRequestId(),
+        tiled.plan().imageWidth(),
+        tiled.plan().imageHeight(),
+        tiled.plan().grid());
+  }
+}

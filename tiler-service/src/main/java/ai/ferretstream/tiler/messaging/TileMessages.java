@@ -1,0 +1,104 @@
+package ai.ferretstream.tiler.messaging;
+
+import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.kafka.FerretHeaders;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.Rect;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.ResizeMode;
+import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.tiler.domain.ImageTiler.TiledImage;
+import ai.ferretstream.tiler.domain.PixelRect;
+import ai.ferretstream.tiler.domain.RgbImage;
+import ai.ferretstream.tiler.domain.TilingPlan;
+import com.google.protobuf.UnsafeByteOperations;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/** Builds the tile records of one tiled request. */
+final class TileMessages {
+
+  static final String VALUE_TYPE = "ferret.v1.Tile";
+
+  private TileMessages() {}
+
+  static GridLayout layout(TilingPlan plan) {
+    return GridLayout.newBuilder()
+        .setImageWidth(plan.imageWidth())
+        .setImageHeight(plan.imageHeight())
+        .setCols(plan.grid().cols())
+        .setRows(plan.grid().rows())
+        .setTileSize(plan.tileSize())
+        .setCanvasWidth(plan.canvasWidth())
+        .setCanvasHeight(plan.canvasHeight())
+        .setMode(ResizeMode.RESIZE_MODE_STRETCH)
+        .setContentX(0)
+        .setContentY(0)
+        .setContentWidth(plan.canvasWidth())
+        .setContentHeight(plan.canvasHeight())
+        .build();
+  }
+
+  static Rect rect(PixelRect r) {
+    return Rect.newBuilder().setX0(r.x0()).setY0(r.y0()).setX1(r.x1()).setY1(r.y1()).build();
+  }
+
+  /** The global tile (index 0) followed by the local tiles in row-major order. */
+  static List<Tile> tiles(RequestContext context, TiledImage tiled) {
+    TilingPlan plan = tiled.plan();
+    GridLayout layout = layout(plan);
+    List<Tile> tiles = new ArrayList<>(1 + plan.tileCount());
+    tiles.add(
+        tile(context, layout, plan, TileKind.TILE_KIND_GLOBAL, 0, tiled.global())
+            .setCanvasRect(rect(plan.canvas()))
+            .setImageRect(rect(plan.image()))
+            .build());
+    for (int k = 0; k < plan.tileCount(); k++) {
+      tiles.add(
+          tile(context, layout, plan, TileKind.TILE_KIND_LOCAL, k, tiled.locals().get(k))
+              .setCanvasRect(rect(plan.canvasRect(k)))
+              .setImageRect(rect(plan.imageRect(k)))
+              .build());
+    }
+    return tiles;
+  }
+
+  private static Tile.Builder tile(
+      RequestContext context,
+      GridLayout layout,
+      TilingPlan plan,
+      TileKind kind,
+      int index,
+      RgbImage pixels) {
+    return Tile.newBuilder()
+        .setContext(context)
+        .setKind(kind)
+        .setIndex(index)
+        .setLocalCount(plan.tileCount())
+        .setLayout(layout)
+        .setWidth(pixels.width())
+        .setHeight(pixels.height())
+        // the tile's bytes are never modified after tiling: wrap them instead of copying
+        .setRgb(UnsafeByteOperations.unsafeWrap(pixels.pixels()));
+  }
+
+  static ProducerRecord<String, Object> record(String topic, Tile tile, String producer) {
+    RequestContext context = tile.getContext();
+    ProducerRecord<String, Object> record =
+        new ProducerRecord<>(topic, context.getRequestId(), tile);
+    FerretHeaders.put(record.headers(), FerretHeaders.REQUEST_ID, context.getRequestId());
+    FerretHeaders.put(record.headers(), FerretHeaders.VALUE_TYPE, VALUE_TYPE);
+    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, producer);
+    if (context.getDeadlineUnixMs() > 0) {
+      FerretHeaders.put(
+          record.headers(), FerretHeaders.DEADLINE, Long.toString(context.getDeadlineUnixMs()));
+    }
+    Integer replyPartition = AnswerEvents.replyPartition(context);
+    if (replyPartition != null) {
+      FerretHeaders.put(record.headers(), FerretHeaders.REPLY_PARTITION, replyPartition.toString());
+    }
+    return record;
+  }
+}

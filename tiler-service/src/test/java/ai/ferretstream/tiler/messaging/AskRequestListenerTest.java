@@ -1,0 +1,173 @@
+package ai.ferretstream.tiler.messaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.failure.TransientFailure;
+import ai.ferretstream.proto.kafka.FerretHeaders;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.v1.AnswerEvent;
+import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.ReplyTo;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.tiler.domain.Grid;
+import ai.ferretstream.tiler.domain.GridSelector;
+import ai.ferretstream.tiler.domain.ImageDecoder;
+import ai.ferretstream.tiler.domain.ImageTiler;
+import com.google.protobuf.ByteString;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentMatchers;
+import org.springframework.kafka.core.KafkaOperations;
+import org.springframework.kafka.support.SendResult;
+
+class AskRequestListenerTest {
+
+  private static final long NOW = 1_700_000_000_000L;
+
+  private final TopicCatalog catalog = new TopicCatalog("t.");
+  private final List<ProducerRecord<String, Object>> sent = new ArrayList<>();
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
+  @SuppressWarnings("unchecked")
+  private final KafkaOperations<String, Object> kafka = mock(KafkaOperations.class);
+
+  private AskRequestListener listener() {
+    return new AskRequestListener(
+        new ImageDecoder(1_000_000, 10_000_000),
+        new ImageTiler(
+            new GridSelector(
+                List.of(Grid.parse("1x1"), Grid.parse("2x1"), Grid.parse("2x2")), 336)),
+        kafka,
+        catalog,
+        Duration.ofSeconds(1),
+        "tiler-service",
+        Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
+        meters);
+  }
+
+  private void brokerAcknowledges() {
+    when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
+        .thenAnswer(
+            call -> {
+              sent.add(call.getArgument(0));
+              return CompletableFuture.completedFuture(sendResult());
+            });
+  }
+
+  @SuppressWarnings("unchecked")
+  private static SendResult<String, Object> sendResult() {
+    return mock(SendResult.class);
+  }
+
+  private static ConsumerRecord<String, AskRequest> record(RequestContext context, byte[] image) {
+    AskRequest request =
+        AskRequest.newBuilder()
+            .setContext(context)
+            .setImage(ByteString.copyFrom(image))
+            .setImageMediaType("image/png")
+            .build();
+    return new ConsumerRecord<>("t.ferret.requests", 0, 0, context.getRequestId(), request);
+  }
+
+  private static RequestContext context(String id, long deadline) {
+    return RequestContext.newBuilder()
+        .setRequestId(id)
+        .setDeadlineUnixMs(deadline)
+        .setReplyTo(ReplyTo.newBuilder().setPartition(2))
+        .putTimings("gateway.accepted", NOW - 5)
+        .build();
+  }
+
+  @Test
+  void publishesTheGlobalViewAndEveryLocalTileOfAWideImage() {
+    brokerAcknowledges();
+    byte[] png = TestPngs.png(TestPngs.redAndBlue(700, 330));
+
+    listener().onMessage(record(context("r1", NOW + 60_000), png));
+
+    assertThat(sent).hasSize(3);
+    assertThat(sent.get(0).topic()).isEqualTo("t.ferret.tiles.global");
+    assertThat(sent.subList(1, 3)).allMatch(r -> r.topic().equals("t.ferret.tiles.local"));
+    assertThat(sent).allMatch(r -> r.key().equals("r1"));
+    Tile global = (Tile) sent.get(0).value();
+    Tile right = (Tile) sent.get(2).value();
+    assertThat(global.getKind()).isEqualTo(TileKind.TILE_KIND_GLOBAL);
+    assertThat(global.getLocalCount()).isEqualTo(2);
+    assertThat(right.getKind()).isEqualTo(TileKind.TILE_KIND_LOCAL);
+    assertThat(right.getIndex()).isEqualTo(1);
+    assertThat(right.getLayout().getCols()).isEqualTo(2);
+    assertThat(right.getLayout().getRows()).isEqualTo(1);
+    assertThat(right.getImageRect().getX0()).isEqualTo(350);
+    assertThat(right.getRgb().size()).isEqualTo(336 * 336 * 3);
+    assertThat(right.getContext().getTimingsMap())
+        .containsEntry("gateway.accepted", NOW - 5)
+        .containsEntry("tiler.received", NOW)
+        .containsEntry("tiler.done", NOW);
+    assertThat(FerretHeaders.get(sent.get(1).headers(), FerretHeaders.REQUEST_ID)).isEqualTo("r1");
+    assertThat(FerretHeaders.get(sent.get(1).headers(), FerretHeaders.REPLY_PARTITION))
+        .isEqualTo("2");
+    assertThat(meters.get("ferret.tiler.tiles").tag("kind", "local").counter().count())
+        .isEqualTo(2.0);
+  }
+
+  @Test
+  void answersDeadlineExceededInsteadOfTilingAnExpiredRequest() {
+    brokerAcknowledges();
+
+    listener().onMessage(record(context("late", NOW - 1), new byte[] {1, 2, 3}));
+
+    assertThat(sent).hasSize(1);
+    ProducerRecord<String, Object> answer = sent.get(0);
+    assertThat(answer.topic()).isEqualTo("t.ferret.answers");
+    assertThat(answer.partition()).isEqualTo(2);
+    AnswerEvent event = (AnswerEvent) answer.value();
+    assertThat(event.getRequestId()).isEqualTo("late");
+    assertThat(event.getError().getCode()).isEqualTo("deadline_exceeded");
+    assertThat(event.getError().getStage()).isEqualTo("tiler-service");
+  }
+
+  @Test
+  void failsPermanentlyOnAnUndecodableImageWithoutPublishingTiles() {
+    brokerAcknowledges();
+
+    assertThatThrownBy(() -> listener().onMessage(record(context("bad", 0), new byte[] {1, 2, 3})))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_image"));
+    verify(kafka, never()).send(ArgumentMatchers.<ProducerRecord<String, Object>>any());
+  }
+
+  @Test
+  void failsTransientlyWhenTheBrokerDoesNotAcknowledge() {
+    when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
+        .thenReturn(CompletableFuture.failedFuture(new IllegalStateException("broker down")));
+    byte[] png = TestPngs.png(TestPngs.redAndBlue(100, 100));
+
+    assertThatThrownBy(() -> listener().onMessage(record(context("r2", 0), png)))
+        .isInstanceOf(TransientFailure.class)
+        .hasMessageContaining("broker down");
+  }
+
+  @Test
+  void rejectsARequestWithoutAnId() {
+    assertThatThrownBy(() -> listener().onMessage(record(context("", 0), new byte[] {1})))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_request"));
+  }
+}

@@ -1,0 +1,253 @@
+package ai.ferretstream.tiler.messaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ai.ferretstream.proto.kafka.FerretHeaders;
+import ai.ferretstream.proto.kafka.ProtobufDeserializer;
+import ai.ferretstream.proto.kafka.ProtobufSerializer;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.v1.AnswerEvent;
+import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.ResizeMode;
+import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.tiler.TilerApplication;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+
+/** The tiler against a real KRaft broker, started the way the launcher starts it. */
+@EmbeddedKafka(
+    count = 1,
+    partitions = 1,
+    brokerProperties = {
+      "message.max.bytes=16777216",
+      "replica.fetch.max.bytes=16777216",
+      "auto.create.topics.enable=false"
+    })
+class TilerIT {
+
+  private static final TopicCatalog CATALOG = new TopicCatalog("it.");
+
+  private static EmbeddedKafkaBroker broker;
+  private static ConfigurableApplicationContext tiler;
+  private static KafkaProducer<String, Object> producer;
+
+  @BeforeAll
+  static void startTiler(EmbeddedKafkaBroker embedded) {
+    broker = embedded;
+    tiler =
+        TilerApplication.builder()
+            .run(
+                "--spring.kafka.bootstrap-servers=" + broker.getBrokersAsString(),
+                "--server.port=0",
+                "--ferret.topics.prefix=it.",
+                "--ferret.topics.partitions=2",
+                "--ferret.tiler.retries=0");
+    producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.getBrokersAsString(),
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+                16 * 1024 * 1024),
+            new StringSerializer(),
+            new ProtobufSerializer());
+  }
+
+  @AfterAll
+  static void stopTiler() {
+    if (producer != null) {
+      producer.close();
+    }
+    if (tiler != null) {
+      tiler.close();
+    }
+  }
+
+  @Test
+  void publishesTheGlobalViewAndTheLocalTilesOfAPng() throws Exception {
+    String id = "png-" + UUID.randomUUID();
+    // 672x336 is exactly a 2x1 canvas: the left tile is the red half, the right one the blue half
+    byte[] png = TestPngs.png(TestPngs.redAndBlue(672, 336));
+
+    ask(id, png, 0);
+
+    List<Tile> globals = consume(CATALOG.tilesGlobal(), Tile.parser(), id, 1);
+    List<Tile> locals = consume(CATALOG.tilesLocal(), Tile.parser(), id, 2);
+    GridLayout expectedLayout =
+        GridLayout.newBuilder()
+            .setImageWidth(672)
+            .setImageHeight(336)
+            .setCols(2)
+            .setRows(1)
+            .setTileSize(336)
+            .setCanvasWidth(672)
+            .setCanvasHeight(336)
+            .setMode(ResizeMode.RESIZE_MODE_STRETCH)
+            .setContentWidth(672)
+            .setContentHeight(336)
+            .build();
+    Tile global = globals.get(0);
+    assertThat(global.getKind()).isEqualTo(TileKind.TILE_KIND_GLOBAL);
+    assertThat(global.getIndex()).isZero();
+    assertThat(global.getLocalCount()).isEqualTo(2);
+    assertThat(global.getLayout()).isEqualTo(expectedLayout);
+    assertThat(global.getImageRect().getX1()).isEqualTo(672);
+    assertThat(pixel(global, 10, 100)).containsExactly(255, 0, 0);
+    assertThat(pixel(global, 326, 100)).containsExactly(0, 0, 255);
+    assertThat(global.getContext().getTimingsMap()).containsKeys("tiler.received", "tiler.done");
+
+    assertThat(locals).extracting(Tile::getIndex).containsExactly(0, 1);
+    assertThat(locals).allMatch(t -> t.getKind() == TileKind.TILE_KIND_LOCAL);
+    assertThat(locals).allMatch(t -> t.getLayout().equals(expectedLayout));
+    assertThat(locals).allMatch(t -> t.getWidth() == 336 && t.getHeight() == 336);
+    assertThat(locals).allMatch(t -> t.getRgb().size() == 336 * 336 * 3);
+    assertThat(locals.get(1).getCanvasRect().getX0()).isEqualTo(336);
+    assertThat(locals.get(1).getImageRect().getX0()).isEqualTo(336);
+    assertThat(everyPixel(locals.get(0))).containsOnly(0xff0000);
+    assertThat(everyPixel(locals.get(1))).containsOnly(0x0000ff);
+  }
+
+  @Test
+  void tellsTheClientWhenTheImageCannotBeDecoded() {
+    String id = "corrupt-" + UUID.randomUUID();
+    byte[] png = TestPngs.png(TestPngs.redAndBlue(64, 64));
+    byte[] corrupt = java.util.Arrays.copyOf(png, 40); // header, then nothing
+
+    ask(id, corrupt, 0);
+
+    AnswerEvent event = consume(CATALOG.answers(), AnswerEvent.parser(), id, 1).get(0);
+    assertThat(event.getError().getCode()).isEqualTo("invalid_image");
+    assertThat(event.getError().getStage()).isEqualTo("tiler-service");
+    assertThat(event.getError().getRetryable()).isFalse();
+    ConsumerRecord<String, byte[]> dead =
+        consumeRaw(CATALOG.deadLetter(ai.ferretstream.proto.kafka.Topic.REQUESTS), id);
+    assertThat(FerretHeaders.get(dead.headers(), FerretHeaders.ERROR_SERVICE))
+        .isEqualTo("tiler-service");
+    assertThat(FerretHeaders.get(dead.headers(), FerretHeaders.ERROR_CLASS)).isEqualTo("permanent");
+  }
+
+  @Test
+  void answersDeadlineExceededForAnExpiredRequest() {
+    String id = "late-" + UUID.randomUUID();
+
+    ask(id, TestPngs.png(TestPngs.redAndBlue(64, 64)), System.currentTimeMillis() - 1000);
+
+    AnswerEvent event = consume(CATALOG.answers(), AnswerEvent.parser(), id, 1).get(0);
+    assertThat(event.getError().getCode()).isEqualTo("deadline_exceeded");
+  }
+
+  private static void ask(String id, byte[] image, long deadline) {
+    AskRequest request =
+        AskRequest.newBuilder()
+            .setContext(
+                RequestContext.newBuilder()
+                    .setRequestId(id)
+                    .setDeadlineUnixMs(deadline)
+                    .setPrompt("What is red?"))
+            .setImage(ByteString.copyFrom(image))
+            .setImageMediaType("image/png")
+            .build();
+    try {
+      producer.send(new ProducerRecord<>(CATALOG.requests(), id, request)).get();
+    } catch (Exception e) {
+      throw new IllegalStateException("could not publish the test request", e);
+    }
+  }
+
+  /** The values keyed {@code id} on {@code topic}, waiting until {@code count} arrived. */
+  private static <T extends MessageLite> List<T> consume(
+      String topic, Parser<T> parser, String id, int count) {
+    List<T> values = new ArrayList<>();
+    try (KafkaConsumer<String, T> consumer =
+        new KafkaConsumer<>(
+            consumerConfig(), new StringDeserializer(), new ProtobufDeserializer<>(parser))) {
+      consumer.subscribe(List.of(topic));
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, T> r : consumer.poll(Duration.ofMillis(200))) {
+                  if (id.equals(r.key())) {
+                    values.add(r.value());
+                  }
+                }
+                return values.size() >= count;
+              });
+    }
+    assertThat(values).hasSize(count);
+    return values;
+  }
+
+  private static ConsumerRecord<String, byte[]> consumeRaw(String topic, String id) {
+    List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(
+            consumerConfig(), new StringDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                  if (id.equals(r.key())) {
+                    found.add(r);
+                  }
+                }
+                return !found.isEmpty();
+              });
+    }
+    return found.get(0);
+  }
+
+  private static Map<String, Object> consumerConfig() {
+    return Map.of(
+        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        broker.getBrokersAsString(),
+        ConsumerConfig.GROUP_ID_CONFIG,
+        "tiler-it-" + UUID.randomUUID(),
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+        "earliest",
+        ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG,
+        16 * 1024 * 1024);
+  }
+
+  private static int[] pixel(Tile tile, int x, int y) {
+    ByteString rgb = tile.getRgb();
+    int p = (y * tile.getWidth() + x) * 3;
+    return new int[] {rgb.byteAt(p) & 0xff, rgb.byteAt(p + 1) & 0xff, rgb.byteAt(p + 2) & 0xff};
+  }
+
+  private static List<Integer> everyPixel(Tile tile) {
+    byte[] rgb = tile.getRgb().toByteArray();
+    List<Integer> colours = new ArrayList<>(rgb.length / 3);
+    for (int p = 0; p < rgb.length; p += 3) {
+      colours.add((rgb[p] & 0xff) << 16 | (rgb[p + 1] & 0xff) << 8 | (rgb[p + 2] & 0xff));
+    }
+    return colours;
+  }
+}
