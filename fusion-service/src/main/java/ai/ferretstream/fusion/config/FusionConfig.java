@@ -1,0 +1,44 @@
+package ai.ferretstream.fusion.config;
+
+import ai.ferretstream.fusion.domain.Fusion;
+import ai.ferretstream.fusion.domain.JoinBook;
+import ai.ferretstream.fusion.domain.OffsetTracker;
+import ai.ferretstream.fusion.domain.RegionSampler;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The domain objects: the join book with its offset tracker, and the fusion step. */
+@Configuration(proxyBeanMethods = false)
+class FusionConfig {
+
+  @Bean
+  OffsetTracker offsetTracker() {
+    return new OffsetTracker();
+  }
+
+  @Bean
+  JoinBook joinBook(FusionProperties properties, OffsetTracker offsetTracker) {
+    FusionProperties.Fusion fusion = properties.fusion();
+    return new JoinBook(
+        fusion.maxOpenJoins(),
+        fusion.joinTimeout().toMillis(),
+        fusion.finishedMemory(),
+        fusion.finishedTtl().toMillis(),
+        offsetTracker);
+  }
+
+  @Bean
+  Gauge openJoinsGauge(JoinBook joinBook, MeterRegistry registry) {
+    return Gauge.builder("ferret.fusion.open.joins", joinBook, JoinBook::openJoins)
+        .description("requests whose features are being joined")
+        .register(registry);
+  }
+
+  @Bean
+  Fusion fusion(FusionProperties properties, RegionSampler regionSampler, Clock clock) {
+    return new Fusion(properties.fusion().upsampleMode(), regionSampler, clock);
+  }
+}

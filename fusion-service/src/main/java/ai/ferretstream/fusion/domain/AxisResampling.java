@@ -1,0 +1,75 @@
+package ai.ferretstream.fusion.domain;
+
+/**
+ * Where each output index of one axis reads from when a map is resized from {@code in} to {@code
+ * out} positions: two source indices and their weights (nearest: one index, weight 1). Computed
+ * once per axis so the per-element loops only index arrays.
+ *
+ * <p>Both formulas follow PyTorch's CPU kernels in single precision: legacy nearest uses {@code
+ * min(floor(dst * (float) in / out), in - 1)}; bilinear with {@code align_corners=False} uses
+ * {@code src = max((dst + 0.5) * in / out - 0.5, 0)}, {@code i0 = (int) src}, {@code i1 = min(i0 +
+ * 1, in - 1)}, {@code w1 = src - i0}, {@code w0 = 1 - w1}.
+ */
+record AxisResampling(int[] lo, int[] hi, float[] loWeight, float[] hiWeight) {
+
+  static AxisResampling of(UpsampleMode mode, int in, int out) {
+    if (in <= 0 || out <= 0) {
+      throw new IllegalArgumentException("cannot resample " + in + " to " + out + " positions");
+    }
+    return switch (mode) {
+      case NEAREST -> nearest(in, out);
+      case BILINEAR -> bilinear(in, out);
+    };
+  }
+
+  static AxisResampling nearest(int in, int out) {
+    int[] idx = new int[out];
+    float[] one = new float[out];
+    float[] zero = new float[out];
+    float scale = (float) in / out;
+    for (int d = 0; d < out; d++) {
+      int s;
+      if (in == out) {
+        s = d;
+      } else if (out == 2 * in) {
+        s = d >> 1;
+      } else {
+        s = Math.min((int) Math.floor(d * scale), in - 1);
+      }
+      idx[d] = s;
+      one[d] = 1f;
+    }
+    return new AxisResampling(idx, idx, one, zero);
+  }
+
+  static AxisResampling bilinear(int in, int out) {
+    int[] lo = new int[out];
+    int[] hi = new int[out];
+    float[] w0 = new float[out];
+    float[] w1 = new float[out];
+    float scale = (float) in / out;
+    for (int d = 0; d < out; d++) {
+      float src = scale * (d + 0.5f) - 0.5f;
+      if (src < 0f) {
+        src = 0f;
+      }
+      int i0 = (int) src;
+      int i1 = i0 < in - 1 ? i0 + 1 : i0;
+      float l1 = src - i0;
+      lo[d] = i0;
+      hi[d] = i1;
+      w1[d] = l1;
+      w0[d] = 1f - l1;
+    }
+    return new AxisResampling(lo, hi, w0, w1);
+  }
+
+  boolean isNearest() {
+    for (float w : hiWeight) {
+      if (w != 0f) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,207 @@
+package ai.ferretstream.fusion.domain;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.TileKind;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One request's features while they arrive: one global map and {@code local_count} local maps. The
+ * pieces must agree on the grid, the local patch grid and the channel count. Guarded by {@link
+ * JoinBook}.
+ */
+public final class FeatureJoin {
+
+  /** A consumed record this join holds, for offset release. */
+  record Held(SourcePartition partition, long offset) {}
+
+  private final String requestId;
+  private final RequestContext context;
+  private final GridLayout layout;
+  private final int localCount;
+  private final int channels;
+  private final long expiresAtMillis;
+  private TileFeatures global;
+  private final TileFeatures[] locals;
+  private int localsReceived;
+  private final List<Held> held = new ArrayList<>(4);
+
+  FeatureJoin(TileFeatures first, long expiresAtMillis) {
+    this.requestId = first.getContext().getRequestId();
+    this.context = first.getContext();
+    this.layout = first.getLayout();
+    this.localCount = first.getLocalCount();
+    this.channels = first.getChannels();
+    this.expiresAtMillis = expiresAtMillis;
+    this.locals = new TileFeatures[localCount];
+  }
+
+  /**
+   * Checks one feature record on its own.
+   *
+   * @throws PermanentFailure {@code invalid_features} naming what is wrong
+   */
+  static void validate(TileFeatures f) {
+    if (f.getContext().getRequestId().isEmpty()) {
+      throw invalid("feature record without a request id");
+    }
+    if (f.getKind() != TileKind.TILE_KIND_GLOBAL && f.getKind() != TileKind.TILE_KIND_LOCAL) {
+      throw invalid("feature record of kind " + f.getKind());
+    }
+    GridLayout layout = f.getLayout();
+    if (layout.getRows() <= 0 || layout.getCols() <= 0) {
+      throw invalid("grid layout " + layout.getCols() + "x" + layout.getRows() + " is empty");
+    }
+    if (f.getLocalCount() != layout.getRows() * layout.getCols()) {
+      throw invalid(
+          "local_count "
+              + f.getLocalCount()
+              + " does not match the "
+              + layout.getCols()
+              + "x"
+              + layout.getRows()
+              + " grid");
+    }
+    if (layout.getImageWidth() <= 0 || layout.getImageHeight() <= 0) {
+      throw invalid(
+          "image size " + layout.getImageWidth() + "x" + layout.getImageHeight() + " is empty");
+    }
+    if (f.getPatchRows() <= 0 || f.getPatchCols() <= 0 || f.getChannels() <= 0) {
+      throw invalid(
+          "feature map "
+              + f.getPatchRows()
+              + "x"
+              + f.getPatchCols()
+              + "x"
+              + f.getChannels()
+              + " is empty");
+    }
+    long expected = 2L * f.getPatchRows() * f.getPatchCols() * f.getChannels();
+    if (f.getFeaturesFp16().size() != expected) {
+      throw invalid(
+          "features_fp16 has "
+              + f.getFeaturesFp16().size()
+              + " bytes, expected "
+              + expected
+              + " for ["
+              + f.getPatchRows() * f.getPatchCols()
+              + ", "
+              + f.getChannels()
+              + "] FP16");
+    }
+    if (f.getKind() == TileKind.TILE_KIND_LOCAL
+        && (f.getIndex() < 0 || f.getIndex() >= f.getLocalCount())) {
+      throw invalid("local tile index " + f.getIndex() + " outside [0, " + f.getLocalCount() + ")");
+    }
+  }
+
+  /**
+   * Adds a piece.
+   *
+   * @return false when this piece (same kind and index) is already here
+   * @throws PermanentFailure {@code invalid_features} when it disagrees with the earlier pieces
+   */
+  boolean add(TileFeatures f) {
+    if (f.getLocalCount() != localCount
+        || f.getChannels() != channels
+        || f.getLayout().getRows() != layout.getRows()
+        || f.getLayout().getCols() != layout.getCols()) {
+      throw invalid(
+          "feature records of request " + requestId + " disagree on the grid or the channel count");
+    }
+    if (f.getKind() == TileKind.TILE_KIND_GLOBAL) {
+      if (global != null) {
+        return false;
+      }
+      global = f;
+      return true;
+    }
+    TileFeatures other = firstLocal();
+    if (other != null
+        && (other.getPatchRows() != f.getPatchRows() || other.getPatchCols() != f.getPatchCols())) {
+      throw invalid("local feature maps of request " + requestId + " differ in size");
+    }
+    if (locals[f.getIndex()] != null) {
+      return false;
+    }
+    locals[f.getIndex()] = f;
+    localsReceived++;
+    return true;
+  }
+
+  private TileFeatures firstLocal() {
+    for (TileFeatures l : locals) {
+      if (l != null) {
+        return l;
+      }
+    }
+    return null;
+  }
+
+  void hold(SourcePartition partition, long offset) {
+    Held h = new Held(partition, offset);
+    if (!held.contains(h)) {
+      held.add(h);
+    }
+  }
+
+  List<Held> held() {
+    return held;
+  }
+
+  boolean fedBy(SourcePartition partition) {
+    for (Held h : held) {
+      if (h.partition().equals(partition)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether the global map and every local map are here. */
+  public boolean ready() {
+    return global != null && localsReceived == localCount;
+  }
+
+  public String requestId() {
+    return requestId;
+  }
+
+  /** The request context (of the first record received). */
+  public RequestContext context() {
+    return context;
+  }
+
+  public GridLayout layout() {
+    return layout;
+  }
+
+  public int channels() {
+    return channels;
+  }
+
+  public long expiresAtMillis() {
+    return expiresAtMillis;
+  }
+
+  /** The global map; only when {@link #ready()}. */
+  public TileFeatures global() {
+    return global;
+  }
+
+  /** The local map of tile {@code k}; only when {@link #ready()}. */
+  public TileFeatures local(int k) {
+    return locals[k];
+  }
+
+  public int localCount() {
+    return localCount;
+  }
+
+  private static PermanentFailure invalid(String message) {
+    return new PermanentFailure("invalid_features", message);
+  }
+}

@@ -1,0 +1,114 @@
+package ai.ferretstream.fusion.domain;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.v1.FusedContext;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.Region;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.TileFeatures;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns a complete join into the LLM's inputs: the image tokens (global map, then the merged local
+ * map, both FP16 as they arrived) and, when the request refers to regions, one region embedding per
+ * region from the region sampler, which reads {@code H_a = H_l + upsample(H_g)} at 512 points
+ * sampled from the region's mask.
+ */
+public final class Fusion {
+
+  /** Timing key stamped on the context when fusion is done. */
+  public static final String TIMING_DONE = "fusion.done";
+
+  private final UpsampleMode upsampleMode;
+  private final RegionSampler sampler;
+  private final Clock clock;
+
+  public Fusion(UpsampleMode upsampleMode, RegionSampler sampler, Clock clock) {
+    this.upsampleMode = upsampleMode;
+    this.sampler = sampler;
+    this.clock = clock;
+  }
+
+  /**
+   * Fuses a {@linkplain FeatureJoin#ready() ready} join.
+   *
+   * @throws ai.ferretstream.proto.failure.PermanentFailure for a region that cannot be sampled
+   */
+  public FusedContext fuse(FeatureJoin join) {
+    if (!join.ready()) {
+      throw new IllegalStateException("join of " + join.requestId() + " is not complete");
+    }
+    GridLayout layout = join.layout();
+    RequestContext context = join.context();
+    int rows = layout.getRows();
+    int cols = layout.getCols();
+    int channels = join.channels();
+    TileFeatures global = join.global();
+    TileFeatures first = join.local(0);
+    int patchRows = first.getPatchRows();
+    int patchCols = first.getPatchCols();
+    // masks first: a bad region fails before any tensor work
+    List<RegionMask> masks = new ArrayList<>(context.getRegionsCount());
+    for (Region region : context.getRegionsList()) {
+      masks.add(RegionMasks.of(region, layout.getImageWidth(), layout.getImageHeight()));
+    }
+    List<ByteString> locals = new ArrayList<>(join.localCount());
+    for (int k = 0; k < join.localCount(); k++) {
+      locals.add(join.local(k).getFeaturesFp16());
+    }
+    byte[] tokens =
+        FeatureMaps.imageTokens(
+            global.getFeaturesFp16(), locals, rows, cols, patchRows, patchCols, channels);
+    int h = rows * patchRows;
+    int w = cols * patchCols;
+    FusedContext.Builder out =
+        FusedContext.newBuilder()
+            .setLayout(layout)
+            .setChannels(channels)
+            .setGlobalTokens(global.getPatchRows() * global.getPatchCols())
+            .setLocalTokenRows(h)
+            .setLocalTokenCols(w)
+            .setImageTokensFp16(UnsafeByteOperations.unsafeWrap(tokens));
+    if (!masks.isEmpty()) {
+      byte[] fused =
+          FeatureMaps.fusedMapFp16(
+              tokens,
+              0,
+              global.getPatchRows(),
+              global.getPatchCols(),
+              global.getFeaturesFp16().size(),
+              h,
+              w,
+              channels,
+              upsampleMode);
+      RegionSampler.FeatureMap map =
+          new RegionSampler.FeatureMap(h, w, channels, UnsafeByteOperations.unsafeWrap(fused));
+      ByteString embeddings = ByteString.EMPTY;
+      int regionChannels = -1;
+      for (int i = 0; i < masks.size(); i++) {
+        float[] points =
+            PointSampler.points(
+                masks.get(i),
+                layout.getImageWidth(),
+                layout.getImageHeight(),
+                PointSampler.seed(context.getRequestId(), i));
+        RegionSampler.Embedding e = sampler.sample(context, map, points);
+        if (regionChannels >= 0 && e.channels() != regionChannels) {
+          throw new PermanentFailure(
+              "inference_rejected",
+              "region sampler returned " + e.channels() + " channels after " + regionChannels);
+        }
+        regionChannels = e.channels();
+        embeddings = embeddings.concat(e.fp16());
+      }
+      out.setRegionCount(masks.size())
+          .setRegionChannels(regionChannels)
+          .setRegionEmbeddingsFp16(embeddings);
+    }
+    return out.setContext(context.toBuilder().putTimings(TIMING_DONE, clock.millis())).build();
+  }
+}

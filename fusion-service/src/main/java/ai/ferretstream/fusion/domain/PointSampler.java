@@ -1,0 +1,83 @@
+package ai.ferretstream.fusion.domain;
+
+import java.nio.charset.StandardCharsets;
+import java.util.SplittableRandom;
+
+/**
+ * Samples the points of a region for the visual sampler, as Ferret's {@code rand_sample_repeat}: a
+ * mask with more pixels than needed gives distinct pixels drawn without replacement (Floyd's
+ * algorithm on pixel indices, so a box of millions of pixels costs no pixel list); a smaller mask
+ * gives all of its pixels plus random duplicates. The RNG is seeded from the request id and region
+ * index, so the same request always samples the same points.
+ */
+public final class PointSampler {
+
+  /** Points per region the region sampler takes ({@code points [1, 512, 2]}). */
+  public static final int POINTS = 512;
+
+  private PointSampler() {}
+
+  /** The seed of region {@code regionIndex} of request {@code requestId} (FNV-1a 64, mixed). */
+  public static long seed(String requestId, int regionIndex) {
+    long h = 0xcbf29ce484222325L;
+    for (byte b : requestId.getBytes(StandardCharsets.UTF_8)) {
+      h ^= b & 0xff;
+      h *= 0x100000001b3L;
+    }
+    h ^= (regionIndex + 1L) * 0x9e3779b97f4a7c15L;
+    return h;
+  }
+
+  /**
+   * Indices of {@code count} mask pixels: distinct when the mask has at least {@code count} pixels;
+   * otherwise every pixel once, in index order, then random repeats.
+   */
+  public static long[] sampleIndices(long maskSize, int count, long seed) {
+    if (maskSize <= 0) {
+      throw new IllegalArgumentException("cannot sample points from an empty mask");
+    }
+    SplittableRandom random = new SplittableRandom(seed);
+    long[] out = new long[count];
+    if (maskSize <= count) {
+      int n = (int) maskSize;
+      for (int i = 0; i < n; i++) {
+        out[i] = i;
+      }
+      for (int i = n; i < count; i++) {
+        out[i] = random.nextLong(maskSize);
+      }
+      return out;
+    }
+    // Floyd: for j in [N-count, N): t = uniform[0, j]; take t unless taken, else take j.
+    int taken = 0;
+    for (long j = maskSize - count; j < maskSize; j++) {
+      long t = random.nextLong(j + 1);
+      out[taken] = contains(out, taken, t) ? j : t;
+      taken++;
+    }
+    return out;
+  }
+
+  private static boolean contains(long[] values, int length, long v) {
+    for (int i = 0; i < length; i++) {
+      if (values[i] == v) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * {@value #POINTS} points of {@code mask}, normalised over the original image: {@code [x / W, y /
+   * H]} pairs, FP32, ready for the {@code points [1, 512, 2]} tensor.
+   */
+  public static float[] points(RegionMask mask, int width, int height, long seed) {
+    long[] indices = sampleIndices(mask.size(), POINTS, seed);
+    float[] out = new float[POINTS * 2];
+    for (int i = 0; i < POINTS; i++) {
+      out[2 * i] = (float) mask.x(indices[i]) / width;
+      out[2 * i + 1] = (float) mask.y(indices[i]) / height;
+    }
+    return out;
+  }
+}

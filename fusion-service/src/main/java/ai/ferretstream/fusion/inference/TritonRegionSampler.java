@@ -1,0 +1,138 @@
+package ai.ferretstream.fusion.inference;
+
+import ai.ferretstream.fusion.domain.PointSampler;
+import ai.ferretstream.fusion.domain.RegionSampler;
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
+import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.inference.ModelInferResponse;
+import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.proto.triton.ModelContract;
+import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.proto.triton.TritonErrors;
+import ai.ferretstream.proto.v1.RequestContext;
+import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@link RegionSampler} on Triton's {@code ferret_region_sampler} ({@code max_batch_size 0}):
+ * {@code features} FP16 {@code [1, h, w, C]} and {@code points} FP32 {@code [1, 512, 2]} in, {@code
+ * region_feature} FP16 {@code [1, C']} out. One unary {@code ModelInfer} per region, with a
+ * deadline of the call timeout or the request's remaining time, whichever is shorter, and the
+ * request id as metadata.
+ */
+public final class TritonRegionSampler implements RegionSampler {
+
+  public static final String INPUT_FEATURES = "features";
+  public static final String INPUT_POINTS = "points";
+  public static final String OUTPUT = "region_feature";
+
+  private final GRPCInferenceServiceBlockingStub stub;
+  private final String model;
+  private final Duration callTimeout;
+  private final Clock clock;
+
+  public TritonRegionSampler(
+      GRPCInferenceServiceBlockingStub stub, String model, Duration callTimeout, Clock clock) {
+    this.stub = stub;
+    this.model = model;
+    this.callTimeout = callTimeout;
+    this.clock = clock;
+  }
+
+  /** What this adapter expects of the model; checked at start-up. */
+  public static ModelContract contract(String model) {
+    return new ModelContract(
+        model,
+        "",
+        List.of(
+            new ModelContract.Tensor(INPUT_FEATURES, "FP16", 1, -1, -1, -1),
+            new ModelContract.Tensor(INPUT_POINTS, "FP32", 1, PointSampler.POINTS, 2)),
+        List.of(new ModelContract.Tensor(OUTPUT, "FP16", 1, -1)));
+  }
+
+  @Override
+  public Embedding sample(RequestContext context, FeatureMap map, float[] points) {
+    if (points.length != PointSampler.POINTS * 2) {
+      throw new IllegalArgumentException("expected " + PointSampler.POINTS + " points");
+    }
+    ModelInferRequest request =
+        ModelInferRequest.newBuilder()
+            .setModelName(model)
+            .setId(context.getRequestId())
+            .addInputs(
+                ModelInferRequest.InferInputTensor.newBuilder()
+                    .setName(INPUT_FEATURES)
+                    .setDatatype("FP16")
+                    .addShape(1)
+                    .addShape(map.height())
+                    .addShape(map.width())
+                    .addShape(map.channels()))
+            .addInputs(
+                ModelInferRequest.InferInputTensor.newBuilder()
+                    .setName(INPUT_POINTS)
+                    .setDatatype("FP32")
+                    .addShape(1)
+                    .addShape(PointSampler.POINTS)
+                    .addShape(2))
+            .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName(OUTPUT))
+            .addRawInputContents(map.fp16())
+            .addRawInputContents(UnsafeByteOperations.unsafeWrap(TensorCodec.floatsToFp32(points)))
+            .build();
+    ModelInferResponse response;
+    try {
+      response =
+          stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
+              .withInterceptors(
+                  MetadataUtils.newAttachHeadersInterceptor(
+                      TritonChannels.requestIdHeaders(context.getRequestId())))
+              .modelInfer(request);
+    } catch (StatusRuntimeException e) {
+      throw TritonErrors.classify(model, e);
+    }
+    return embedding(response);
+  }
+
+  private long timeoutMillis(RequestContext context) {
+    long timeout = callTimeout.toMillis();
+    if (context.getDeadlineUnixMs() > 0) {
+      timeout = Math.min(timeout, context.getDeadlineUnixMs() - clock.millis());
+    }
+    return Math.max(1, timeout);
+  }
+
+  private Embedding embedding(ModelInferResponse response) {
+    for (int i = 0; i < response.getOutputsCount(); i++) {
+      ModelInferResponse.InferOutputTensor out = response.getOutputs(i);
+      if (!out.getName().equals(OUTPUT)) {
+        continue;
+      }
+      if (!out.getDatatype().equals("FP16")) {
+        throw rejected(OUTPUT + " is " + out.getDatatype() + ", expected FP16");
+      }
+      List<Long> shape = out.getShapeList();
+      if (shape.isEmpty() || shape.size() > 2 || (shape.size() == 2 && shape.get(0) != 1)) {
+        throw rejected(OUTPUT + " has shape " + shape + ", expected [1, C]");
+      }
+      long channels = shape.get(shape.size() - 1);
+      if (i >= response.getRawOutputContentsCount()) {
+        throw rejected(OUTPUT + " came without raw contents");
+      }
+      var raw = response.getRawOutputContents(i);
+      if (channels <= 0 || raw.size() != channels * 2) {
+        throw rejected(OUTPUT + " has " + raw.size() + " bytes for shape " + shape + " (FP16)");
+      }
+      return new Embedding((int) channels, raw);
+    }
+    throw rejected("response has no output " + OUTPUT);
+  }
+
+  private PermanentFailure rejected(String message) {
+    return new PermanentFailure("inference_rejected", model + ": " + message);
+  }
+}

@@ -1,0 +1,62 @@
+package ai.ferretstream.fusion.messaging;
+
+import ai.ferretstream.fusion.domain.FeatureJoin;
+import ai.ferretstream.fusion.domain.JoinBook;
+import ai.ferretstream.fusion.domain.OffsetTracker;
+import ai.ferretstream.fusion.domain.SourcePartition;
+import java.util.Collection;
+import java.util.List;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.kafka.listener.ConsumerAwareRebalanceListener;
+import org.springframework.stereotype.Component;
+
+/**
+ * On partition revocation: commits what may be committed, then drops the joins fed by the revoked
+ * partitions; their new owner replays those records from the committed offset and rebuilds the
+ * joins. Lost partitions are dropped without a commit.
+ */
+@Component
+class FeaturePartitions implements ConsumerAwareRebalanceListener {
+
+  private static final Logger log = LoggerFactory.getLogger(FeaturePartitions.class);
+
+  private final JoinBook book;
+  private final OffsetTracker tracker;
+  private final OffsetCommitter committer;
+
+  FeaturePartitions(JoinBook book, OffsetTracker tracker, OffsetCommitter committer) {
+    this.book = book;
+    this.tracker = tracker;
+    this.committer = committer;
+  }
+
+  @Override
+  public void onPartitionsRevokedBeforeCommit(
+      Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+    committer.commit(consumer, partitions);
+    drop(partitions);
+  }
+
+  @Override
+  public void onPartitionsLost(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+    drop(partitions);
+  }
+
+  private void drop(Collection<TopicPartition> partitions) {
+    if (partitions.isEmpty()) {
+      return;
+    }
+    List<SourcePartition> sources = partitions.stream().map(OffsetCommitter::source).toList();
+    List<FeatureJoin> dropped = book.drop(sources);
+    sources.forEach(tracker::forget);
+    if (!dropped.isEmpty()) {
+      log.info(
+          "partitions {} moved away: dropped {} open joins, their records will be replayed",
+          partitions,
+          dropped.size());
+    }
+  }
+}

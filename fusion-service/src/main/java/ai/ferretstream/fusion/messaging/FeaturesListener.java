@@ -1,0 +1,99 @@
+package ai.ferretstream.fusion.messaging;
+
+import ai.ferretstream.fusion.domain.Fusion;
+import ai.ferretstream.fusion.domain.JoinBook;
+import ai.ferretstream.fusion.domain.OffsetTracker;
+import ai.ferretstream.fusion.domain.SourcePartition;
+import ai.ferretstream.proto.v1.FusedContext;
+import ai.ferretstream.proto.v1.TileFeatures;
+import java.time.Clock;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.event.EventListener;
+import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.event.ListenerContainerIdleEvent;
+import org.springframework.stereotype.Component;
+
+/**
+ * Consumes {@code ferret.features}: offers each record to the join book, fuses and publishes a
+ * request once all its features are here, answers expired and refused requests with an error event,
+ * and commits offsets only below the oldest unfinished request.
+ */
+@Component
+class FeaturesListener {
+
+  /** Listener (container) id. */
+  static final String ID = "fusion-features";
+
+  private static final Logger log = LoggerFactory.getLogger(FeaturesListener.class);
+
+  private final JoinBook book;
+  private final OffsetTracker tracker;
+  private final Fusion fusion;
+  private final FusionPublisher publisher;
+  private final OffsetCommitter committer;
+  private final Clock clock;
+
+  FeaturesListener(
+      JoinBook book,
+      OffsetTracker tracker,
+      Fusion fusion,
+      FusionPublisher publisher,
+      OffsetCommitter committer,
+      Clock clock) {
+    this.book = book;
+    this.tracker = tracker;
+    this.fusion = fusion;
+    this.publisher = publisher;
+    this.committer = committer;
+    this.clock = clock;
+  }
+
+  @KafkaListener(
+      id = ID,
+      idIsGroup = false,
+      groupId = "${ferret.fusion.group-id:fusion}",
+      topics = "#{@topicCatalog.features()}",
+      containerFactory = "featuresContainerFactory")
+  void onFeatures(ConsumerRecord<String, TileFeatures> record, Consumer<?, ?> consumer) {
+    SourcePartition partition = new SourcePartition(record.topic(), record.partition());
+    tracker.seen(partition, record.offset());
+    TileFeatures features = record.value();
+    JoinBook.Offer offer = book.offer(features, partition, record.offset(), clock.millis());
+    String requestId = features.getContext().getRequestId();
+    switch (offer.status()) {
+      case READY -> {
+        FusedContext fused = fusion.fuse(offer.join());
+        publisher.fused(fused);
+        book.finish(requestId, clock.millis());
+        log.debug("fused request {}", requestId);
+      }
+      case EXPIRED -> {
+        publisher.error(
+            offer.context(),
+            "deadline_exceeded",
+            "the request's deadline passed while its image features were being joined",
+            false);
+        book.finish(requestId, clock.millis());
+      }
+      case REFUSED -> {
+        publisher.error(
+            offer.context(),
+            "overloaded",
+            "fusion-service has too many requests in progress; retry later",
+            true);
+        book.finish(requestId, clock.millis());
+      }
+      case WAITING, DUPLICATE, FINISHED -> {}
+    }
+    committer.commit(consumer);
+  }
+
+  /** Commits offsets freed while no records arrived (joins expired by the sweeper). */
+  @EventListener(condition = "event.listenerId.startsWith('" + ID + "')")
+  void onIdle(ListenerContainerIdleEvent event) {
+    committer.commit(event.getConsumer());
+  }
+}

@@ -1,0 +1,128 @@
+package ai.ferretstream.fusion.domain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.ferretstream.fusion.TestFeatures;
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.proto.v1.Box;
+import ai.ferretstream.proto.v1.CoordinateSpace;
+import ai.ferretstream.proto.v1.FusedContext;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.Point;
+import ai.ferretstream.proto.v1.Region;
+import ai.ferretstream.proto.v1.RequestContext;
+import com.google.protobuf.ByteString;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class FusionTest {
+
+  private static final Clock CLOCK = Clock.fixed(Instant.ofEpochMilli(5_000), ZoneOffset.UTC);
+  private static final GridLayout GRID = TestFeatures.layout(3, 2, 900, 600);
+  private static final int P = 4;
+  private static final int C = 2;
+
+  private final List<RegionSampler.FeatureMap> maps = new ArrayList<>();
+  private final List<float[]> pointSets = new ArrayList<>();
+
+  private final RegionSampler sampler =
+      (context, map, points) -> {
+        maps.add(map);
+        pointSets.add(points);
+        float[] e = {pointSets.size(), 0.5f, -1f};
+        return new RegionSampler.Embedding(3, ByteString.copyFrom(TensorCodec.floatsToFp16(e)));
+      };
+
+  private FeatureJoin completeJoin(RequestContext context) {
+    OffsetTracker tracker = new OffsetTracker();
+    JoinBook book = new JoinBook(4, 60_000, 10, 60_000, tracker);
+    SourcePartition p = new SourcePartition("f", 0);
+    book.offer(TestFeatures.global(context, GRID, P, C), p, 0, 0);
+    JoinBook.Offer last = null;
+    for (int k = 5; k >= 0; k--) {
+      last = book.offer(TestFeatures.local(context, GRID, k, P, C), p, 6 - k, 0);
+    }
+    assertThat(last.status()).isEqualTo(JoinBook.Status.READY);
+    return last.join();
+  }
+
+  @Test
+  void fusedContextCarriesGlobalThenMergedLocalTokens() {
+    FusedContext fused =
+        new Fusion(UpsampleMode.NEAREST, sampler, CLOCK)
+            .fuse(completeJoin(TestFeatures.context("a", 0)));
+    assertThat(fused.getGlobalTokens()).isEqualTo(P * P);
+    assertThat(fused.getLocalTokenRows()).isEqualTo(2 * P);
+    assertThat(fused.getLocalTokenCols()).isEqualTo(3 * P);
+    assertThat(fused.getChannels()).isEqualTo(C);
+    assertThat(fused.getLayout()).isEqualTo(GRID);
+    float[] tokens = TensorCodec.fp16ToFloats(fused.getImageTokensFp16().toByteArray());
+    assertThat(tokens).hasSize((P * P + 6 * P * P) * C);
+    assertThat(tokens[0]).isEqualTo(TestFeatures.globalValue(0, 0, 0));
+    // merged row 5, column 9: tile row 1, tile column 2 -> tile 5, patch (1, 1)
+    int at = P * P * C + (5 * 3 * P + 9) * C + 1;
+    assertThat(tokens[at]).isEqualTo(TestFeatures.localValue(5, 1, 1, 1));
+    assertThat(fused.getRegionCount()).isZero();
+    assertThat(fused.getRegionEmbeddingsFp16().isEmpty()).isTrue();
+    assertThat(fused.getContext().getTimingsMap()).containsEntry(Fusion.TIMING_DONE, 5_000L);
+    assertThat(maps).as("no regions: the sampler is not called").isEmpty();
+  }
+
+  @Test
+  void everyRegionGetsOneEmbeddingInRegionOrder() {
+    RequestContext context =
+        TestFeatures.context("b", 0).toBuilder()
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                    .setBox(Box.newBuilder().setX1(100).setY1(50).setX2(199).setY2(149)))
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999)
+                    .setPoint(Point.newBuilder().setX(500).setY(500)))
+            .build();
+    FusedContext fused =
+        new Fusion(UpsampleMode.BILINEAR, sampler, CLOCK).fuse(completeJoin(context));
+    assertThat(fused.getRegionCount()).isEqualTo(2);
+    assertThat(fused.getRegionChannels()).isEqualTo(3);
+    assertThat(TensorCodec.fp16ToFloats(fused.getRegionEmbeddingsFp16().toByteArray()))
+        .containsExactly(1f, 0.5f, -1f, 2f, 0.5f, -1f);
+    RegionSampler.FeatureMap map = maps.get(0);
+    assertThat(map.height()).isEqualTo(2 * P);
+    assertThat(map.width()).isEqualTo(3 * P);
+    assertThat(map.channels()).isEqualTo(C);
+    byte[] tokens = fused.getImageTokensFp16().toByteArray();
+    assertThat(map.fp16().toByteArray())
+        .isEqualTo(
+            FeatureMaps.fusedMapFp16(
+                tokens, 0, P, P, P * P * C * 2, 2 * P, 3 * P, C, UpsampleMode.BILINEAR));
+    float[] box = pointSets.get(0);
+    for (int i = 0; i < PointSampler.POINTS; i++) {
+      assertThat(box[2 * i] * 900).isBetween(99.9f, 199.1f);
+      assertThat(box[2 * i + 1] * 600).isBetween(49.9f, 149.1f);
+    }
+    float[] point = pointSets.get(1); // (500, 500) of 999 -> pixel (450, 300), 11x11 window
+    for (int i = 0; i < PointSampler.POINTS; i++) {
+      assertThat(point[2 * i] * 900).isBetween(444.9f, 455.1f);
+      assertThat(point[2 * i + 1] * 600).isBetween(294.9f, 305.1f);
+    }
+  }
+
+  @Test
+  void unsupportedRegionFailsBeforeAnyInferenceCall() {
+    RequestContext context =
+        TestFeatures.context("c", 0).toBuilder()
+            .addRegions(Region.newBuilder().setMaskPng(ByteString.copyFromUtf8("x")))
+            .build();
+    Fusion fusion = new Fusion(UpsampleMode.NEAREST, sampler, CLOCK);
+    FeatureJoin join = completeJoin(context);
+    assertThatThrownBy(() -> fusion.fuse(join)).isInstanceOf(PermanentFailure.class);
+    assertThat(maps).isEmpty();
+  }
+}

@@ -1,0 +1,127 @@
+package ai.ferretstream.fusion.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.ferretstream.fusion.FakeRegionSampler;
+import ai.ferretstream.fusion.TestFeatures;
+import ai.ferretstream.fusion.domain.RegionSampler;
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.failure.TransientFailure;
+import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
+import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.tensor.TensorCodec;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TritonRegionSamplerTest {
+
+  private final FakeRegionSampler fake = new FakeRegionSampler();
+  private Server server;
+  private ManagedChannel channel;
+  private TritonRegionSampler sampler;
+
+  @BeforeEach
+  void start() throws IOException {
+    String name = InProcessServerBuilder.generateName();
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(ServerInterceptors.intercept(fake, FakeRegionSampler.requestIdCapture()))
+            .build()
+            .start();
+    channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    sampler =
+        new TritonRegionSampler(
+            GRPCInferenceServiceGrpc.newBlockingStub(channel),
+            FakeRegionSampler.MODEL,
+            Duration.ofSeconds(5),
+            Clock.systemUTC());
+  }
+
+  @AfterEach
+  void stop() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  private static RegionSampler.FeatureMap map(int h, int w, int c) {
+    return new RegionSampler.FeatureMap(h, w, c, ByteString.copyFrom(new byte[h * w * c * 2]));
+  }
+
+  private static float[] points() {
+    float[] p = new float[1024];
+    Arrays.fill(p, 0.25f);
+    return p;
+  }
+
+  @Test
+  void sendsTheMapAndThePointsAsRawTensorsAndReadsTheEmbeddingSize() {
+    RegionSampler.Embedding e =
+        sampler.sample(TestFeatures.context("req-7", 0), map(48, 72, 8), points());
+    assertThat(e.channels()).isEqualTo(FakeRegionSampler.CHANNELS);
+    assertThat(TensorCodec.fp16ToFloats(e.fp16().toByteArray()))
+        .containsExactly(0.25f, 0.25f, 48f, 72f);
+    FakeRegionSampler.Call call = fake.calls().get(0);
+    assertThat(call.requestIdHeader()).isEqualTo("req-7");
+    ModelInferRequest request = call.request();
+    assertThat(request.getModelName()).isEqualTo("ferret_region_sampler");
+    assertThat(request.getId()).isEqualTo("req-7");
+    assertThat(request.getInputs(0).getName()).isEqualTo("features");
+    assertThat(request.getInputs(0).getDatatype()).isEqualTo("FP16");
+    assertThat(request.getInputs(0).getShapeList()).containsExactly(1L, 48L, 72L, 8L);
+    assertThat(request.getInputs(1).getName()).isEqualTo("points");
+    assertThat(request.getInputs(1).getDatatype()).isEqualTo("FP32");
+    assertThat(request.getInputs(1).getShapeList()).containsExactly(1L, 512L, 2L);
+    assertThat(request.getRawInputContents(0).size()).isEqualTo(48 * 72 * 8 * 2);
+    assertThat(request.getRawInputContents(1).size()).isEqualTo(512 * 2 * 4);
+  }
+
+  @Test
+  void unavailableServerIsATransientFailure() {
+    fake.failWith(Status.UNAVAILABLE.withDescription("loading"));
+    assertThatThrownBy(() -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points()))
+        .isInstanceOf(TransientFailure.class)
+        .hasMessageContaining("UNAVAILABLE");
+  }
+
+  @Test
+  void rejectedInputIsAPermanentFailure() {
+    fake.failWith(Status.INVALID_ARGUMENT.withDescription("bad shape"));
+    assertThatThrownBy(() -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points()))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("inference_rejected"));
+  }
+
+  @Test
+  void outputOfTheWrongDatatypeIsAPermanentFailure() {
+    fake.outputDatatype("FP32");
+    assertThatThrownBy(() -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points()))
+        .isInstanceOf(PermanentFailure.class)
+        .hasMessageContaining("expected FP16");
+  }
+
+  @Test
+  void contractMatchesTheModelsMetadata() {
+    TritonRegionSampler.contract(FakeRegionSampler.MODEL)
+        .verify(GRPCInferenceServiceGrpc.newBlockingStub(channel), 5_000);
+    assertThatThrownBy(
+            () ->
+                TritonRegionSampler.contract("other_model")
+                    .verify(GRPCInferenceServiceGrpc.newBlockingStub(channel), 5_000))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("not ready");
+  }
+}

@@ -1,0 +1,167 @@
+package ai.ferretstream.llm.domain;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.v1.Box;
+import ai.ferretstream.proto.v1.CoordinateSpace;
+import ai.ferretstream.proto.v1.Point;
+import ai.ferretstream.proto.v1.Region;
+import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.Turn;
+
+/**
+ * Renders a request as the model's prompt: the system text, the earlier turns, then the current
+ * question with an open assistant turn. The image placeholder goes before the first user message
+ * only. In the current question, the k-th region placeholder of a region whose coordinates the text
+ * does not already name becomes {@code "[x1, y1, x2, y2] <region_fea>"} (a point: {@code "[x, y]
+ * <region_fea>"}; a polygon: its bounding box) in Ferret's 0..999 coordinates, {@code q =
+ * int(clamp(x, 0, W-1) * 1000 / W)}.
+ */
+public final class PromptRenderer {
+
+  private final PromptTemplate template;
+
+  public PromptRenderer(PromptTemplate template) {
+    this.template = template;
+  }
+
+  /**
+   * @param imageWidth width of the original image, for region coordinates
+   * @param imageHeight height of the original image
+   * @throws PermanentFailure {@code invalid_region} when the question's region placeholders and the
+   *     regions do not match, {@code unsupported_region} for mask regions to be named
+   */
+  public String render(RequestContext context, int imageWidth, int imageHeight) {
+    StringBuilder out = new StringBuilder(512);
+    out.append(template.system()).append(template.systemSeparator());
+    boolean first = true;
+    for (Turn turn : context.getHistoryList()) {
+      user(out, turn.getUser(), first);
+      first = false;
+      out.append(template.assistantRole())
+          .append(": ")
+          .append(turn.getAssistant())
+          .append(template.turnEnd());
+    }
+    String question = withRegions(context, imageWidth, imageHeight);
+    if (context.getGrounding()) {
+      question += template.groundingSuffix();
+    }
+    user(out, question, first);
+    out.append(template.assistantRole()).append(':');
+    return out.toString();
+  }
+
+  private void user(StringBuilder out, String message, boolean first) {
+    out.append(template.userRole()).append(": ");
+    if (first) {
+      out.append(template.imageToken());
+    }
+    out.append(message).append(template.separator());
+  }
+
+  /** The current question with unnamed regions' coordinates written before their placeholders. */
+  String withRegions(RequestContext context, int width, int height) {
+    String prompt = context.getPrompt();
+    String token = template.regionToken();
+    int placeholders = count(prompt, token);
+    if (placeholders != context.getRegionsCount()) {
+      throw new PermanentFailure(
+          "invalid_region",
+          "the question has "
+              + placeholders
+              + " "
+              + token
+              + " placeholders but the request has "
+              + context.getRegionsCount()
+              + " regions");
+    }
+    if (placeholders == 0) {
+      return prompt;
+    }
+    StringBuilder out = new StringBuilder(prompt.length() + 32 * placeholders);
+    int from = 0;
+    for (Region region : context.getRegionsList()) {
+      int at = prompt.indexOf(token, from);
+      out.append(prompt, from, at);
+      if (!region.getNamedInText()) {
+        out.append(coordinates(region, width, height)).append(' ');
+      }
+      out.append(token);
+      from = at + token.length();
+    }
+    return out.append(prompt, from, prompt.length()).toString();
+  }
+
+  /** The region's coordinates as Ferret writes them, e.g. {@code [120, 45, 300, 280]}. */
+  static String coordinates(Region region, int width, int height) {
+    CoordinateSpace space = region.getSpace();
+    return switch (region.getShapeCase()) {
+      case BOX -> {
+        Box b = region.getBox();
+        yield "["
+            + q(space, Math.min(b.getX1(), b.getX2()), width)
+            + ", "
+            + q(space, Math.min(b.getY1(), b.getY2()), height)
+            + ", "
+            + q(space, Math.max(b.getX1(), b.getX2()), width)
+            + ", "
+            + q(space, Math.max(b.getY1(), b.getY2()), height)
+            + "]";
+      }
+      case POINT ->
+          "["
+              + q(space, region.getPoint().getX(), width)
+              + ", "
+              + q(space, region.getPoint().getY(), height)
+              + "]";
+      case POLYGON -> {
+        if (region.getPolygon().getVerticesCount() == 0) {
+          throw new PermanentFailure("invalid_region", "polygon without vertices");
+        }
+        int x1 = Integer.MAX_VALUE;
+        int y1 = Integer.MAX_VALUE;
+        int x2 = Integer.MIN_VALUE;
+        int y2 = Integer.MIN_VALUE;
+        for (Point p : region.getPolygon().getVerticesList()) {
+          x1 = Math.min(x1, p.getX());
+          y1 = Math.min(y1, p.getY());
+          x2 = Math.max(x2, p.getX());
+          y2 = Math.max(y2, p.getY());
+        }
+        yield "["
+            + q(space, x1, width)
+            + ", "
+            + q(space, y1, height)
+            + ", "
+            + q(space, x2, width)
+            + ", "
+            + q(space, y2, height)
+            + "]";
+      }
+      case MASK_PNG ->
+          throw new PermanentFailure(
+              "unsupported_region", "mask_png regions are not supported yet; send a polygon");
+      case SHAPE_NOT_SET -> throw new PermanentFailure("invalid_region", "region has no shape");
+    };
+  }
+
+  /** Ferret's 0..999 coordinate of a pixel coordinate: {@code int(clamp(x, 0, W-1) * 1000 / W)}. */
+  static int q(CoordinateSpace space, int value, int extent) {
+    if (space == CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999) {
+      return Math.max(0, Math.min(999, value));
+    }
+    if (extent <= 0) {
+      throw new PermanentFailure("invalid_request", "image size unknown for region coordinates");
+    }
+    long clamped = Math.max(0, Math.min(extent - 1L, value));
+    return (int) (clamped * 1000 / extent);
+  }
+
+  private static int count(String text, String token) {
+    int n = 0;
+    for (int at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + token.length())) {
+      n++;
+    }
+    return n;
+  }
+}

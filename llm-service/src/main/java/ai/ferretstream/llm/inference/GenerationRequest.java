@@ -1,0 +1,36 @@
+package ai.ferretstream.llm.inference;
+
+import com.google.protobuf.ByteString;
+import java.util.List;
+
+/**
+ * One generation's inputs for {@code ferret_llm}.
+ *
+ * @param requestId the request id (also the inference request id)
+ * @param prompt the rendered prompt
+ * @param imageTokens FP16 {@code [tokens, channels]}
+ * @param layout {@code image_layout}: {@code [global rows, global cols, local token rows, local
+ *     token cols, image width, image height]}
+ * @param regionEmbeddings FP16 {@code [regions, regionChannels]} (empty when no regions)
+ * @param sampling the sampling parameters
+ */
+public record GenerationRequest(
+    String requestId,
+    String prompt,
+    ByteString imageTokens,
+    int tokens,
+    int channels,
+    int[] layout,
+    ByteString regionEmbeddings,
+    int regions,
+    int regionChannels,
+    Sampling sampling) {
+
+  /**
+   * {@code sampling_parameters}.
+   *
+   * @param seed {@code null} for none
+   */
+  public record Sampling(
+      int maxTokens, float temperature, float topP, Long seed, List<String> stop) {}
+}

@@ -1,0 +1,245 @@
+package ai.ferretstream.llm.inference;
+
+import ai.ferretstream.proto.failure.TransientFailure;
+import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceStub;
+import ai.ferretstream.proto.inference.InferParameter;
+import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.inference.ModelInferResponse;
+import ai.ferretstream.proto.inference.ModelStreamInferResponse;
+import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.proto.triton.ModelContract;
+import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.proto.triton.TritonErrors;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Streams one generation from Triton's decoupled {@code ferret_llm} over {@code ModelStreamInfer}:
+ * one stream per request, with the request's deadline, its id as metadata, one {@code
+ * ModelInferRequest} (raw inputs, {@code triton_enable_empty_final_response} so the stream ends
+ * with an explicit final response, and {@code timeout} in microseconds), then a half-close.
+ */
+public final class TritonLlmClient {
+
+  public static final String INPUT_PROMPT = "prompt";
+  public static final String INPUT_IMAGE_TOKENS = "image_tokens";
+  public static final String INPUT_IMAGE_LAYOUT = "image_layout";
+  public static final String INPUT_REGION_EMBEDDINGS = "region_embeddings";
+  public static final String INPUT_SAMPLING = "sampling_parameters";
+  public static final String OUTPUT_TEXT = "text_output";
+  public static final String FINAL_RESPONSE = "triton_final_response";
+  public static final String ENABLE_EMPTY_FINAL = "triton_enable_empty_final_response";
+  public static final String TIMEOUT = "timeout";
+
+  private static final JsonMapper JSON = JsonMapper.shared();
+
+  private final GRPCInferenceServiceStub stub;
+  private final String model;
+
+  public TritonLlmClient(GRPCInferenceServiceStub stub, String model) {
+    this.stub = stub;
+    this.model = model;
+  }
+
+  public String model() {
+    return model;
+  }
+
+  /** What this adapter expects of the model; checked at start-up. */
+  public static ModelContract contract(String model) {
+    return new ModelContract(
+        model,
+        "",
+        List.of(
+            new ModelContract.Tensor(INPUT_PROMPT, "BYTES", 1),
+            new ModelContract.Tensor(INPUT_IMAGE_TOKENS, "FP16", -1, -1),
+            new ModelContract.Tensor(INPUT_IMAGE_LAYOUT, "INT32", 6),
+            new ModelContract.Tensor(INPUT_REGION_EMBEDDINGS, "FP16", -1, -1),
+            new ModelContract.Tensor(INPUT_SAMPLING, "BYTES", 1)),
+        List.of(new ModelContract.Tensor(OUTPUT_TEXT, "BYTES", 1)));
+  }
+
+  /** A running generation. */
+  public interface Call {
+    /** Cancels the stream; the sink then hears {@link TokenSink.FailureKind#CANCELLED}. */
+    void cancel(String reason);
+  }
+
+  /**
+   * Starts a generation.
+   *
+   * @param timeoutMillis time left until the request's deadline
+   */
+  public Call generate(GenerationRequest request, long timeoutMillis, TokenSink sink) {
+    ModelInferRequest infer = inferRequest(request, timeoutMillis);
+    Observer observer = new Observer(sink);
+    StreamObserver<ModelInferRequest> requests =
+        stub.withDeadline(Deadline.after(Math.max(1, timeoutMillis), TimeUnit.MILLISECONDS))
+            .withInterceptors(
+                MetadataUtils.newAttachHeadersInterceptor(
+                    TritonChannels.requestIdHeaders(request.requestId())))
+            .modelStreamInfer(observer);
+    requests.onNext(infer);
+    requests.onCompleted();
+    return observer;
+  }
+
+  ModelInferRequest inferRequest(GenerationRequest r, long timeoutMillis) {
+    int regionChannels = r.regions() > 0 ? r.regionChannels() : r.channels();
+    return ModelInferRequest.newBuilder()
+        .setModelName(model)
+        .setId(r.requestId())
+        .putParameters(ENABLE_EMPTY_FINAL, InferParameter.newBuilder().setBoolParam(true).build())
+        .putParameters(
+            TIMEOUT,
+            InferParameter.newBuilder()
+                .setInt64Param(TimeUnit.MILLISECONDS.toMicros(Math.max(1, timeoutMillis)))
+                .build())
+        .addInputs(input(INPUT_PROMPT, "BYTES", 1))
+        .addInputs(input(INPUT_IMAGE_TOKENS, "FP16", r.tokens(), r.channels()))
+        .addInputs(input(INPUT_IMAGE_LAYOUT, "INT32", r.layout().length))
+        .addInputs(input(INPUT_REGION_EMBEDDINGS, "FP16", r.regions(), regionChannels))
+        .addInputs(input(INPUT_SAMPLING, "BYTES", 1))
+        .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName(OUTPUT_TEXT))
+        .addRawInputContents(bytesTensor(r.prompt()))
+        .addRawInputContents(r.imageTokens())
+        .addRawInputContents(UnsafeByteOperations.unsafeWrap(TensorCodec.int32Bytes(r.layout())))
+        .addRawInputContents(r.regionEmbeddings())
+        .addRawInputContents(bytesTensor(samplingJson(r.sampling())))
+        .build();
+  }
+
+  static String samplingJson(GenerationRequest.Sampling s) {
+    ObjectNode json = JSON.createObjectNode();
+    json.put("max_tokens", s.maxTokens());
+    json.put("temperature", s.temperature());
+    json.put("top_p", s.topP());
+    if (s.seed() != null) {
+      json.put("seed", s.seed());
+    }
+    ArrayNode stop = json.putArray("stop");
+    s.stop().forEach(stop::add);
+    return JSON.writeValueAsString(json);
+  }
+
+  private static ByteString bytesTensor(String value) {
+    return UnsafeByteOperations.unsafeWrap(TensorCodec.stringsToBytesTensor(List.of(value)));
+  }
+
+  private static ModelInferRequest.InferInputTensor input(
+      String name, String datatype, long... shape) {
+    ModelInferRequest.InferInputTensor.Builder t =
+        ModelInferRequest.InferInputTensor.newBuilder().setName(name).setDatatype(datatype);
+    for (long d : shape) {
+      t.addShape(d);
+    }
+    return t.build();
+  }
+
+  /** Turns stream messages into sink calls; also the handle that cancels the call. */
+  private final class Observer
+      implements ClientResponseObserver<ModelInferRequest, ModelStreamInferResponse>, Call {
+
+    private final TokenSink sink;
+    private volatile ClientCallStreamObserver<ModelInferRequest> call;
+    private volatile boolean done;
+
+    Observer(TokenSink sink) {
+      this.sink = sink;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<ModelInferRequest> requestStream) {
+      this.call = requestStream;
+    }
+
+    @Override
+    public void cancel(String reason) {
+      ClientCallStreamObserver<ModelInferRequest> c = call;
+      if (c != null && !done) {
+        c.cancel(reason, null);
+      }
+    }
+
+    @Override
+    public void onNext(ModelStreamInferResponse response) {
+      if (done) {
+        return;
+      }
+      if (!response.getErrorMessage().isEmpty()) {
+        done = true;
+        sink.onModelError(response.getErrorMessage());
+        return;
+      }
+      ModelInferResponse r = response.getInferResponse();
+      try {
+        for (int i = 0; i < r.getOutputsCount(); i++) {
+          ModelInferResponse.InferOutputTensor out = r.getOutputs(i);
+          if (!out.getName().equals(OUTPUT_TEXT)) {
+            continue;
+          }
+          if (i < r.getRawOutputContentsCount()) {
+            for (String piece :
+                TensorCodec.bytesTensorToStrings(r.getRawOutputContents(i).toByteArray())) {
+              sink.onPiece(piece);
+            }
+          } else {
+            for (ByteString piece : out.getContents().getBytesContentsList()) {
+              sink.onPiece(piece.toStringUtf8());
+            }
+          }
+        }
+      } catch (IllegalArgumentException e) {
+        done = true;
+        sink.onModelError(OUTPUT_TEXT + " is not a valid BYTES tensor: " + e.getMessage());
+        return;
+      }
+      InferParameter fin = r.getParametersMap().get(FINAL_RESPONSE);
+      if (fin != null && fin.getBoolParam()) {
+        done = true;
+        sink.onFinal();
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (done) {
+        return;
+      }
+      done = true;
+      Status status = Status.fromThrowable(t);
+      TokenSink.FailureKind kind =
+          switch (status.getCode()) {
+            case DEADLINE_EXCEEDED -> TokenSink.FailureKind.DEADLINE_EXCEEDED;
+            case CANCELLED -> TokenSink.FailureKind.CANCELLED;
+            default -> TokenSink.FailureKind.OTHER;
+          };
+      StatusRuntimeException e =
+          t instanceof StatusRuntimeException sre ? sre : status.withCause(t).asRuntimeException();
+      sink.onFailure(TritonErrors.classify(model, e), kind);
+    }
+
+    @Override
+    public void onCompleted() {
+      if (done) {
+        return;
+      }
+      done = true;
+      sink.onFailure(
+          new TransientFailure(model + " ended the stream without a final response", null),
+          TokenSink.FailureKind.OTHER);
+    }
+  }
+}

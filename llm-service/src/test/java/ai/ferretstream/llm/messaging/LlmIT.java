@@ -1,0 +1,253 @@
+package ai.ferretstream.llm.messaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ai.ferretstream.llm.FakeLlm;
+import ai.ferretstream.llm.LlmApplication;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.v1.AnswerEvent;
+import ai.ferretstream.proto.v1.Cancel;
+import ai.ferretstream.proto.v1.FusedContext;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.RequestContext;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.kafka.test.utils.ContainerTestUtils;
+
+@SpringBootTest(
+    classes = {LlmApplication.class, LlmIT.FakeInference.class},
+    webEnvironment = SpringBootTest.WebEnvironment.NONE,
+    properties = {
+      "spring.config.name=llm-service",
+      "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
+      "ferret.llm.retries=0"
+    })
+@EmbeddedKafka(
+    brokerProperties = {"message.max.bytes=16777216", "replica.fetch.max.bytes=16777216"})
+class LlmIT {
+
+  private static final int CHANNELS = 8;
+  private static final GridLayout LAYOUT =
+      GridLayout.newBuilder().setCols(2).setRows(1).setImageWidth(640).setImageHeight(480).build();
+
+  @TestConfiguration
+  static class FakeInference {
+    static final String NAME = InProcessServerBuilder.generateName();
+
+    @Bean(destroyMethod = "shutdown")
+    FakeLlm fakeLlm() {
+      return new FakeLlm();
+    }
+
+    @Bean(destroyMethod = "shutdownNow")
+    Server fakeInferenceServer(FakeLlm fake) throws IOException {
+      return InProcessServerBuilder.forName(NAME)
+          .addService(ServerInterceptors.intercept(fake, FakeLlm.requestIdCapture()))
+          .build()
+          .start();
+    }
+
+    @Bean(destroyMethod = "shutdownNow")
+    @Primary
+    ManagedChannel inProcessChannel(Server fakeInferenceServer) {
+      return InProcessChannelBuilder.forName(NAME).build();
+    }
+  }
+
+  @Autowired private KafkaTemplate<String, Object> template;
+  @Autowired private TopicCatalog catalog;
+  @Autowired private FakeLlm fake;
+  @Autowired private EmbeddedKafkaBroker broker;
+  @Autowired private KafkaListenerEndpointRegistry registry;
+
+  private static KafkaConsumer<String, byte[]> answers;
+  private static final List<AnswerEvent> received = new ArrayList<>();
+
+  @BeforeEach
+  void openAnswers() {
+    if (answers == null) {
+      answers =
+          new KafkaConsumer<>(
+              Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString()),
+              new StringDeserializer(),
+              new ByteArrayDeserializer());
+      List<TopicPartition> partitions =
+          answers.partitionsFor(catalog.answers()).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
+      answers.assign(partitions);
+      answers.seekToBeginning(partitions);
+    }
+  }
+
+  @AfterAll
+  static void close() {
+    if (answers != null) {
+      answers.close();
+    }
+  }
+
+  private List<AnswerEvent> eventsOf(String requestId) {
+    answers
+        .poll(Duration.ofMillis(200))
+        .forEach(
+            r -> {
+              try {
+                received.add(AnswerEvent.parseFrom(r.value()));
+              } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    return received.stream().filter(e -> e.getRequestId().equals(requestId)).toList();
+  }
+
+  private List<AnswerEvent> awaitEnd(String requestId) {
+    return await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () -> eventsOf(requestId),
+            events -> events.stream().anyMatch(e -> e.hasDone() || e.hasError()));
+  }
+
+  private void publish(String requestId, String prompt, long deadline) throws Exception {
+    RequestContext context =
+        RequestContext.newBuilder()
+            .setRequestId(requestId)
+            .setPrompt(prompt)
+            .setGrounding(true)
+            .setDeadlineUnixMs(deadline)
+            .setModel("ferret-v2-dev")
+            .putTimings("gateway.accepted", 1L)
+            .build();
+    int tokens = 576 + 24 * 48;
+    FusedContext fused =
+        FusedContext.newBuilder()
+            .setContext(context)
+            .setLayout(LAYOUT)
+            .setChannels(CHANNELS)
+            .setGlobalTokens(576)
+            .setLocalTokenRows(24)
+            .setLocalTokenCols(48)
+            .setImageTokensFp16(ByteString.copyFrom(new byte[tokens * CHANNELS * 2]))
+            .build();
+    template
+        .send(new ProducerRecord<>(catalog.fused(), requestId, fused))
+        .get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void answerStreamsAsOrderedDeltasThenTheBoxThenDone() throws Exception {
+    publish("llm-ok", "Where is the red square?", System.currentTimeMillis() + 60_000);
+    List<AnswerEvent> events = awaitEnd("llm-ok");
+
+    assertThat(events).extracting(AnswerEvent::getSeq).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+    assertThat(events.get(0).getDelta().getText()).isEqualTo("The red square is");
+    assertThat(events.get(1).getDelta().getText()).isEqualTo(" at [100, 200");
+    assertThat(events.get(2).getDelta().getText()).isEqualTo(", 300, 400]");
+    assertThat(events.get(3).hasBox()).isTrue();
+    assertThat(events.get(3).getBox().getPhrase()).isEqualTo("red square");
+    assertThat(events.get(3).getBox().getBoxPixels().getX1()).isEqualTo(64); // 100 * 640 / 1000
+    assertThat(events.get(3).getBox().getBoxPixels().getY2()).isEqualTo(192); // 400 * 480 / 1000
+    assertThat(events.get(4).getDelta().getText()).isEqualTo(".");
+    AnswerEvent done = events.get(5);
+    assertThat(done.getDone().getFinishReason()).isEqualTo("stop");
+    assertThat(done.getDone().getModel()).isEqualTo("ferret-v2-dev");
+    assertThat(done.getDone().getUsage().getCompletionTokens()).isEqualTo(FakeLlm.ANSWER.size());
+    assertThat(done.getDone().getUsage().getImageTokens()).isEqualTo(576 + 24 * 48);
+    assertThat(done.getDone().getTimingsMap())
+        .containsKeys("gateway.accepted", "llm.first_token", "llm.done");
+
+    FakeLlm.Call call =
+        fake.calls().stream().filter(c -> c.request().getId().equals("llm-ok")).findFirst().get();
+    assertThat(call.requestIdHeader()).isEqualTo("llm-ok");
+    assertThat(FakeLlm.prompt(call.request()))
+        .endsWith(
+            "  USER: <image>\nWhere is the red square? Include the coordinates for each"
+                + " mentioned object. ASSISTANT:");
+    assertThat(call.request().getInputs(1).getShapeList()).containsExactly(576L + 24 * 48, 8L);
+  }
+
+  @Test
+  void modelErrorBeforeAnyTextBecomesAnErrorEvent() throws Exception {
+    publish("llm-fail-early", "fail-early please", System.currentTimeMillis() + 60_000);
+    List<AnswerEvent> events = awaitEnd("llm-fail-early");
+    assertThat(events).hasSize(1);
+    assertThat(events.get(0).getError().getCode()).isEqualTo("inference_rejected");
+    assertThat(events.get(0).getError().getStage()).isEqualTo("llm-service");
+    assertThat(events.get(0).getError().getMessage()).contains("model exploded");
+  }
+
+  @Test
+  void modelErrorAfterTextEndsTheStreamWithAnErrorEvent() throws Exception {
+    publish("llm-fail-late", "fail-late please", System.currentTimeMillis() + 60_000);
+    List<AnswerEvent> events = awaitEnd("llm-fail-late");
+    assertThat(events).extracting(AnswerEvent::getSeq).containsExactly(0L, 1L);
+    assertThat(events.get(0).getDelta().getText()).isEqualTo("w0 w1 w2 w3 ");
+    assertThat(events.get(1).getError().getMessage()).contains("out of memory");
+  }
+
+  @Test
+  void cancelStopsASlowStreamAndEndsItAsCancelled() throws Exception {
+    ContainerTestUtils.waitForAssignment(
+        registry.getListenerContainer(CancelListener.ID),
+        template.partitionsFor(catalog.control()).size());
+    publish("llm-slow", "slow please", System.currentTimeMillis() + 60_000);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> eventsOf("llm-slow"), events -> !events.isEmpty());
+    template
+        .send(
+            new ProducerRecord<>(
+                catalog.control(),
+                "llm-slow",
+                Cancel.newBuilder().setRequestId("llm-slow").setReason("client left").build()))
+        .get(10, TimeUnit.SECONDS);
+
+    List<AnswerEvent> events = awaitEnd("llm-slow");
+    AnswerEvent last = events.get(events.size() - 1);
+    assertThat(last.getDone().getFinishReason()).isEqualTo("cancelled");
+    assertThat(events)
+        .extracting(AnswerEvent::getSeq)
+        .isEqualTo(java.util.stream.LongStream.range(0, events.size()).boxed().toList());
+    await().atMost(Duration.ofSeconds(10)).until(() -> fake.cancelled().contains("llm-slow"));
+  }
+
+  @Test
+  void deadlineEndsASlowStreamWithADeadlineError() throws Exception {
+    publish("llm-deadline", "slow please", System.currentTimeMillis() + 1_500);
+    List<AnswerEvent> events = awaitEnd("llm-deadline");
+    AnswerEvent last = events.get(events.size() - 1);
+    assertThat(last.getError().getCode()).isEqualTo("deadline_exceeded");
+    await().atMost(Duration.ofSeconds(10)).until(() -> fake.cancelled().contains("llm-deadline"));
+  }
+}
