@@ -1,0 +1,80 @@
+package ai.ferretstream.gateway.config;
+
+import ai.ferretstream.proto.kafka.KafkaLimits;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Settings of the gateway ({@code ferret.gateway.*}).
+ *
+ * @param modelName the model id served at {@code /v1/models}; requests naming another model get 404
+ * @param instanceId this instance's id in {@code reply_to.instance}; empty = generated at start-up
+ * @param requestTimeout how long a request may take end to end; sets its deadline
+ * @param deadlineGrace how long past the deadline the gateway still waits for the pipeline's own
+ *     {@code deadline_exceeded} event before failing the request itself
+ * @param expiryInterval how often pending requests are checked against their deadlines
+ * @param sendTimeout the longest wait for the broker to acknowledge a published request
+ * @param maxInFlight the most requests pending at once; beyond it clients get 429
+ * @param defaultMaxTokens {@code max_tokens} when the client gives none
+ * @param streamWriterThreads threads that write streamed chunks to clients (slow clients never
+ *     stall the answers consumer)
+ * @param answers the answers consumer
+ * @param limits input limits
+ */
+@Validated
+@ConfigurationProperties("ferret.gateway")
+public record GatewayProperties(
+    @DefaultValue("ferret-v2-dev") @NotBlank String modelName,
+    @DefaultValue("") String instanceId,
+    @DefaultValue("60s") @NotNull Duration requestTimeout,
+    @DefaultValue("2s") @NotNull Duration deadlineGrace,
+    @DefaultValue("250ms") @NotNull Duration expiryInterval,
+    @DefaultValue("10s") @NotNull Duration sendTimeout,
+    @DefaultValue("256") @Positive int maxInFlight,
+    @DefaultValue("256") @Positive int defaultMaxTokens,
+    @DefaultValue("8") @Positive int streamWriterThreads,
+    @DefaultValue @Valid @NotNull Answers answers,
+    @DefaultValue @Valid @NotNull Limits limits) {
+
+  /**
+   * The consumer of {@code ferret.answers}.
+   *
+   * @param groupId consumer group shared by all gateway instances; each instance answers on the
+   *     partitions the group assigns it
+   */
+  public record Answers(@DefaultValue("ferret-gateway") @NotBlank String groupId) {}
+
+  /**
+   * Input limits. Requests beyond them get 400 or 413 with the reason.
+   *
+   * @param maxBodySize the largest request body (base64 inflates images by 4/3)
+   * @param maxImageBytes the largest decoded image; it travels in one Kafka record, so it must stay
+   *     below {@link KafkaLimits#MAX_RECORD_BYTES}
+   * @param maxPromptChars the most characters of text in all messages together
+   * @param maxMessages the most messages in one request
+   * @param maxRegions the most {@code <region_fea>} regions in one question
+   * @param maxTokens the largest {@code max_tokens} accepted
+   */
+  public record Limits(
+      @DefaultValue("24MB") @NotNull DataSize maxBodySize,
+      @DefaultValue("15MB") @NotNull DataSize maxImageBytes,
+      @DefaultValue("16000") @Positive int maxPromptChars,
+      @DefaultValue("64") @Positive int maxMessages,
+      @DefaultValue("32") @Positive @Max(512) int maxRegions,
+      @DefaultValue("4096") @Positive int maxTokens) {
+
+    @AssertTrue(message = "max-image-bytes must be below the Kafka record limit of 16 MiB")
+    boolean isImageLimitBelowRecordLimit() {
+      return maxImageBytes == null || maxImageBytes.toBytes() < KafkaLimits.MAX_RECORD_BYTES;
+    }
+  }
+}

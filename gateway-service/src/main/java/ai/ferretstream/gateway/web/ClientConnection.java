@@ -1,0 +1,105 @@
+package ai.ferretstream.gateway.web;
+
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The open HTTP exchange of one request (Servlet async): written only from its {@link
+ * OrderedWriter}, completed once. A failed write or a container error/timeout means the client is
+ * gone; {@code onGone} then runs once.
+ */
+final class ClientConnection {
+
+  private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
+
+  private final HttpServletResponse response;
+  private final Runnable onGone;
+  private AsyncContext async;
+  private volatile boolean closed;
+
+  ClientConnection(HttpServletResponse response, Runnable onGone) {
+    this.response = response;
+    this.onGone = onGone;
+  }
+
+  /** Detaches the exchange from the servlet thread; the response stays open until complete. */
+  void startAsync(HttpServletRequest request, Duration timeout) {
+    async = request.startAsync();
+    async.setTimeout(timeout.toMillis());
+    async.addListener(
+        new AsyncListener() {
+          @Override
+          public void onComplete(AsyncEvent event) {
+            closed = true;
+          }
+
+          @Override
+          public void onTimeout(AsyncEvent event) {
+            log.warn("response of a request timed out in the servlet container; closing it");
+            gone();
+            complete();
+          }
+
+          @Override
+          public void onError(AsyncEvent event) {
+            gone();
+            complete();
+          }
+
+          @Override
+          public void onStartAsync(AsyncEvent event) {}
+        });
+  }
+
+  HttpServletResponse response() {
+    return response;
+  }
+
+  /** Writes and flushes; false (and {@code onGone}) when the client is gone. */
+  boolean write(byte[] bytes) {
+    if (closed) {
+      return false;
+    }
+    try {
+      var out = response.getOutputStream();
+      out.write(bytes);
+      out.flush();
+      return true;
+    } catch (IOException | RuntimeException e) {
+      log.debug("client went away: {}", e.toString());
+      gone();
+      complete();
+      return false;
+    }
+  }
+
+  /** Ends the exchange (idempotent). */
+  void complete() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      async.complete();
+    } catch (RuntimeException e) {
+      log.debug("completing a response failed: {}", e.toString());
+    }
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  private void gone() {
+    if (!closed) {
+      onGone.run();
+    }
+  }
+}

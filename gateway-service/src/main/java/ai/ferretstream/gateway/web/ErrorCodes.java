@@ -1,0 +1,23 @@
+package ai.ferretstream.gateway.web;
+
+import ai.ferretstream.proto.v1.Error;
+
+/** Maps the pipeline's error codes to HTTP statuses. */
+final class ErrorCodes {
+
+  private ErrorCodes() {}
+
+  /**
+   * The HTTP status for an error event: the client's fault is 4xx, a model server refusing the
+   * input is 502, an exceeded deadline 504, a retryable failure 503, anything else 500.
+   */
+  static int status(Error error) {
+    return switch (error.getCode()) {
+      case "invalid_image", "invalid_request", "unsupported_region", "unsupported_image_url" -> 400;
+      case "image_too_large" -> 413;
+      case "deadline_exceeded" -> 504;
+      case "inference_rejected" -> 502;
+      default -> error.getRetryable() ? 503 : 500;
+    };
+  }
+}

@@ -1,0 +1,199 @@
+package ai.ferretstream.launcher;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import org.springframework.boot.logging.LogLevel;
+import org.springframework.boot.logging.LoggingSystem;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The {@code ./ferret} command line: {@code up} runs the whole stack locally, {@code ask} asks it a
+ * question about an image.
+ */
+public final class FerretCli {
+
+  static final String USAGE =
+      """
+      usage: ferret <command> [options]
+
+        up   [--port N] [--kafka-port N] [--grpc-port N] [--model-repository DIR] [--partitions N]
+             Runs the whole stack in one process: a Kafka (KRaft) broker, the inference server
+             with the dev models, and the tiler, encoders, fusion, llm and gateway services.
+             Defaults: gateway 8080, Kafka 9092, gRPC 8001, inference-server/model-repository.
+             Stops on Ctrl-C / SIGTERM.
+
+        ask  --image FILE [--url http://localhost:8080] [--no-stream] [--no-grounding]
+             [--max-tokens N] [--model NAME] "question"
+             Asks a question about an image; prints the answer as it streams in, then the
+             boxes in pixel coordinates. Refer to regions as [x1, y1, x2, y2] <region_fea>
+             (0..999 grid). Exit status 1 when the request fails.
+
+        help Prints this text.
+      """;
+
+  static final String DEV_MODELS_NOTE =
+      "dev models – deterministic stand-ins, not the real Ferret-v2";
+
+  private final PrintStream out;
+  private final PrintStream err;
+
+  FerretCli(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  public static void main(String[] args) {
+    FerretCli cli = new FerretCli(System.out, System.err);
+    int status = cli.run(args);
+    if (status != Integer.MIN_VALUE) {
+      System.exit(status);
+    }
+  }
+
+  /**
+   * Runs a command.
+   *
+   * @return the exit status, or {@link Integer#MIN_VALUE} after {@code up} was stopped by a signal
+   */
+  int run(String[] args) {
+    if (args.length == 0) {
+      err.print(USAGE);
+      return 2;
+    }
+    List<String> rest = Arrays.asList(args).subList(1, args.length);
+    try {
+      switch (args[0]) {
+        case "up" -> {
+          up(rest);
+          return Integer.MIN_VALUE;
+        }
+        case "ask" -> {
+          return ask(rest);
+        }
+        case "help", "--help", "-h" -> {
+          out.print(USAGE);
+          return 0;
+        }
+        default -> throw new UsageException("unknown command '" + args[0] + "'");
+      }
+    } catch (UsageException e) {
+      err.println("ferret: " + e.getMessage());
+      err.println();
+      err.print(USAGE);
+      return 2;
+    } catch (IOException | RuntimeException e) {
+      err.println("ferret: " + e.getMessage());
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      err.println("ferret: interrupted");
+      return 1;
+    }
+  }
+
+  private void up(List<String> args) throws InterruptedException {
+    CliArgs options =
+        CliArgs.parse(
+            args,
+            Set.of("port", "kafka-port", "grpc-port", "model-repository", "partitions"),
+            Set.of());
+    if (!options.positional().isEmpty()) {
+      throw new UsageException("up takes no arguments, got " + options.positional());
+    }
+    LocalStack.Builder builder =
+        LocalStack.builder()
+            .gatewayPort(options.port("port", 8080))
+            .kafkaPort(options.port("kafka-port", 9092))
+            .grpcPort(options.port("grpc-port", 8001))
+            .partitions(options.positiveInt("partitions", 4));
+    String repo = options.get("model-repository", null);
+    if (repo != null) {
+      builder.modelRepository(Path.of(repo));
+    }
+    LocalStack stack = builder.start();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  out.println("Ferret Stream is stopping ...");
+                  // Kafka's test kit deletes the broker's temporary log directory from its own
+                  // shutdown hook, which runs at the same time as this one: the broker's
+                  // complaints about its vanished files are expected noise now
+                  LoggingSystem logging = LoggingSystem.get(FerretCli.class.getClassLoader());
+                  logging.setLogLevel("kafka", LogLevel.OFF);
+                  logging.setLogLevel("org.apache.kafka", LogLevel.OFF);
+                  logging.setLogLevel("org.springframework.kafka.test", LogLevel.OFF);
+                  stack.close();
+                  stopped.countDown();
+                },
+                "ferret-shutdown"));
+    out.println("Ferret Stream is up: " + stack.gatewayUrl() + " (" + DEV_MODELS_NOTE + ")");
+    out.println("  Kafka: " + stack.bootstrapServers() + "   gRPC: localhost:" + stack.grpcPort());
+    out.println();
+    out.println("Ask it:");
+    out.println(
+        "  ./ferret ask --url "
+            + stack.gatewayUrl()
+            + " --image photo.png \"Where is the red object?\"");
+    out.println("  curl -N " + stack.gatewayUrl() + "/v1/chat/completions \\");
+    out.println("    -H 'Content-Type: application/json' \\");
+    out.println(
+        "    -d '{\"model\":\"ferret-v2-dev\",\"stream\":true,\"grounding\":true,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+            + "\"Where is the red object?\"},{\"type\":\"image_url\",\"image_url\":{\"url\":"
+            + "\"data:image/png;base64,'\"$(base64 -w0 photo.png)\"'\"}}]}]}'");
+    out.println();
+    out.println("Press Ctrl-C to stop.");
+    out.flush();
+    stopped.await();
+  }
+
+  private int ask(List<String> args) throws IOException, InterruptedException {
+    CliArgs options =
+        CliArgs.parse(
+            args,
+            Set.of("image", "url", "max-tokens", "model"),
+            Set.of("no-stream", "no-grounding"));
+    String image = options.get("image", null);
+    if (image == null) {
+      throw new UsageException("ask needs --image FILE");
+    }
+    if (options.positional().size() != 1 || options.positional().get(0).isBlank()) {
+      throw new UsageException("ask needs exactly one question (quote it)");
+    }
+    URI gateway;
+    try {
+      gateway = URI.create(options.get("url", "http://localhost:8080"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--url is not a URL: " + e.getMessage());
+    }
+    if (gateway.getScheme() == null
+        || !(gateway.getScheme().equals("http") || gateway.getScheme().equals("https"))) {
+      throw new UsageException("--url must be an http(s) URL, was " + gateway);
+    }
+    AskCommand.Options ask =
+        new AskCommand.Options(
+            gateway,
+            Path.of(image),
+            options.positional().get(0),
+            !options.flag("no-stream"),
+            !options.flag("no-grounding"),
+            options.positiveInt("max-tokens", 256),
+            options.get("model", "ferret-v2-dev"));
+    HttpClient http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+    return new AskCommand(http, JsonMapper.shared(), out, err).run(ask);
+  }
+}

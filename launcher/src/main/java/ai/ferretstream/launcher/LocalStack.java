@@ -1,0 +1,365 @@
+package ai.ferretstream.launcher;
+
+import ai.ferretstream.encoder.EncoderApplication;
+import ai.ferretstream.fusion.FusionApplication;
+import ai.ferretstream.gateway.GatewayApplication;
+import ai.ferretstream.inferenceserver.InferenceServer;
+import ai.ferretstream.llm.LlmApplication;
+import ai.ferretstream.proto.kafka.KafkaLimits;
+import ai.ferretstream.tiler.TilerApplication;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+
+/**
+ * The whole Ferret Stream stack in this JVM: an in-process KRaft broker, the inference server with
+ * the dev models, and the services (tiler, encoder twice — global and local —, fusion, llm,
+ * gateway). {@link #close()} stops everything in reverse order.
+ *
+ * <pre>{@code
+ * try (LocalStack stack = LocalStack.builder().gatewayPort(0).kafkaPort(0).grpcPort(0).start()) {
+ *   URI api = URI.create(stack.gatewayUrl() + "/v1/chat/completions");
+ * }
+ * }</pre>
+ */
+public final class LocalStack implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(LocalStack.class);
+
+  /** The dev model repository, relative to the repository root. */
+  public static final Path DEV_MODEL_REPOSITORY = Path.of("inference-server", "model-repository");
+
+  /** Stack of the thread that loads the models (see {@link #startInferenceServer}). */
+  private static final long INFERENCE_START_STACK_BYTES = 64L << 20;
+
+  private final Deque<Stoppable> started = new ArrayDeque<>();
+  private String bootstrapServers;
+  private int grpcPort;
+  private int gatewayPort;
+
+  private interface Stoppable {
+    String name();
+
+    void stop() throws Exception;
+  }
+
+  private LocalStack() {}
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Settings of a local stack; ports 0 pick free ones. */
+  public static final class Builder {
+    private int gatewayPort = 8080;
+    private int kafkaPort = 9092;
+    private int grpcPort = 8001;
+    private int partitions = 4;
+    private Path modelRepository;
+    private Duration readyTimeout = Duration.ofMinutes(3);
+
+    private Builder() {}
+
+    /** The gateway's HTTP port (default 8080; 0 = any free port). */
+    public Builder gatewayPort(int port) {
+      this.gatewayPort = checkPort(port);
+      return this;
+    }
+
+    /** The broker's port (default 9092; 0 = any free port). */
+    public Builder kafkaPort(int port) {
+      this.kafkaPort = checkPort(port);
+      return this;
+    }
+
+    /** The inference server's gRPC port (default 8001; 0 = any free port). */
+    public Builder grpcPort(int port) {
+      this.grpcPort = checkPort(port);
+      return this;
+    }
+
+    /** Partitions of every pipeline topic (default 4). */
+    public Builder partitions(int partitions) {
+      if (partitions < 1) {
+        throw new IllegalArgumentException("partitions must be positive, was " + partitions);
+      }
+      this.partitions = partitions;
+      return this;
+    }
+
+    /** The inference server's model repository (default: the dev models of this checkout). */
+    public Builder modelRepository(Path modelRepository) {
+      this.modelRepository = modelRepository;
+      return this;
+    }
+
+    /** How long to wait for the gateway to become ready (default 3 minutes). */
+    public Builder readyTimeout(Duration readyTimeout) {
+      this.readyTimeout = readyTimeout;
+      return this;
+    }
+
+    /**
+     * Starts the stack and waits until the gateway is ready.
+     *
+     * @throws IllegalStateException if any part fails to start (whatever did start is stopped)
+     */
+    public LocalStack start() {
+      Path repo = modelRepository != null ? modelRepository : findDevModelRepository();
+      if (!Files.isDirectory(repo)) {
+        throw new IllegalStateException("model repository " + repo + " is not a directory");
+      }
+      LocalStack stack = new LocalStack();
+      try {
+        stack.startAll(this, repo);
+        return stack;
+      } catch (RuntimeException | Error e) {
+        stack.close();
+        throw e;
+      }
+    }
+
+    private static int checkPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+      return port;
+    }
+  }
+
+  /**
+   * The dev model repository of this checkout: {@code inference-server/model-repository} under the
+   * working directory or its parent (Maven runs module tests in the module directory).
+   */
+  public static Path findDevModelRepository() {
+    Path cwd = Path.of("").toAbsolutePath();
+    List<Path> tried = new ArrayList<>();
+    for (Path base = cwd; base != null && tried.size() < 3; base = base.getParent()) {
+      Path candidate = base.resolve(DEV_MODEL_REPOSITORY);
+      if (Files.isDirectory(candidate)) {
+        return candidate;
+      }
+      tried.add(candidate);
+    }
+    throw new IllegalStateException(
+        "no model repository found (tried "
+            + tried
+            + "); run from the repository root or pass --model-repository DIR");
+  }
+
+  private void startAll(Builder options, Path repo) {
+    long t0 = System.nanoTime();
+    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, options.partitions);
+    String maxBytes = Integer.toString(KafkaLimits.MAX_RECORD_BYTES);
+    broker.brokerProperties(
+        Map.of("message.max.bytes", maxBytes, "replica.fetch.max.bytes", maxBytes));
+    if (options.kafkaPort > 0) {
+      broker.kafkaPorts(options.kafkaPort);
+    }
+    step("kafka broker", broker::afterPropertiesSet);
+    started.push(stoppable("kafka broker", broker::destroy));
+    bootstrapServers = broker.getBrokersAsString();
+    log.info("kafka broker up at {}", bootstrapServers);
+
+    InferenceServer inference =
+        step("inference server", () -> startInferenceServer(repo, options.grpcPort));
+    started.push(stoppable("inference server", inference::close));
+    grpcPort = inference.port();
+    log.info("inference server up on port {} with {}", grpcPort, repo);
+
+    List<String> common =
+        List.of(
+            "--spring.kafka.bootstrap-servers=" + bootstrapServers,
+            "--ferret.inference.target=localhost:" + grpcPort,
+            "--ferret.topics.partitions=" + options.partitions,
+            "--spring.main.banner-mode=off",
+            "--spring.main.register-shutdown-hook=false",
+            // five applications share one logging system: no per-application name, and no
+            // shutdown hook that stops logging before close() has stopped everything
+            "--logging.include-application-name=false",
+            "--logging.register-shutdown-hook=false");
+    run("tiler-service", TilerApplication::builder, common, "--server.port=0");
+    run(
+        "encoder-service (global)",
+        EncoderApplication::builder,
+        common,
+        "--server.port=0",
+        "--ferret.encoder.role=global");
+    run(
+        "encoder-service (local)",
+        EncoderApplication::builder,
+        common,
+        "--server.port=0",
+        "--ferret.encoder.role=local");
+    run("fusion-service", FusionApplication::builder, common, "--server.port=0");
+    run("llm-service", LlmApplication::builder, common, "--server.port=0");
+    ConfigurableApplicationContext gateway =
+        run(
+            "gateway-service",
+            GatewayApplication::builder,
+            common,
+            "--server.port=" + options.gatewayPort);
+    gatewayPort = gateway.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+    awaitReady(options.readyTimeout);
+    log.info(
+        "Ferret Stream is up at {} ({} ms)", gatewayUrl(), (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /**
+   * Starts the inference server on a thread with a large stack: ONNX Runtime builds its sessions on
+   * the calling thread and overflows a default-sized (1 MB) Java thread stack in native code, which
+   * kills the JVM without a Java exception.
+   */
+  private static InferenceServer startInferenceServer(Path repo, int port) {
+    AtomicReference<InferenceServer> server = new AtomicReference<>();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread loader =
+        new Thread(
+            null,
+            () -> {
+              try {
+                server.set(InferenceServer.start(repo, port));
+              } catch (Throwable e) {
+                failure.set(e);
+              }
+            },
+            "inference-server-start",
+            INFERENCE_START_STACK_BYTES);
+    loader.start();
+    try {
+      loader.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting the inference server", e);
+    }
+    if (failure.get() != null) {
+      Throwable e = failure.get();
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+    return server.get();
+  }
+
+  private ConfigurableApplicationContext run(
+      String name, Supplier<SpringApplicationBuilder> builder, List<String> common, String... own) {
+    List<String> args = new ArrayList<>(common);
+    args.addAll(List.of(own));
+    ConfigurableApplicationContext context =
+        step(name, () -> builder.get().run(args.toArray(String[]::new)));
+    started.push(stoppable(name, context::close));
+    log.info("{} started", name);
+    return context;
+  }
+
+  private static <T> T step(String name, Supplier<T> action) {
+    try {
+      return action.get();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("could not start " + name + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void step(String name, Runnable action) {
+    step(
+        name,
+        () -> {
+          action.run();
+          return null;
+        });
+  }
+
+  private static Stoppable stoppable(String name, AutoCloseable close) {
+    return new Stoppable() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public void stop() throws Exception {
+        close.close();
+      }
+    };
+  }
+
+  /** Polls the gateway's readiness probe until it answers 200. */
+  private void awaitReady(Duration timeout) {
+    URI readiness = URI.create(gatewayUrl() + "/actuator/health/readiness");
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no answer";
+    while (System.nanoTime() < deadline) {
+      try {
+        HttpResponse<String> response =
+            client.send(
+                HttpRequest.newBuilder(readiness).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() == 200) {
+          return;
+        }
+        last = "HTTP " + response.statusCode() + " " + response.body();
+      } catch (java.io.IOException e) {
+        last = e.toString();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the gateway", e);
+      }
+      try {
+        Thread.sleep(200); // polling interval of the readiness probe
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the gateway", e);
+      }
+    }
+    throw new IllegalStateException(
+        "the gateway did not become ready within " + timeout + ": " + last);
+  }
+
+  /** The gateway's base URL, e.g. {@code http://localhost:8080}. */
+  public String gatewayUrl() {
+    return "http://localhost:" + gatewayPort;
+  }
+
+  public int gatewayPort() {
+    return gatewayPort;
+  }
+
+  /** The broker's bootstrap servers, e.g. {@code localhost:9092}. */
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** The inference server's gRPC port. */
+  public int grpcPort() {
+    return grpcPort;
+  }
+
+  /** Stops the services, the inference server and the broker, in reverse start order. */
+  @Override
+  public synchronized void close() {
+    while (!started.isEmpty()) {
+      Stoppable part = started.pop();
+      try {
+        part.stop();
+        log.info("{} stopped", part.name());
+      } catch (Exception e) {
+        log.warn("stopping {} failed", part.name(), e);
+      }
+    }
+  }
+}

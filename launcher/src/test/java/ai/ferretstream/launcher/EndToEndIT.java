@@ -1,0 +1,379 @@
+package ai.ferretstream.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The whole stack (broker, inference server with the dev models, all services) on ephemeral ports,
+ * asked through the public API about synthetic images: a white background with a red and a blue
+ * rectangle at known places, in three shapes that pick different any-resolution grids. The dev
+ * models answer colour questions, so a wrong grid, tile order, upsample or coordinate mapping shows
+ * up as a wrong box or colour.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class EndToEndIT {
+
+  private static final Logger log = LoggerFactory.getLogger(EndToEndIT.class);
+  private static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(2);
+  private static final String MODEL = "ferret-v2-dev";
+
+  /** A rectangle [x0, x1) x [y0, y1) in pixels. */
+  record Rect(int x0, int y0, int x1, int y1) {}
+
+  /**
+   * An image shape and the grid the Ferret-v2 resolution set picks for it.
+   *
+   * @param cols grid columns
+   * @param rows grid rows
+   */
+  record Shape(int width, int height, int cols, int rows) {
+    Rect red() {
+      return new Rect(width * 10 / 100, height * 15 / 100, width * 40 / 100, height * 50 / 100);
+    }
+
+    Rect blue() {
+      return new Rect(width * 60 / 100, height * 55 / 100, width * 85 / 100, height * 90 / 100);
+    }
+
+    /** Width of one cell of the merged local feature map, in original pixels. */
+    double cellWidth() {
+      return (double) width / (cols * 24);
+    }
+
+    double cellHeight() {
+      return (double) height / (rows * 24);
+    }
+
+    @Override
+    public String toString() {
+      return width + "x" + height + " (" + cols + "x" + rows + ")";
+    }
+  }
+
+  static Stream<Shape> shapes() {
+    return Stream.of(
+        new Shape(1920, 1080, 3, 2), new Shape(800, 1200, 2, 3), new Shape(1024, 1024, 2, 2));
+  }
+
+  private final JsonMapper json = JsonMapper.shared();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(10))
+          .build();
+  private final List<String> latencies = new ArrayList<>();
+  private LocalStack stack;
+
+  @BeforeAll
+  void startStack() {
+    stack = LocalStack.builder().gatewayPort(0).kafkaPort(0).grpcPort(0).start();
+  }
+
+  @AfterAll
+  void stopStack() throws IOException {
+    try {
+      Path report = Path.of("target", "e2e-latency.txt");
+      Files.createDirectories(report.getParent());
+      List<String> lines = new ArrayList<>();
+      lines.add(
+          "# end-to-end latency of streamed requests through the whole local stack (dev models,"
+              + " CPU), client side: time to the first content chunk and to [DONE]");
+      lines.addAll(latencies);
+      Files.write(report, lines, StandardCharsets.UTF_8);
+      log.info("end-to-end latency:\n{}", String.join("\n", lines));
+    } finally {
+      if (stack != null) {
+        stack.close();
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // the cases
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("shapes")
+  void groundsTheRedObjectWithinOneFeatureCell(Shape shape) throws Exception {
+    Streamed answer = stream(shape, "Where is the red object?", true, "grounding " + shape);
+
+    assertThat(answer.contentChunks).as("content chunks of %s", answer.text).isGreaterThan(1);
+    assertThat(answer.boxes).as("boxes in %s", answer.text).isNotEmpty();
+    assertBoxOn(shape, answer.boxes.get(0), shape.red());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("shapes")
+  void namesTheColourOfAReferredRegion(Shape shape) throws Exception {
+    Rect blue = shape.blue();
+    String region =
+        "["
+            + q(blue.x0(), shape.width())
+            + ", "
+            + q(blue.y0(), shape.height())
+            + ", "
+            + q(blue.x1() - 1, shape.width())
+            + ", "
+            + q(blue.y1() - 1, shape.height())
+            + "]";
+    Streamed answer =
+        stream(shape, "What is in " + region + " <region_fea>?", false, "referring " + shape);
+
+    assertThat(answer.text.toLowerCase(Locale.ROOT)).contains("blue");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("shapes")
+  void answersWithoutStreamingWithTheBox(Shape shape) throws Exception {
+    HttpResponse<String> response =
+        post(request(shape, image(shape), "Where is the red object?", true, false));
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    JsonNode body = json.readTree(response.body());
+    assertThat(body.get("object").stringValue()).isEqualTo("chat.completion");
+    assertThat(body.get("id").stringValue()).startsWith("chatcmpl-");
+    JsonNode message = body.at("/choices/0/message");
+    assertThat(message.get("role").stringValue()).isEqualTo("assistant");
+    assertThat(message.get("content").stringValue()).isNotBlank();
+    assertThat(message.get("boxes").isEmpty()).as(response.body()).isFalse();
+    assertBoxOn(shape, message.get("boxes").get(0), shape.red());
+    assertThat(body.at("/choices/0/finish_reason").stringValue()).isNotBlank();
+  }
+
+  @Test
+  void refusesADataUrlThatIsNotAnImage() throws Exception {
+    ObjectNode request = request(new Shape(64, 64, 1, 1), null, "What is this?", false, false);
+    setImageUrl(
+        request, "data:text/plain;base64," + base64("hello".getBytes(StandardCharsets.UTF_8)));
+
+    HttpResponse<String> response = post(request);
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    JsonNode error = json.readTree(response.body()).get("error");
+    assertThat(error.get("type").stringValue()).isEqualTo("invalid_request_error");
+    assertThat(error.get("message").stringValue()).contains("text/plain");
+  }
+
+  @Test
+  void reportsAnUndecodableImageAsAClientError() throws Exception {
+    ObjectNode request = request(new Shape(64, 64, 1, 1), null, "What is this?", false, false);
+    setImageUrl(
+        request,
+        "data:image/png;base64," + base64("this is not a png".getBytes(StandardCharsets.UTF_8)));
+
+    HttpResponse<String> response = post(request);
+
+    // the gateway only checks the declared type; the tiler finds the bytes undecodable and answers
+    // with an error event, which the gateway maps to its HTTP status
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(json.readTree(response.body()).at("/error/message").stringValue()).isNotBlank();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // helpers
+
+  /** Ferret's 0..999 grid: q = int(x * 1000 / W). */
+  private static int q(int pixel, int size) {
+    return (int) ((long) pixel * 1000 / size);
+  }
+
+  /**
+   * The box lies on the rectangle within one feature cell, plus one step of the 0..999 grid the box
+   * travels through (x_px = int(q * W / 1000) loses up to W/1000 pixels).
+   */
+  private static void assertBoxOn(Shape shape, JsonNode box, Rect rect) {
+    JsonNode grid = box.get("box");
+    JsonNode pixels = box.get("box_pixels");
+    int[] q = {
+      grid.get(0).intValue(), grid.get(1).intValue(), grid.get(2).intValue(), grid.get(3).intValue()
+    };
+    int[] px = {
+      pixels.get(0).intValue(),
+      pixels.get(1).intValue(),
+      pixels.get(2).intValue(),
+      pixels.get(3).intValue()
+    };
+    assertThat(px)
+        .as("box_pixels follow x_px = int(q * W / 1000) of %s", grid)
+        .containsExactly(
+            (int) ((long) q[0] * shape.width() / 1000),
+            (int) ((long) q[1] * shape.height() / 1000),
+            (int) ((long) q[2] * shape.width() / 1000),
+            (int) ((long) q[3] * shape.height() / 1000));
+    double tolX = shape.cellWidth() + shape.width() / 1000.0;
+    double tolY = shape.cellHeight() + shape.height() / 1000.0;
+    String what = "box " + box + " vs " + rect + " in " + shape;
+    assertThat((double) px[0]).as("x1 of " + what).isCloseTo(rect.x0(), within(tolX));
+    assertThat((double) px[1]).as("y1 of " + what).isCloseTo(rect.y0(), within(tolY));
+    assertThat((double) px[2]).as("x2 of " + what).isCloseTo(rect.x1() - 1, within(tolX));
+    assertThat((double) px[3]).as("y2 of " + what).isCloseTo(rect.y1() - 1, within(tolY));
+  }
+
+  private static org.assertj.core.data.Offset<Double> within(double tolerance) {
+    return org.assertj.core.data.Offset.offset(tolerance);
+  }
+
+  private static byte[] image(Shape shape) throws IOException {
+    BufferedImage image =
+        new BufferedImage(shape.width(), shape.height(), BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = image.createGraphics();
+    g.setColor(Color.WHITE);
+    g.fillRect(0, 0, shape.width(), shape.height());
+    fill(g, Color.RED, shape.red());
+    fill(g, Color.BLUE, shape.blue());
+    g.dispose();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ImageIO.write(image, "png", out);
+    return out.toByteArray();
+  }
+
+  private static void fill(Graphics2D g, Color color, Rect r) {
+    g.setColor(color);
+    g.fillRect(r.x0(), r.y0(), r.x1() - r.x0(), r.y1() - r.y0());
+  }
+
+  private static String base64(byte[] bytes) {
+    return Base64.getEncoder().encodeToString(bytes);
+  }
+
+  private ObjectNode request(
+      Shape shape, byte[] png, String question, boolean grounding, boolean stream) {
+    ObjectNode root = json.createObjectNode();
+    root.put("model", MODEL);
+    ObjectNode message = root.putArray("messages").addObject();
+    message.put("role", "user");
+    var content = message.putArray("content");
+    content.addObject().put("type", "text").put("text", question);
+    content
+        .addObject()
+        .put("type", "image_url")
+        .putObject("image_url")
+        .put("url", png == null ? "" : "data:image/png;base64," + base64(png));
+    root.put("stream", stream);
+    if (stream) {
+      root.putObject("stream_options").put("include_usage", true);
+    }
+    root.put("grounding", grounding);
+    root.put("max_tokens", 128);
+    return root;
+  }
+
+  private static void setImageUrl(ObjectNode request, String url) {
+    ((ObjectNode) request.at("/messages/0/content/1/image_url")).put("url", url);
+  }
+
+  private HttpRequest.Builder chat(ObjectNode body) {
+    return HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/v1/chat/completions"))
+        .timeout(REQUEST_TIMEOUT)
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
+  }
+
+  private HttpResponse<String> post(ObjectNode body) throws Exception {
+    return http.send(chat(body).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** What a streamed answer held. */
+  private static final class Streamed {
+    final StringBuilder textBuilder = new StringBuilder();
+    String text = "";
+    int contentChunks;
+    final List<JsonNode> boxes = new ArrayList<>();
+  }
+
+  /** Streams a question and checks the transcript's frame: role first, [DONE] last. */
+  private Streamed stream(Shape shape, String question, boolean grounding, String label)
+      throws Exception {
+    ObjectNode body = request(shape, image(shape), question, grounding, true);
+    long start = System.nanoTime();
+    HttpResponse<Stream<String>> response =
+        http.send(chat(body).build(), HttpResponse.BodyHandlers.ofLines());
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("Content-Type")).hasValue("text/event-stream");
+    Streamed answer = new Streamed();
+    long firstContent = -1;
+    long done = -1;
+    List<String> events = new ArrayList<>();
+    try (Stream<String> lines = response.body()) {
+      Iterator<String> it = lines.iterator();
+      while (it.hasNext()) {
+        String line = it.next();
+        if (line.isEmpty()) {
+          continue;
+        }
+        events.add(line);
+        assertThat(line).startsWith("data: ");
+        String data = line.substring("data: ".length());
+        if (data.equals("[DONE]")) {
+          done = System.nanoTime();
+          List<String> after = new ArrayList<>();
+          it.forEachRemaining(after::add);
+          assertThat(after).as("lines after [DONE]").allMatch(String::isEmpty);
+          break;
+        }
+        JsonNode chunk = json.readTree(data);
+        assertThat(chunk.has("error")).as("error event: %s", data).isFalse();
+        JsonNode delta = chunk.at("/choices/0/delta");
+        JsonNode content = delta.get("content");
+        if (content != null && !content.stringValue().isEmpty()) {
+          if (firstContent < 0) {
+            firstContent = System.nanoTime();
+          }
+          answer.contentChunks++;
+          answer.textBuilder.append(content.stringValue());
+        }
+        for (JsonNode box : delta.path("boxes")) {
+          answer.boxes.add(box);
+        }
+      }
+    }
+    answer.text = answer.textBuilder.toString();
+    assertThat(events).as("SSE transcript").isNotEmpty();
+    assertThat(json.readTree(events.get(0).substring(6)).at("/choices/0/delta/role").stringValue())
+        .isEqualTo("assistant");
+    assertThat(events.get(events.size() - 1)).isEqualTo("data: [DONE]");
+    assertThat(done).as("[DONE] received").isPositive();
+    String latency =
+        String.format(
+            Locale.ROOT,
+            "%-28s first content %6d ms   done %6d ms   (%d content chunks, %d boxes)",
+            label,
+            firstContent < 0 ? -1 : (firstContent - start) / 1_000_000,
+            (done - start) / 1_000_000,
+            answer.contentChunks,
+            answer.boxes.size());
+    latencies.add(latency);
+    log.info("{} -> {}", latency, answer.text);
+    return answer;
+  }
+}

@@ -1,0 +1,92 @@
+package ai.ferretstream.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class FerretCliTest {
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private final FerretCli cli =
+      new FerretCli(
+          new PrintStream(out, true, StandardCharsets.UTF_8),
+          new PrintStream(err, true, StandardCharsets.UTF_8));
+
+  private String err() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void helpPrintsTheUsageAndSucceeds() {
+    assertThat(cli.run(new String[] {"help"})).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("ferret <command>", "up", "ask");
+  }
+
+  @Test
+  void noCommandOrAnUnknownOneIsAUsageError() {
+    assertThat(cli.run(new String[] {})).isEqualTo(2);
+    assertThat(cli.run(new String[] {"fly"})).isEqualTo(2);
+    assertThat(err()).contains("unknown command 'fly'", "usage:");
+  }
+
+  @Test
+  void askNeedsAnImageAndOneQuestion() {
+    assertThat(cli.run(new String[] {"ask", "what?"})).isEqualTo(2);
+    assertThat(err()).contains("ask needs --image FILE");
+    assertThat(cli.run(new String[] {"ask", "--image", "a.png"})).isEqualTo(2);
+    assertThat(err()).contains("exactly one question");
+  }
+
+  @Test
+  void askRefusesAnUnreadableImageAndNonHttpUrls() {
+    assertThat(cli.run(new String[] {"ask", "--image", "/nonexistent/a.png", "q"})).isEqualTo(2);
+    assertThat(err()).contains("cannot read the image");
+    assertThat(cli.run(new String[] {"ask", "--image", "a.png", "--url", "ftp://x", "q"}))
+        .isEqualTo(2);
+    assertThat(err()).contains("http(s) URL");
+  }
+
+  @Test
+  void upRejectsBadPortsAndUnknownOptions() {
+    assertThat(cli.run(new String[] {"up", "--port", "70000"})).isEqualTo(2);
+    assertThat(err()).contains("--port must be a port number");
+    assertThat(cli.run(new String[] {"up", "--colour", "red"})).isEqualTo(2);
+    assertThat(err()).contains("unknown option --colour");
+  }
+
+  @Test
+  void parsesValuedOptionsFlagsAndPositionals() {
+    CliArgs args =
+        CliArgs.parse(
+            List.of("--image", "a.png", "--url=http://h:1", "--no-stream", "Where is it?"),
+            Set.of("image", "url"),
+            Set.of("no-stream"));
+
+    assertThat(args.get("image", null)).isEqualTo("a.png");
+    assertThat(args.get("url", null)).isEqualTo("http://h:1");
+    assertThat(args.flag("no-stream")).isTrue();
+    assertThat(args.flag("other")).isFalse();
+    assertThat(args.positional()).containsExactly("Where is it?");
+    assertThatThrownBy(() -> CliArgs.parse(List.of("--image"), Set.of("image"), Set.of()))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("needs a value");
+  }
+
+  @Test
+  void picksTheMediaTypeFromTheExtension() {
+    assertThat(AskCommand.mediaType(Path.of("a.PNG"))).isEqualTo("image/png");
+    assertThat(AskCommand.mediaType(Path.of("dir/b.jpeg"))).isEqualTo("image/jpeg");
+    assertThat(AskCommand.mediaType(Path.of("c.jpg"))).isEqualTo("image/jpeg");
+    assertThat(AskCommand.mediaType(Path.of("d.webp"))).isEqualTo("image/webp");
+    assertThatThrownBy(() -> AskCommand.mediaType(Path.of("notes.txt")))
+        .isInstanceOf(UsageException.class);
+  }
+}
