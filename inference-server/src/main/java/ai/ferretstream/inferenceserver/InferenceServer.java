@@ -93,7 +93,9 @@ public final class InferenceServer implements AutoCloseable {
     log.info("inference server listening on port {}, loading models from {}", s.port(), repo);
     List<String> failures;
     try {
-      failures = registry.loadAll(ModelRegistry.defaultLoader(OrtEnvironment::getEnvironment));
+      failures =
+          onLargeStack(
+              () -> registry.loadAll(ModelRegistry.defaultLoader(OrtEnvironment::getEnvironment)));
     } catch (RuntimeException e) {
       s.close();
       throw e;
@@ -112,6 +114,44 @@ public final class InferenceServer implements AutoCloseable {
     health.setStatus(serviceName, ServingStatus.SERVING);
     log.info("inference server ready on port {} with models {}", s.port(), s.modelNames());
     return s;
+  }
+
+  /** Stack size of the thread that loads models (see {@link #onLargeStack}). */
+  static final long LOADER_STACK_BYTES = 64L << 20;
+
+  /**
+   * Runs the model loading on a thread with a large stack: ONNX Runtime builds its sessions on the
+   * calling thread and overflows a default-sized (1 MB) Java thread stack in native code, which
+   * kills the JVM with a segmentation fault instead of a Java exception.
+   */
+  static <T> T onLargeStack(java.util.function.Supplier<T> work) {
+    java.util.concurrent.atomic.AtomicReference<T> result =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread loader =
+        new Thread(
+            null,
+            () -> {
+              try {
+                result.set(work.get());
+              } catch (RuntimeException e) {
+                failure.set(e);
+              }
+            },
+            "inference-model-loader",
+            LOADER_STACK_BYTES);
+    loader.start();
+    try {
+      loader.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while loading models", e);
+    }
+    if (failure.get() != null) {
+      throw failure.get();
+    }
+    return result.get();
   }
 
   /** The bound port. */

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,9 +43,6 @@ public final class LocalStack implements AutoCloseable {
 
   /** The dev model repository, relative to the repository root. */
   public static final Path DEV_MODEL_REPOSITORY = Path.of("inference-server", "model-repository");
-
-  /** Stack of the thread that loads the models (see {@link #startInferenceServer}). */
-  private static final long INFERENCE_START_STACK_BYTES = 64L << 20;
 
   private final Deque<Stoppable> started = new ArrayDeque<>();
   private String bootstrapServers;
@@ -178,7 +174,15 @@ public final class LocalStack implements AutoCloseable {
     log.info("kafka broker up at {}", bootstrapServers);
 
     InferenceServer inference =
-        step("inference server", () -> startInferenceServer(repo, options.grpcPort));
+        step(
+            "inference server",
+            () -> {
+              try {
+                return InferenceServer.start(repo, options.grpcPort);
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            });
     started.push(stoppable("inference server", inference::close));
     grpcPort = inference.port();
     log.info("inference server up on port {} with {}", grpcPort, repo);
@@ -219,40 +223,6 @@ public final class LocalStack implements AutoCloseable {
     awaitReady(options.readyTimeout);
     log.info(
         "Ferret Stream is up at {} ({} ms)", gatewayUrl(), (System.nanoTime() - t0) / 1_000_000);
-  }
-
-  /**
-   * Starts the inference server on a thread with a large stack: ONNX Runtime builds its sessions on
-   * the calling thread and overflows a default-sized (1 MB) Java thread stack in native code, which
-   * kills the JVM without a Java exception.
-   */
-  private static InferenceServer startInferenceServer(Path repo, int port) {
-    AtomicReference<InferenceServer> server = new AtomicReference<>();
-    AtomicReference<Throwable> failure = new AtomicReference<>();
-    Thread loader =
-        new Thread(
-            null,
-            () -> {
-              try {
-                server.set(InferenceServer.start(repo, port));
-              } catch (Throwable e) {
-                failure.set(e);
-              }
-            },
-            "inference-server-start",
-            INFERENCE_START_STACK_BYTES);
-    loader.start();
-    try {
-      loader.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while starting the inference server", e);
-    }
-    if (failure.get() != null) {
-      Throwable e = failure.get();
-      throw new IllegalStateException(e.getMessage(), e);
-    }
-    return server.get();
   }
 
   private ConfigurableApplicationContext run(
