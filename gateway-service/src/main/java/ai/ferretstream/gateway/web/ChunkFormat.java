@@ -5,7 +5,9 @@ import ai.ferretstream.proto.v1.Error;
 import ai.ferretstream.proto.v1.GroundedBox;
 import ai.ferretstream.proto.v1.Usage;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ArrayNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -66,9 +68,18 @@ final class ChunkFormat {
 
   /** The extra chunk of {@code stream_options.include_usage}: no choices, the usage. */
   byte[] usageChunk(Usage usage) {
+    return usageChunk(usage, Map.of());
+  }
+
+  /**
+   * The usage chunk with the request's stage timestamps as the extension field {@code
+   * ferret_timings} (milliseconds since the gateway accepted the request, by stage).
+   */
+  byte[] usageChunk(Usage usage, Map<String, Long> timings) {
     ObjectNode root = header("chat.completion.chunk");
     root.putArray("choices");
     usage(root.putObject("usage"), usage);
+    timings(root, timings);
     return event(root);
   }
 
@@ -78,6 +89,16 @@ final class ChunkFormat {
 
   /** The body of a non-streamed answer. */
   byte[] completion(String content, List<GroundedBox> boxes, String finishReason, Usage usage) {
+    return completion(content, boxes, finishReason, usage, Map.of());
+  }
+
+  /** The body of a non-streamed answer, with {@code ferret_timings} as in the usage chunk. */
+  byte[] completion(
+      String content,
+      List<GroundedBox> boxes,
+      String finishReason,
+      Usage usage,
+      Map<String, Long> timings) {
     ObjectNode root = header("chat.completion");
     ObjectNode choice = root.putArray("choices").addObject();
     choice.put("index", 0);
@@ -88,7 +109,21 @@ final class ChunkFormat {
     choice.putNull("logprobs");
     choice.put("finish_reason", finishReason(finishReason));
     usage(root.putObject("usage"), usage);
+    timings(root, timings);
     return json.writeValueAsBytes(root);
+  }
+
+  /** Stage timestamps relative to the earliest one, in time order; nothing when there are none. */
+  private static void timings(ObjectNode root, Map<String, Long> timings) {
+    if (timings.isEmpty()) {
+      return;
+    }
+    long start = Collections.min(timings.values());
+    ObjectNode node = root.putObject("ferret_timings");
+    timings.entrySet().stream()
+        .sorted(
+            Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+        .forEach(e -> node.put(e.getKey(), e.getValue() - start));
   }
 
   /** {@code {"error":{"message","type","param","code"}}}. */

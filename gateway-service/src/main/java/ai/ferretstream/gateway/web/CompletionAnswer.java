@@ -51,7 +51,8 @@ final class CompletionAnswer implements AnswerSink {
               text.toString(),
               boxes,
               event.getDone().getFinishReason(),
-              event.getDone().getUsage());
+              event.getDone().getUsage(),
+              event.getDone().getTimingsMap());
     } else {
       status = ErrorCodes.status(event.getError());
       body =

@@ -46,7 +46,8 @@ final class StreamingAnswer implements AnswerSink {
           if (event.hasDone()) {
             connection.write(chunks.finishChunk(event.getDone().getFinishReason()));
             if (includeUsage) {
-              connection.write(chunks.usageChunk(event.getDone().getUsage()));
+              connection.write(
+                  chunks.usageChunk(event.getDone().getUsage(), event.getDone().getTimingsMap()));
             }
           } else {
             connection.write(

@@ -87,6 +87,27 @@ class ChunkFormatTest {
   }
 
   @Test
+  void usageChunkCarriesStageTimingsRelativeToTheFirstStageInTimeOrder() {
+    Usage usage = Usage.newBuilder().setPromptTokens(1).setCompletionTokens(1).build();
+
+    String text =
+        text(
+            chunks.usageChunk(
+                usage,
+                java.util.Map.of(
+                    "llm.done",
+                    1_000_350L,
+                    "gateway.accepted",
+                    1_000_000L,
+                    "tiler.done",
+                    1_000_040L)));
+
+    assertThat(text)
+        .endsWith(
+            ",\"ferret_timings\":{\"gateway.accepted\":0,\"tiler.done\":40,\"llm.done\":350}}\n\n");
+  }
+
+  @Test
   void errorEventsUseTheOpenAiErrorShape() {
     Error error =
         Error.newBuilder()
