@@ -2,9 +2,6 @@ package ai.ferretstream.encoder.config;
 
 import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.messaging.TileBatchListener;
-import ai.ferretstream.proto.kafka.KafkaLimits;
-import ai.ferretstream.proto.kafka.ProtobufDeserializer;
-import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.kafka.spring.FerretKafka;
 import ai.ferretstream.proto.kafka.spring.TopicLimitsVerifier;
@@ -15,8 +12,6 @@ import java.util.Map;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -31,7 +26,6 @@ import org.springframework.kafka.core.MicrometerProducerListener;
 import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.ConcurrentMessageListenerContainer;
 import org.springframework.kafka.listener.ContainerProperties.AckMode;
-import org.springframework.kafka.support.serializer.ErrorHandlingDeserializer;
 
 /**
  * Kafka wiring: topic names and declarations, a protobuf producer sized for feature records, the
@@ -75,14 +69,9 @@ class EncoderKafkaConfig {
   ProducerFactory<String, Object> producerFactory(
       KafkaProperties kafka, EncoderProperties properties, MeterRegistry meterRegistry) {
     Map<String, Object> config = kafka.buildProducerProperties();
-    config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    config.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
-    config.put(ProducerConfig.ACKS_CONFIG, "all");
-    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     // a send that cannot even start (no metadata, full buffer) fails within the send timeout
     config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, properties.encoder().sendTimeout().toMillis());
-    DefaultKafkaProducerFactory<String, Object> factory =
-        new DefaultKafkaProducerFactory<>(config, new StringSerializer(), new ProtobufSerializer());
+    DefaultKafkaProducerFactory<String, Object> factory = FerretKafka.producerFactory(config);
     factory.addListener(new MicrometerProducerListener<>(meterRegistry));
     return factory;
   }
@@ -98,15 +87,8 @@ class EncoderKafkaConfig {
     Map<String, Object> config = kafka.buildConsumerProperties();
     config.put(ConsumerConfig.GROUP_ID_CONFIG, properties.encoder().groupId());
     config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, properties.encoder().maxBatchSize());
-    config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     DefaultKafkaConsumerFactory<String, Tile> factory =
-        new DefaultKafkaConsumerFactory<>(
-            config,
-            new StringDeserializer(),
-            new ErrorHandlingDeserializer<>(new ProtobufDeserializer<>(Tile.parser())));
+        FerretKafka.consumerFactory(config, Tile.parser());
     factory.addListener(new MicrometerConsumerListener<>(meterRegistry));
     return factory;
   }

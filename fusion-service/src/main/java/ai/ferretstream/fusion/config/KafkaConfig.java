@@ -1,9 +1,6 @@
 package ai.ferretstream.fusion.config;
 
 import ai.ferretstream.fusion.FusionApplication;
-import ai.ferretstream.proto.kafka.KafkaLimits;
-import ai.ferretstream.proto.kafka.ProtobufDeserializer;
-import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.kafka.spring.FerretKafka;
@@ -12,17 +9,11 @@ import ai.ferretstream.proto.v1.TileFeatures;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.core.ConsumerFactory;
-import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
-import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
@@ -30,7 +21,6 @@ import org.springframework.kafka.listener.ConsumerAwareRebalanceListener;
 import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.listener.RetryListener;
-import org.springframework.kafka.support.serializer.ErrorHandlingDeserializer;
 
 /**
  * Kafka wiring: topic catalog and declarations, the protobuf producer, and the features listener
@@ -70,12 +60,7 @@ class KafkaConfig {
   @Bean
   ProducerFactory<String, Object> producerFactory(KafkaProperties kafka) {
     Map<String, Object> config = kafka.buildProducerProperties();
-    config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    config.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
-    config.put(ProducerConfig.ACKS_CONFIG, "all");
-    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    return new DefaultKafkaProducerFactory<>(
-        config, new StringSerializer(), new ProtobufSerializer());
+    return FerretKafka.producerFactory(config);
   }
 
   @Bean
@@ -86,14 +71,7 @@ class KafkaConfig {
   @Bean
   ConsumerFactory<String, TileFeatures> featuresConsumerFactory(KafkaProperties kafka) {
     Map<String, Object> config = kafka.buildConsumerProperties();
-    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    return new DefaultKafkaConsumerFactory<>(
-        config,
-        new StringDeserializer(),
-        new ErrorHandlingDeserializer<>(new ProtobufDeserializer<>(TileFeatures.parser())));
+    return FerretKafka.consumerFactory(config, TileFeatures.parser());
   }
 
   @Bean

@@ -3,9 +3,6 @@ package ai.ferretstream.gateway.config;
 import ai.ferretstream.gateway.domain.PendingRequests;
 import ai.ferretstream.gateway.messaging.AnswerListener;
 import ai.ferretstream.gateway.messaging.ReplyPartitions;
-import ai.ferretstream.proto.kafka.KafkaLimits;
-import ai.ferretstream.proto.kafka.ProtobufDeserializer;
-import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.kafka.spring.FerretKafka;
 import ai.ferretstream.proto.kafka.spring.TopicLimitsVerifier;
@@ -16,20 +13,15 @@ import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.ConsumerFactory;
-import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
-import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.KafkaMessageListenerContainer;
-import org.springframework.kafka.support.serializer.ErrorHandlingDeserializer;
 
 /**
  * Kafka wiring: topic declarations and limits check, the protobuf producer for requests and
@@ -63,14 +55,11 @@ class GatewayKafkaConfiguration {
       KafkaProperties kafka, GatewayProperties gateway) {
     Map<String, Object> props = kafka.buildProducerProperties();
     long sendTimeout = gateway.sendTimeout().toMillis();
-    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    props.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 4L * KafkaLimits.MAX_RECORD_BYTES);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, sendTimeout);
     props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(1, sendTimeout / 2));
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) sendTimeout);
-    return new DefaultKafkaProducerFactory<>(
-        props, new StringSerializer(), new ProtobufSerializer());
+    return FerretKafka.producerFactory(props);
   }
 
   @Bean
@@ -84,16 +73,11 @@ class GatewayKafkaConfiguration {
     Map<String, Object> props = kafka.buildConsumerProperties();
     props.put(ConsumerConfig.GROUP_ID_CONFIG, gateway.answers().groupId());
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
     // move only the partitions a rebalance must move: each move fails the requests waiting on it
     props.put(
         ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
         CooperativeStickyAssignor.class.getName());
-    return new DefaultKafkaConsumerFactory<>(
-        props,
-        new StringDeserializer(),
-        new ErrorHandlingDeserializer<>(new ProtobufDeserializer<>(AnswerEvent.parser())));
+    return FerretKafka.consumerFactory(props, AnswerEvent.parser());
   }
 
   @Bean

@@ -1,9 +1,6 @@
 package ai.ferretstream.llm.config;
 
 import ai.ferretstream.llm.LlmApplication;
-import ai.ferretstream.proto.kafka.KafkaLimits;
-import ai.ferretstream.proto.kafka.ProtobufDeserializer;
-import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.kafka.spring.FerretKafka;
@@ -16,21 +13,15 @@ import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.core.ConsumerFactory;
-import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
-import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.ContainerProperties;
-import org.springframework.kafka.support.serializer.ErrorHandlingDeserializer;
 
 /**
  * Kafka wiring: topic catalog and declarations, the protobuf producer, the fused-context listener
@@ -74,12 +65,7 @@ class KafkaConfig {
   @Bean
   ProducerFactory<String, Object> producerFactory(KafkaProperties kafka) {
     Map<String, Object> config = kafka.buildProducerProperties();
-    config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    config.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
-    config.put(ProducerConfig.ACKS_CONFIG, "all");
-    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    return new DefaultKafkaProducerFactory<>(
-        config, new StringSerializer(), new ProtobufSerializer());
+    return FerretKafka.producerFactory(config);
   }
 
   @Bean
@@ -91,10 +77,6 @@ class KafkaConfig {
   ConsumerFactory<String, FusedContext> fusedConsumerFactory(
       KafkaProperties kafka, LlmProperties properties) {
     Map<String, Object> config = kafka.buildConsumerProperties();
-    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
-    config.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
     // the listener thread is busy for a whole generation: take one record at a time and allow
     // the longest generation (plus the error handler's retries) between polls
     config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
@@ -103,10 +85,7 @@ class KafkaConfig {
     config.put(
         ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
         (int) Math.min(Integer.MAX_VALUE, pollInterval));
-    return new DefaultKafkaConsumerFactory<>(
-        config,
-        new StringDeserializer(),
-        new ErrorHandlingDeserializer<>(new ProtobufDeserializer<>(FusedContext.parser())));
+    return FerretKafka.consumerFactory(config, FusedContext.parser());
   }
 
   @Bean
@@ -134,11 +113,7 @@ class KafkaConfig {
   ConsumerFactory<String, Cancel> controlConsumerFactory(KafkaProperties kafka) {
     Map<String, Object> config = kafka.buildConsumerProperties();
     config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    return new DefaultKafkaConsumerFactory<>(
-        config,
-        new StringDeserializer(),
-        new ErrorHandlingDeserializer<>(new ProtobufDeserializer<>(Cancel.parser())));
+    return FerretKafka.consumerFactory(config, Cancel.parser());
   }
 
   @Bean

@@ -5,6 +5,8 @@ import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.KafkaLimits;
+import ai.ferretstream.proto.kafka.ProtobufDeserializer;
+import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AnswerEvent;
@@ -13,26 +15,36 @@ import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.Parser;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaOperations;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.support.ExponentialBackOffWithMaxRetries;
 import org.springframework.kafka.support.serializer.DeserializationException;
+import org.springframework.kafka.support.serializer.ErrorHandlingDeserializer;
 
 /**
  * The error handling and topic declarations every service shares: bounded exponential retries for
@@ -45,6 +57,44 @@ public final class FerretKafka {
   private static final Logger log = LoggerFactory.getLogger(FerretKafka.class);
 
   private FerretKafka() {}
+
+  /**
+   * A producer factory for pipeline records: protobuf values (raw bytes pass through for
+   * dead-letter copies), request sizes up to {@link KafkaLimits#MAX_RECORD_BYTES}, a buffer for
+   * several such records, {@code acks=all} and idempotence.
+   *
+   * @param config the client settings (e.g. Boot's {@code KafkaProperties.buildProducerProperties})
+   *     plus any overrides of the service; the settings above are put on top
+   */
+  public static DefaultKafkaProducerFactory<String, Object> producerFactory(
+      Map<String, Object> config) {
+    Map<String, Object> props = new HashMap<>(config);
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
+    props.putIfAbsent(ProducerConfig.BUFFER_MEMORY_CONFIG, 4L * KafkaLimits.MAX_RECORD_BYTES);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    return new DefaultKafkaProducerFactory<>(
+        props, new StringSerializer(), new ProtobufSerializer());
+  }
+
+  /**
+   * A consumer factory for one pipeline value type: the protobuf deserializer wrapped in {@link
+   * ErrorHandlingDeserializer} (an undecodable record is dead-lettered, never blocks its
+   * partition), fetch sizes of {@link KafkaLimits#MAX_RECORD_BYTES}, no auto-commit (the containers
+   * commit after the outputs were sent) and {@code earliest} unless the config says otherwise.
+   */
+  public static <V extends MessageLite> DefaultKafkaConsumerFactory<String, V> consumerFactory(
+      Map<String, Object> config, Parser<V> parser) {
+    Map<String, Object> props = new HashMap<>(config);
+    props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
+    props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    return new DefaultKafkaConsumerFactory<>(
+        props,
+        new StringDeserializer(),
+        new ErrorHandlingDeserializer<>(new ProtobufDeserializer<>(parser)));
+  }
 
   /** One topic declaration per catalog topic and dead-letter topic, sized for our records. */
   public static List<NewTopic> topics(TopicCatalog catalog, int partitions, short replication) {
