@@ -7,6 +7,7 @@ import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.kafka.spring.DurablePublisher;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
@@ -63,7 +64,7 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
   private final EncoderRole role;
   private final TileKind expectedKind;
   private final TopicCatalog catalog;
-  private final Publisher publisher;
+  private final DurablePublisher publisher;
   private final String service;
   private final String doneTiming;
   private final Clock clock;
@@ -95,7 +96,7 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
     this.expectedKind =
         role == EncoderRole.GLOBAL ? TileKind.TILE_KIND_GLOBAL : TileKind.TILE_KIND_LOCAL;
     this.catalog = catalog;
-    this.publisher = new Publisher(kafka, sendTimeout);
+    this.publisher = new DurablePublisher(kafka, sendTimeout);
     this.service = service;
     this.doneTiming = "encoder." + role.id() + ".done";
     this.clock = clock;
@@ -194,7 +195,7 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
     }
     for (RequestContext context : expiredRequests.values()) {
       out.add(
-          Publisher.widen(
+          DurablePublisher.widen(
               AnswerEvents.record(
                   context,
                   catalog,

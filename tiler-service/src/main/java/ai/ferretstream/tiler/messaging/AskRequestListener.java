@@ -3,6 +3,7 @@ package ai.ferretstream.tiler.messaging;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.kafka.spring.DurablePublisher;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
@@ -39,7 +40,7 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
   private final ImageDecoder decoder;
   private final ImageTiler tiler;
   private final TopicCatalog catalog;
-  private final Publisher publisher;
+  private final DurablePublisher publisher;
   private final String service;
   private final Clock clock;
   private final Timer tilingTimer;
@@ -69,7 +70,7 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
     this.decoder = decoder;
     this.tiler = tiler;
     this.catalog = catalog;
-    this.publisher = new Publisher(kafka, sendTimeout);
+    this.publisher = new DurablePublisher(kafka, sendTimeout);
     this.service = service;
     this.clock = clock;
     this.tilingTimer =
@@ -109,7 +110,7 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
       log.debug("request {} expired before tiling", context.getRequestId());
       publisher.sendAll(
           List.of(
-              Publisher.widen(
+              DurablePublisher.widen(
                   AnswerEvents.record(
                       context,
                       catalog,

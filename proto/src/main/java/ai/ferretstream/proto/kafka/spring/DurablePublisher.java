@@ -1,4 +1,4 @@
-package ai.ferretstream.encoder.messaging;
+package ai.ferretstream.proto.kafka.spring;
 
 import ai.ferretstream.proto.failure.TransientFailure;
 import java.time.Duration;
@@ -16,17 +16,17 @@ import org.springframework.kafka.core.KafkaOperations;
  * returns (and its offset is committed) only after its outputs are durable. Any failure is a {@link
  * TransientFailure}: the error handler retries the input record.
  */
-final class Publisher {
+public final class DurablePublisher {
 
   private final KafkaOperations<String, Object> kafka;
   private final Duration timeout;
 
-  Publisher(KafkaOperations<String, Object> kafka, Duration timeout) {
+  public DurablePublisher(KafkaOperations<String, Object> kafka, Duration timeout) {
     this.kafka = kafka;
     this.timeout = timeout;
   }
 
-  void sendAll(List<ProducerRecord<String, Object>> records) {
+  public void sendAll(List<ProducerRecord<String, Object>> records) {
     List<CompletableFuture<?>> acks = new ArrayList<>(records.size());
     try {
       for (ProducerRecord<String, Object> record : records) {
@@ -50,7 +50,7 @@ final class Publisher {
   }
 
   /** The same record with the wider value type our producer takes. */
-  static ProducerRecord<String, Object> widen(ProducerRecord<String, ?> record) {
+  public static ProducerRecord<String, Object> widen(ProducerRecord<String, ?> record) {
     return new ProducerRecord<>(
         record.topic(), record.partition(), record.key(), record.value(), record.headers());
   }
