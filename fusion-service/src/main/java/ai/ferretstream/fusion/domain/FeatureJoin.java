@@ -20,6 +20,10 @@ public final class FeatureJoin {
 
   private final String requestId;
   private final RequestContext context;
+
+  /** Stage timings of all pieces: per stage the latest (the slowest tile decides). */
+  private final java.util.Map<String, Long> timings;
+
   private final GridLayout layout;
   private final int localCount;
   private final int channels;
@@ -32,6 +36,7 @@ public final class FeatureJoin {
   FeatureJoin(TileFeatures first, long expiresAtMillis) {
     this.requestId = first.getContext().getRequestId();
     this.context = first.getContext();
+    this.timings = new java.util.HashMap<>(first.getContext().getTimingsMap());
     this.layout = first.getLayout();
     this.localCount = first.getLocalCount();
     this.channels = first.getChannels();
@@ -117,6 +122,7 @@ public final class FeatureJoin {
         return false;
       }
       global = f;
+      mergeTimings(f);
       return true;
     }
     TileFeatures other = firstLocal();
@@ -129,7 +135,12 @@ public final class FeatureJoin {
     }
     locals[f.getIndex()] = f;
     localsReceived++;
+    mergeTimings(f);
     return true;
+  }
+
+  private void mergeTimings(TileFeatures f) {
+    f.getContext().getTimingsMap().forEach((stage, at) -> timings.merge(stage, at, Math::max));
   }
 
   private TileFeatures firstLocal() {
@@ -170,9 +181,12 @@ public final class FeatureJoin {
     return requestId;
   }
 
-  /** The request context (of the first record received). */
+  /**
+   * The request context of the first record received, with the stage timings of all records
+   * received so far (per stage the latest).
+   */
   public RequestContext context() {
-    return context;
+    return context.toBuilder().putAllTimings(timings).build();
   }
 
   public GridLayout layout() {

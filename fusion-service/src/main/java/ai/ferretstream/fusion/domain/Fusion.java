@@ -23,6 +23,9 @@ public final class Fusion {
   /** Timing key stamped on the context when fusion is done. */
   public static final String TIMING_DONE = "fusion.done";
 
+  /** Stage timing: the last feature record of the request arrived and fusion starts. */
+  public static final String TIMING_JOINED = "fusion.joined";
+
   private final UpsampleMode upsampleMode;
   private final RegionSampler sampler;
   private final Clock clock;
@@ -43,7 +46,8 @@ public final class Fusion {
       throw new IllegalStateException("join of " + join.requestId() + " is not complete");
     }
     GridLayout layout = join.layout();
-    RequestContext context = join.context();
+    RequestContext context =
+        join.context().toBuilder().putTimings(TIMING_JOINED, clock.millis()).build();
     int rows = layout.getRows();
     int cols = layout.getCols();
     int channels = join.channels();

@@ -36,6 +36,7 @@ import org.springframework.stereotype.Component;
 class FusedListener {
 
   static final String ID = "llm-fused";
+  static final String TIMING_RECEIVED = "llm.received";
   static final String TIMING_FIRST_TOKEN = "llm.first_token";
   static final String TIMING_DONE = "llm.done";
 
@@ -70,7 +71,8 @@ class FusedListener {
       topics = "#{@topicCatalog.fused()}",
       containerFactory = "fusedContainerFactory")
   void onFused(FusedContext fused) throws InterruptedException {
-    RequestContext context = fused.getContext();
+    RequestContext context =
+        fused.getContext().toBuilder().putTimings(TIMING_RECEIVED, clock.millis()).build();
     String id = context.getRequestId();
     if (id.isEmpty()) {
       throw new PermanentFailure("invalid_request", "fused context without a request id");
