@@ -164,7 +164,16 @@ public final class LocalStack implements AutoCloseable {
     EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, options.partitions);
     String maxBytes = Integer.toString(KafkaLimits.MAX_RECORD_BYTES);
     broker.brokerProperties(
-        Map.of("message.max.bytes", maxBytes, "replica.fetch.max.bytes", maxBytes));
+        Map.of(
+            "message.max.bytes",
+            maxBytes,
+            "replica.fetch.max.bytes",
+            maxBytes,
+            // multi-MB records: let the OS size (autotune) the socket buffers
+            "socket.send.buffer.bytes",
+            "-1",
+            "socket.receive.buffer.bytes",
+            "-1"));
     if (options.kafkaPort > 0) {
       broker.kafkaPorts(options.kafkaPort);
     }

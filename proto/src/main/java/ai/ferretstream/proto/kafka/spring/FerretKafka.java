@@ -73,6 +73,8 @@ public final class FerretKafka {
     props.putIfAbsent(ProducerConfig.BUFFER_MEMORY_CONFIG, 4L * KafkaLimits.MAX_RECORD_BYTES);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    // multi-MB records: let the OS size (autotune) the socket buffers instead of 128 KiB
+    props.putIfAbsent(ProducerConfig.SEND_BUFFER_CONFIG, -1);
     return new DefaultKafkaProducerFactory<>(
         props, new StringSerializer(), new ProtobufSerializer());
   }
@@ -89,6 +91,8 @@ public final class FerretKafka {
     props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
     props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    // multi-MB records: let the OS size (autotune) the socket buffers instead of 64 KiB
+    props.putIfAbsent(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1);
     props.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     return new DefaultKafkaConsumerFactory<>(
         props,
