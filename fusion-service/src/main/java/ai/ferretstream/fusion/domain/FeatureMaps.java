@@ -1,6 +1,5 @@
 package ai.ferretstream.fusion.domain;
 
-import ai.ferretstream.proto.tensor.Fp16;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
@@ -131,14 +130,9 @@ public final class FeatureMaps {
     int rowFloats = w * channels;
     byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(h, rowFloats), FP16_BYTES)];
     float[] row = new float[rowFloats];
-    int p = 0;
     for (int y = 0; y < h; y++) {
       fuser.row(y, row);
-      for (int i = 0; i < rowFloats; i++, p += 2) {
-        short half = Fp16.fromFloat(row[i]);
-        out[p] = (byte) half;
-        out[p + 1] = (byte) (half >>> 8);
-      }
+      TensorCodec.floatsToFp16(row, 0, rowFloats, out, y * rowFloats * FP16_BYTES);
     }
     return out;
   }

@@ -3,14 +3,10 @@ package ai.ferretstream.fusion.messaging;
 import ai.ferretstream.fusion.config.FusionProperties;
 import ai.ferretstream.fusion.domain.FeatureJoin;
 import ai.ferretstream.fusion.domain.JoinBook;
+import ai.ferretstream.proto.spring.PeriodicTask;
 import java.time.Clock;
-import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
@@ -18,21 +14,19 @@ import org.springframework.stereotype.Component;
  * deadline_exceeded} error event and is dropped; its offsets are committed by the listener.
  */
 @Component
-class JoinSweeper implements SmartLifecycle {
+class JoinSweeper extends PeriodicTask {
 
   private static final Logger log = LoggerFactory.getLogger(JoinSweeper.class);
 
   private final JoinBook book;
   private final FusionPublisher publisher;
   private final Clock clock;
-  private final Duration interval;
-  private ScheduledExecutorService scheduler;
 
   JoinSweeper(JoinBook book, FusionPublisher publisher, Clock clock, FusionProperties properties) {
+    super("fusion-join-sweeper", properties.fusion().sweepInterval());
     this.book = book;
     this.publisher = publisher;
     this.clock = clock;
-    this.interval = properties.fusion().sweepInterval();
   }
 
   /** Expires overdue joins now and tells their clients. */
@@ -51,37 +45,7 @@ class JoinSweeper implements SmartLifecycle {
   }
 
   @Override
-  public synchronized void start() {
-    scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "fusion-join-sweeper");
-              t.setDaemon(true);
-              return t;
-            });
-    scheduler.scheduleWithFixedDelay(
-        () -> {
-          try {
-            sweep();
-          } catch (RuntimeException e) {
-            log.error("join sweep failed", e);
-          }
-        },
-        interval.toMillis(),
-        interval.toMillis(),
-        TimeUnit.MILLISECONDS);
-  }
-
-  @Override
-  public synchronized void stop() {
-    if (scheduler != null) {
-      scheduler.shutdownNow();
-      scheduler = null;
-    }
-  }
-
-  @Override
-  public synchronized boolean isRunning() {
-    return scheduler != null;
+  protected void runOnce() {
+    sweep();
   }
 }

@@ -1,36 +1,31 @@
 package ai.ferretstream.gateway.messaging;
 
 import ai.ferretstream.gateway.domain.PendingRequests;
+import ai.ferretstream.proto.spring.PeriodicTask;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 
 /**
  * Fails pending requests that passed their deadline plus grace with {@code deadline_exceeded}
  * (504), and cancels them downstream, so that no client waits forever on a lost answer.
  */
-public final class DeadlineWatcher implements SmartLifecycle {
+public final class DeadlineWatcher extends PeriodicTask {
 
   private static final Logger log = LoggerFactory.getLogger(DeadlineWatcher.class);
 
   private final PendingRequests pending;
   private final RequestPublisher publisher;
   private final Clock clock;
-  private final Duration interval;
-  private ScheduledExecutorService scheduler;
 
   public DeadlineWatcher(
       PendingRequests pending, RequestPublisher publisher, Clock clock, Duration interval) {
+    super("gateway-deadlines", interval);
     this.pending = pending;
     this.publisher = publisher;
     this.clock = clock;
-    this.interval = interval;
   }
 
   /** One sweep; returns the ids it failed. */
@@ -44,37 +39,7 @@ public final class DeadlineWatcher implements SmartLifecycle {
   }
 
   @Override
-  public synchronized void start() {
-    scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "gateway-deadlines");
-              t.setDaemon(true);
-              return t;
-            });
-    scheduler.scheduleWithFixedDelay(
-        () -> {
-          try {
-            sweep();
-          } catch (RuntimeException e) {
-            log.error("deadline sweep failed", e);
-          }
-        },
-        interval.toMillis(),
-        interval.toMillis(),
-        TimeUnit.MILLISECONDS);
-  }
-
-  @Override
-  public synchronized void stop() {
-    if (scheduler != null) {
-      scheduler.shutdownNow();
-      scheduler = null;
-    }
-  }
-
-  @Override
-  public synchronized boolean isRunning() {
-    return scheduler != null;
+  protected void runOnce() {
+    sweep();
   }
 }

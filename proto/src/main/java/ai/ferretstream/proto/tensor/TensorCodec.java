@@ -42,12 +42,19 @@ public final class TensorCodec {
 
   public static byte[] floatsToFp16(float[] values, int offset, int count) {
     byte[] out = new byte[count * 2];
-    for (int i = 0; i < count; i++) {
-      short h = Fp16.fromFloat(values[offset + i]);
-      out[2 * i] = (byte) h;
-      out[2 * i + 1] = (byte) (h >>> 8);
-    }
+    floatsToFp16(values, offset, count, out, 0);
     return out;
+  }
+
+  /**
+   * Writes {@code count} floats as FP16 little-endian into {@code dst} from byte {@code dstByte}.
+   */
+  public static void floatsToFp16(float[] values, int offset, int count, byte[] dst, int dstByte) {
+    for (int i = 0, p = dstByte; i < count; i++, p += 2) {
+      short h = Fp16.fromFloat(values[offset + i]);
+      dst[p] = (byte) h;
+      dst[p + 1] = (byte) (h >>> 8);
+    }
   }
 
   /** FP32 little-endian bytes → floats. */

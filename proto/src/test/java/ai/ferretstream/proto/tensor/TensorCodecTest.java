@@ -24,6 +24,13 @@ class TensorCodecTest {
   }
 
   @Test
+  void writesFp16IntoAnExistingBufferAtAnOffset() {
+    byte[] dst = new byte[6];
+    TensorCodec.floatsToFp16(new float[] {9f, 1.0f, -2.0f}, 1, 2, dst, 2);
+    assertThat(dst).containsExactly(0, 0, 0x00, 0x3c, 0x00, (byte) 0xc0);
+  }
+
+  @Test
   void refusesOddFp16ByteCounts() {
     assertThatThrownBy(() -> TensorCodec.fp16ToFloats(new byte[3]))
         .isInstanceOf(IllegalArgumentException.class)
