@@ -1,24 +1,10 @@
 package ai.ferretstream.fusion;
 
-import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
-import ai.ferretstream.proto.inference.ModelMetadataRequest;
-import ai.ferretstream.proto.inference.ModelMetadataResponse;
-import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
-import ai.ferretstream.proto.inference.ModelReadyRequest;
-import ai.ferretstream.proto.inference.ModelReadyResponse;
-import ai.ferretstream.proto.inference.ServerReadyRequest;
-import ai.ferretstream.proto.inference.ServerReadyResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.proto.triton.FakeTritonModel;
 import com.google.protobuf.ByteString;
-import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
@@ -29,7 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * [mean x, mean y, h, w]} of the points and the feature map it received (4 channels, unlike the
  * feature maps' channels, so callers must read the size from the tensor).
  */
-public final class FakeRegionSampler extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+public final class FakeRegionSampler extends FakeTritonModel {
 
   public static final String MODEL = "ferret_region_sampler";
   public static final int CHANNELS = 4;
@@ -37,11 +23,16 @@ public final class FakeRegionSampler extends GRPCInferenceServiceGrpc.GRPCInfere
   /** What one call received. */
   public record Call(String requestIdHeader, ModelInferRequest request) {}
 
-  private static final Context.Key<String> REQUEST_ID = Context.key("request-id");
-
   private final List<Call> calls = new CopyOnWriteArrayList<>();
   private volatile Status failWith;
   private volatile String outputDatatype = "FP16";
+
+  public FakeRegionSampler() {
+    super(
+        MODEL,
+        List.of(tensor("features", "FP16", 1, -1, -1, -1), tensor("points", "FP32", 1, 512, 2)),
+        List.of(tensor("region_feature", "FP16", 1, -1)));
+  }
 
   public List<Call> calls() {
     return calls;
@@ -56,19 +47,6 @@ public final class FakeRegionSampler extends GRPCInferenceServiceGrpc.GRPCInfere
     this.outputDatatype = datatype;
   }
 
-  /** Captures the request id header into the call context. */
-  public static ServerInterceptor requestIdCapture() {
-    return new ServerInterceptor() {
-      @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(
-          ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        Context ctx =
-            Context.current().withValue(REQUEST_ID, headers.get(TritonChannels.REQUEST_ID));
-        return Contexts.interceptCall(ctx, call, headers, next);
-      }
-    };
-  }
-
   /** The embedding this fake answers for a request. */
   public static float[] embedding(ModelInferRequest request) {
     float[] points = TensorCodec.fp32ToFloats(request.getRawInputContents(1).toByteArray());
@@ -81,39 +59,6 @@ public final class FakeRegionSampler extends GRPCInferenceServiceGrpc.GRPCInfere
     }
     List<Long> shape = request.getInputs(0).getShapeList();
     return new float[] {sx / n, sy / n, shape.get(1), shape.get(2)};
-  }
-
-  @Override
-  public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
-    out.onNext(ServerReadyResponse.newBuilder().setReady(true).build());
-    out.onCompleted();
-  }
-
-  @Override
-  public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
-    out.onNext(ModelReadyResponse.newBuilder().setReady(MODEL.equals(request.getName())).build());
-    out.onCompleted();
-  }
-
-  @Override
-  public void modelMetadata(
-      ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> out) {
-    out.onNext(
-        ModelMetadataResponse.newBuilder()
-            .setName(MODEL)
-            .addInputs(tensor("features", "FP16", 1, -1, -1, -1))
-            .addInputs(tensor("points", "FP32", 1, 512, 2))
-            .addOutputs(tensor("region_feature", "FP16", 1, -1))
-            .build());
-    out.onCompleted();
-  }
-
-  private static TensorMetadata tensor(String name, String datatype, long... shape) {
-    TensorMetadata.Builder t = TensorMetadata.newBuilder().setName(name).setDatatype(datatype);
-    for (long d : shape) {
-      t.addShape(d);
-    }
-    return t.build();
   }
 
   @Override

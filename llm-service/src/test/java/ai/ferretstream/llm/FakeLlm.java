@@ -1,26 +1,12 @@
 package ai.ferretstream.llm;
 
-import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.InferParameter;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
-import ai.ferretstream.proto.inference.ModelMetadataRequest;
-import ai.ferretstream.proto.inference.ModelMetadataResponse;
-import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
-import ai.ferretstream.proto.inference.ModelReadyRequest;
-import ai.ferretstream.proto.inference.ModelReadyResponse;
 import ai.ferretstream.proto.inference.ModelStreamInferResponse;
-import ai.ferretstream.proto.inference.ServerReadyRequest;
-import ai.ferretstream.proto.inference.ServerReadyResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.proto.triton.FakeTritonModel;
 import com.google.protobuf.ByteString;
-import io.grpc.Context;
-import io.grpc.Contexts;
-import io.grpc.Metadata;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
@@ -40,7 +26,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * #FAIL_LATE_PIECES} pieces, then an error; "slow" gives a piece every 50 ms for a long time (and
  * records a cancellation); anything else gives {@link #ANSWER} and an empty final response.
  */
-public final class FakeLlm extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+public final class FakeLlm extends FakeTritonModel {
 
   public static final String MODEL = "ferret_llm";
 
@@ -53,8 +39,6 @@ public final class FakeLlm extends GRPCInferenceServiceGrpc.GRPCInferenceService
   /** What one stream received. */
   public record Call(String requestIdHeader, ModelInferRequest request) {}
 
-  private static final Context.Key<String> REQUEST_ID = Context.key("request-id");
-
   private final List<Call> calls = new CopyOnWriteArrayList<>();
   private final Set<String> cancelled = ConcurrentHashMap.newKeySet();
   private final ScheduledExecutorService scheduler =
@@ -64,6 +48,18 @@ public final class FakeLlm extends GRPCInferenceServiceGrpc.GRPCInferenceService
             t.setDaemon(true);
             return t;
           });
+
+  public FakeLlm() {
+    super(
+        MODEL,
+        List.of(
+            tensor("prompt", "BYTES", 1),
+            tensor("image_tokens", "FP16", -1, -1),
+            tensor("image_layout", "INT32", 6),
+            tensor("region_embeddings", "FP16", -1, -1),
+            tensor("sampling_parameters", "BYTES", 1)),
+        List.of(tensor("text_output", "BYTES", 1)));
+  }
 
   public List<Call> calls() {
     return calls;
@@ -78,57 +74,9 @@ public final class FakeLlm extends GRPCInferenceServiceGrpc.GRPCInferenceService
     scheduler.shutdownNow();
   }
 
-  public static ServerInterceptor requestIdCapture() {
-    return new ServerInterceptor() {
-      @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(
-          ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        Context ctx =
-            Context.current().withValue(REQUEST_ID, headers.get(TritonChannels.REQUEST_ID));
-        return Contexts.interceptCall(ctx, call, headers, next);
-      }
-    };
-  }
-
   /** The prompt a request carried. */
   public static String prompt(ModelInferRequest request) {
     return TensorCodec.bytesTensorToStrings(request.getRawInputContents(0).toByteArray()).get(0);
-  }
-
-  @Override
-  public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
-    out.onNext(ServerReadyResponse.newBuilder().setReady(true).build());
-    out.onCompleted();
-  }
-
-  @Override
-  public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
-    out.onNext(ModelReadyResponse.newBuilder().setReady(MODEL.equals(request.getName())).build());
-    out.onCompleted();
-  }
-
-  @Override
-  public void modelMetadata(
-      ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> out) {
-    out.onNext(
-        ModelMetadataResponse.newBuilder()
-            .setName(MODEL)
-            .addInputs(tensor("prompt", "BYTES", 1))
-            .addInputs(tensor("image_tokens", "FP16", -1, -1))
-            .addInputs(tensor("image_layout", "INT32", 6))
-            .addInputs(tensor("region_embeddings", "FP16", -1, -1))
-            .addInputs(tensor("sampling_parameters", "BYTES", 1))
-            .addOutputs(tensor("text_output", "BYTES", 1))
-            .build());
-    out.onCompleted();
-  }
-
-  private static TensorMetadata tensor(String name, String datatype, long... shape) {
-    TensorMetadata.Builder t = TensorMetadata.newBuilder().setName(name).setDatatype(datatype);
-    for (long d : shape) {
-      t.addShape(d);
-    }
-    return t.build();
   }
 
   @Override
