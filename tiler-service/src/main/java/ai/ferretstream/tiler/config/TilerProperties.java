@@ -40,6 +40,11 @@ record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue 
    *
    * @param tileSize edge of one square tile in pixels (the encoders' input size)
    * @param grids candidate grids as {@code <cols>x<rows>}, in preference order for exact ties
+   * @param mode how the image is fitted onto the grid canvas: {@code stretch} (Ferret-UI) or {@code
+   *     pad} (LLaVA: aspect-preserving, black, centred)
+   * @param simd resample with the JDK Vector API when the JVM has {@code jdk.incubator.vector}
+   * @param parallelism threads one image may use while no other image is being tiled; 0 = one per
+   *     available processor
    * @param maxImageSize largest encoded image accepted
    * @param maxPixels largest decoded image accepted, width x height, checked from the header
    * @param concurrency listener threads (tiling is CPU-bound: up to the cores available)
@@ -55,6 +60,9 @@ record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue 
             "2x3", "3x2"
           })
           List<@Pattern(regexp = "\\s*\\d{1,3}\\s*x\\s*\\d{1,3}\\s*") String> grids,
+      @NotNull @Pattern(regexp = "(?i)stretch|pad") @DefaultValue("stretch") String mode,
+      @DefaultValue("true") boolean simd,
+      @Min(0) @Max(256) @DefaultValue("0") int parallelism,
       @NotNull @DefaultValue("20MB") DataSize maxImageSize,
       @Min(1) @DefaultValue("40000000") long maxPixels,
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,

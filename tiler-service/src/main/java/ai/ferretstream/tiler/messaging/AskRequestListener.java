@@ -8,9 +8,10 @@ import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileKind;
-import ai.ferretstream.tiler.domain.ImageDecoder;
 import ai.ferretstream.tiler.domain.ImageTiler;
 import ai.ferretstream.tiler.domain.ImageTiler.TiledImage;
+import ai.ferretstream.tiler.domain.decode.ImageDecoder;
+import ai.ferretstream.tiler.domain.decode.ImageRefused;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -18,6 +19,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
@@ -43,7 +45,8 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
   private final DurablePublisher publisher;
   private final String service;
   private final Clock clock;
-  private final Timer tilingTimer;
+  private final MeterRegistry meters;
+  private final Timer publishTimer;
   private final Counter globalTiles;
   private final Counter localTiles;
   private final Counter expired;
@@ -73,9 +76,10 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
     this.publisher = new DurablePublisher(kafka, sendTimeout);
     this.service = service;
     this.clock = clock;
-    this.tilingTimer =
-        Timer.builder("ferret.tiler.tiling")
-            .description("Decoding, resampling and cutting one request's image")
+    this.meters = meters;
+    this.publishTimer =
+        Timer.builder("ferret.tiler.publish")
+            .description("Sending one request's tiles until the broker acknowledged all")
             .publishPercentiles(0.5, 0.99)
             .register(meters);
     this.globalTiles =
@@ -122,9 +126,33 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
                           false)))));
       return;
     }
-    decoder.checkEncodedSize(request.getImage().size());
-    TiledImage tiled =
-        tilingTimer.record(() -> tiler.tile(decoder.decode(request.getImage().toByteArray())));
+    TiledImage tiled;
+    try {
+      decoder.checkEncodedSize(request.getImage().size());
+      long start = System.nanoTime();
+      ImageDecoder.Decoded decoded = decoder.decodeWithInfo(request.getImage().toByteArray());
+      long decodedAt = System.nanoTime();
+      tiled = tiler.tile(decoded.image());
+      long tiledAt = System.nanoTime();
+      stageTimer("ferret.tiler.decode", "Decoding one image (EXIF orientation included)", decoded)
+          .record(decodedAt - start, TimeUnit.NANOSECONDS);
+      stageTimer("ferret.tiler.resize", "Resampling and cutting one image", decoded)
+          .record(tiledAt - decodedAt, TimeUnit.NANOSECONDS);
+      Counter.builder("ferret.tiler.grids")
+          .description("Images tiled, by chosen grid (cols x rows) and resize mode")
+          .tag("grid", tiled.plan().grid().toString())
+          .tag("mode", tiled.plan().mode().label())
+          .register(meters)
+          .increment();
+    } catch (ImageRefused e) {
+      Counter.builder("ferret.tiler.refused")
+          .description("Images refused, by reason")
+          .tag("reason", e.reason().tag())
+          .register(meters)
+          .increment();
+      log.debug("request {}: image refused: {}", context.getRequestId(), e.getMessage());
+      throw e;
+    }
     RequestContext stamped =
         context.toBuilder()
             .putTimings("tiler.received", received)
@@ -139,7 +167,7 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
               : catalog.tilesLocal();
       records.add(TileMessages.record(topic, tile, service));
     }
-    publisher.sendAll(records);
+    publishTimer.record(() -> publisher.sendAll(records));
     globalTiles.increment();
     localTiles.increment(tiles.size() - 1);
     log.debug(
@@ -148,5 +176,13 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
         tiled.plan().imageWidth(),
         tiled.plan().imageHeight(),
         tiled.plan().grid());
+  }
+
+  private Timer stageTimer(String name, String description, ImageDecoder.Decoded decoded) {
+    return Timer.builder(name)
+        .description(description)
+        .tag("format", decoded.format().name().toLowerCase(java.util.Locale.ROOT))
+        .publishPercentiles(0.5, 0.99)
+        .register(meters);
   }
 }

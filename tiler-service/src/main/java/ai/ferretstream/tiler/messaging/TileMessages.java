@@ -25,6 +25,7 @@ final class TileMessages {
   private TileMessages() {}
 
   static GridLayout layout(TilingPlan plan) {
+    PixelRect content = plan.content();
     return GridLayout.newBuilder()
         .setImageWidth(plan.imageWidth())
         .setImageHeight(plan.imageHeight())
@@ -33,11 +34,14 @@ final class TileMessages {
         .setTileSize(plan.tileSize())
         .setCanvasWidth(plan.canvasWidth())
         .setCanvasHeight(plan.canvasHeight())
-        .setMode(ResizeMode.RESIZE_MODE_STRETCH)
-        .setContentX(0)
-        .setContentY(0)
-        .setContentWidth(plan.canvasWidth())
-        .setContentHeight(plan.canvasHeight())
+        .setMode(
+            plan.mode() == ai.ferretstream.tiler.domain.ResizeMode.PAD
+                ? ResizeMode.RESIZE_MODE_PAD
+                : ResizeMode.RESIZE_MODE_STRETCH)
+        .setContentX(content.x0())
+        .setContentY(content.y0())
+        .setContentWidth(content.width())
+        .setContentHeight(content.height())
         .build();
   }
 

@@ -5,7 +5,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /** Synthetic images for the tiler tests. */
-final class TestImages {
+public final class TestImages {
 
   private TestImages() {}
 
@@ -13,7 +13,7 @@ final class TestImages {
    * A busy deterministic pattern: {@code ((x*7 + y*13 + c*29) ^ (x*y)) & 0xff}. The Pillow digests
    * in the tests were computed from the same formula.
    */
-  static RgbImage pattern(int width, int height) {
+  public static RgbImage pattern(int width, int height) {
     byte[] pixels = new byte[width * height * 3];
     for (int y = 0; y < height; y++) {
       for (int x = 0; x < width; x++) {
@@ -25,7 +25,7 @@ final class TestImages {
     return new RgbImage(width, height, pixels);
   }
 
-  static RgbImage solid(int width, int height, int r, int g, int b) {
+  public static RgbImage solid(int width, int height, int r, int g, int b) {
     byte[] pixels = new byte[width * height * 3];
     for (int i = 0; i < pixels.length; i += 3) {
       pixels[i] = (byte) r;
@@ -36,7 +36,7 @@ final class TestImages {
   }
 
   /** Each pixel encodes its position: R = x mod 256, G = y mod 256, B = 16*(x/256) + y/256. */
-  static RgbImage gradient(int width, int height) {
+  public static RgbImage gradient(int width, int height) {
     byte[] pixels = new byte[width * height * 3];
     for (int y = 0; y < height; y++) {
       for (int x = 0; x < width; x++) {
@@ -49,7 +49,7 @@ final class TestImages {
     return new RgbImage(width, height, pixels);
   }
 
-  static String sha256(byte[] data) {
+  public static String sha256(byte[] data) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
     } catch (NoSuchAlgorithmException e) {

@@ -38,12 +38,45 @@ class TilingPlanTest {
   }
 
   @Test
-  void roundsInnerEdgesDownAndEndsExactlyAtTheImageEdge() {
-    // 1000 px over a 3-tile (1008 px) canvas: 336*1000/1008 = 333.3 -> 333, 666.6 -> 666
+  void roundsInnerEdgesToTheNearestPixelAndEndsExactlyAtTheImageEdge() {
+    // 1000 px over a 3-tile (1008 px) canvas: 336*1000/1008 = 333.3 -> 333, 666.6 -> 667
     TilingPlan plan = new TilingPlan(1000, 300, new Grid(3, 1), 336);
 
     assertThat(plan.imageRect(0)).isEqualTo(new PixelRect(0, 0, 333, 300));
-    assertThat(plan.imageRect(1)).isEqualTo(new PixelRect(333, 0, 666, 300));
-    assertThat(plan.imageRect(2)).isEqualTo(new PixelRect(666, 0, 1000, 300));
+    assertThat(plan.imageRect(1)).isEqualTo(new PixelRect(333, 0, 667, 300));
+    assertThat(plan.imageRect(2)).isEqualTo(new PixelRect(667, 0, 1000, 300));
+  }
+
+  @Test
+  void padsLikeLlavaResizeAndPadImage() {
+    // reference worked examples: content size and pad L/T/R/B
+    assertThat(pad(640, 480, 2, 2).content()).isEqualTo(new PixelRect(0, 84, 672, 588));
+    assertThat(pad(480, 640, 2, 2).content()).isEqualTo(new PixelRect(84, 0, 588, 672));
+    assertThat(pad(1920, 1080, 3, 2).content()).isEqualTo(new PixelRect(0, 52, 1008, 619));
+    assertThat(pad(200, 150, 1, 1).content()).isEqualTo(new PixelRect(0, 42, 336, 294));
+    assertThat(pad(3000, 500, 6, 1).content()).isEqualTo(new PixelRect(0, 0, 2016, 336));
+    assertThat(pad(1170, 2532, 2, 3).content()).isEqualTo(new PixelRect(103, 0, 569, 1008));
+  }
+
+  @Test
+  void stretchContentIsTheWholeCanvas() {
+    TilingPlan plan = new TilingPlan(640, 480, new Grid(2, 2), 336);
+
+    assertThat(plan.content()).isEqualTo(plan.canvas());
+  }
+
+  @Test
+  void mapsPaddedTileCutsBackThroughTheContentRectangle() {
+    // reference: 1920x1080 with pad has y cuts {0, 541, 1080}
+    TilingPlan plan = pad(1920, 1080, 3, 2);
+
+    assertThat(plan.imageRect(0)).isEqualTo(new PixelRect(0, 0, 640, 541));
+    assertThat(plan.imageRect(5)).isEqualTo(new PixelRect(1280, 541, 1920, 1080));
+    // 1170x2532: content x 103..569 (466 wide); cut 336 -> (336-103)*1170/466 = 585
+    assertThat(pad(1170, 2532, 2, 3).imageRect(0)).isEqualTo(new PixelRect(0, 0, 585, 844));
+  }
+
+  private static TilingPlan pad(int width, int height, int cols, int rows) {
+    return new TilingPlan(width, height, new Grid(cols, rows), 336, ResizeMode.PAD);
   }
 }

@@ -1,10 +1,11 @@
-package ai.ferretstream.tiler.domain;
+package ai.ferretstream.tiler.domain.decode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.tiler.domain.RgbImage;
+import ai.ferretstream.tiler.domain.decode.ImageRefused.Reason;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -32,7 +33,7 @@ class ImageDecoderTest {
     assertTimeoutPreemptively(
         Duration.ofSeconds(2),
         () ->
-            assertFailure(() -> decoder.decode(png), ImageDecoder.TOO_LARGE)
+            assertFailure(() -> decoder.decode(png), ImageRefused.TOO_LARGE)
                 .hasMessageContaining("60000x60000")
                 .hasMessageContaining("40000000"));
   }
@@ -41,14 +42,14 @@ class ImageDecoderTest {
   void refusesTooManyEncodedBytesBeforeLookingAtThem() {
     ImageDecoder small = new ImageDecoder(1000, 40_000_000);
 
-    assertFailure(() -> small.decode(new byte[1001]), ImageDecoder.TOO_LARGE)
+    assertFailure(() -> small.decode(new byte[1001]), ImageRefused.TOO_LARGE)
         .hasMessageContaining("1001 bytes");
-    assertFailure(() -> small.checkEncodedSize(5000), ImageDecoder.TOO_LARGE);
+    assertFailure(() -> small.checkEncodedSize(5000), ImageRefused.TOO_LARGE);
   }
 
   @Test
   void refusesAnEmptyImage() {
-    assertFailure(() -> decoder.decode(new byte[0]), ImageDecoder.INVALID)
+    assertFailure(() -> decoder.decode(new byte[0]), ImageRefused.INVALID)
         .hasMessageContaining("empty");
   }
 
@@ -56,7 +57,7 @@ class ImageDecoderTest {
   void refusesBytesOfAnUnknownFormat() {
     byte[] text = "this is not an image, just some text".getBytes(StandardCharsets.UTF_8);
 
-    assertFailure(() -> decoder.decode(text), ImageDecoder.INVALID)
+    assertFailure(() -> decoder.decode(text), ImageRefused.INVALID)
         .hasMessageContaining("unrecognised format");
   }
 
@@ -68,7 +69,7 @@ class ImageDecoderTest {
       png[i] = (byte) (png[i] * 31 + 7);
     }
 
-    assertFailure(() -> decoder.decode(png), ImageDecoder.INVALID);
+    assertFailure(() -> decoder.decode(png), ImageRefused.INVALID);
   }
 
   @Test
@@ -76,14 +77,14 @@ class ImageDecoderTest {
     byte[] jpeg = encode(rgbImage(256, 256), "jpeg");
     byte[] truncated = Arrays.copyOf(jpeg, jpeg.length / 2);
 
-    assertFailure(() -> decoder.decode(truncated), ImageDecoder.INVALID);
+    assertFailure(() -> decoder.decode(truncated), ImageRefused.INVALID);
   }
 
   @Test
   void decodesPngPixelsExactly() {
     BufferedImage image = rgbImage(5, 3);
 
-    RgbImage decoded = decoder.decode(encode(image, "png"));
+    RgbImage decoded = rgb(encode(image, "png"));
 
     assertThat(decoded.width()).isEqualTo(5);
     assertThat(decoded.height()).isEqualTo(3);
@@ -103,7 +104,7 @@ class ImageDecoderTest {
     image.setRGB(0, 0, 0x00_10_20_30); // fully transparent, colour kept
     image.setRGB(1, 0, 0x80_C0_B0_A0); // half transparent
 
-    RgbImage decoded = decoder.decode(encode(image, "png"));
+    RgbImage decoded = rgb(encode(image, "png"));
 
     assertThat(decoded.pixels()).containsExactly(0x10, 0x20, 0x30, 0xC0, 0xB0, 0xA0);
   }
@@ -113,7 +114,7 @@ class ImageDecoderTest {
     BufferedImage image = new BufferedImage(3, 1, BufferedImage.TYPE_BYTE_GRAY);
     image.getRaster().setSamples(0, 0, 3, 1, 0, new int[] {0, 100, 250});
 
-    RgbImage decoded = decoder.decode(encode(image, "png"));
+    RgbImage decoded = rgb(encode(image, "png"));
 
     assertThat(decoded.pixels()).containsExactly(0, 0, 0, 100, 100, 100, 250, 250, 250);
   }
@@ -128,7 +129,7 @@ class ImageDecoderTest {
             3, 1, BufferedImage.TYPE_BYTE_INDEXED, new IndexColorModel(8, 3, reds, greens, blues));
     image.getRaster().setSamples(0, 0, 3, 1, 0, new int[] {2, 0, 1});
 
-    RgbImage decoded = decoder.decode(encode(image, "gif"));
+    RgbImage decoded = rgb(encode(image, "gif"));
 
     assertThat(decoded.pixels()).containsExactly(7, 8, 9, 255, 0, 0, 0, 255, 0);
   }
@@ -137,7 +138,7 @@ class ImageDecoderTest {
   void decodesBmp() {
     BufferedImage image = rgbImage(4, 4);
 
-    RgbImage decoded = decoder.decode(encode(image, "bmp"));
+    RgbImage decoded = rgb(encode(image, "bmp"));
 
     assertThat(decoded.sample(3, 2, 0)).isEqualTo((image.getRGB(3, 2) >> 16) & 0xff);
     assertThat(decoded.sample(3, 2, 2)).isEqualTo(image.getRGB(3, 2) & 0xff);
@@ -151,7 +152,7 @@ class ImageDecoderTest {
     g.fillRect(0, 0, 64, 64);
     g.dispose();
 
-    RgbImage decoded = decoder.decode(encode(image, "jpeg"));
+    RgbImage decoded = rgb(encode(image, "jpeg"));
 
     assertThat(decoded.width()).isEqualTo(64);
     assertThat(decoded.sample(32, 32, 0)).isBetween(190, 210);
@@ -159,11 +160,21 @@ class ImageDecoderTest {
     assertThat(decoded.sample(32, 32, 2)).isBetween(30, 50);
   }
 
+  private RgbImage rgb(byte[] encoded) {
+    return decoder.decode(encoded).toRgb();
+  }
+
   private static org.assertj.core.api.AbstractThrowableAssert<?, ?> assertFailure(
       ThrowingCallable call, String code) {
     return assertThatThrownBy(call)
         .isInstanceOfSatisfying(
-            PermanentFailure.class, failure -> assertThat(failure.code()).isEqualTo(code));
+            ImageRefused.class, failure -> assertThat(failure.code()).isEqualTo(code));
+  }
+
+  private static void assertRefused(ThrowingCallable call, Reason reason) {
+    assertThatThrownBy(call)
+        .isInstanceOfSatisfying(
+            ImageRefused.class, failure -> assertThat(failure.reason()).isEqualTo(reason));
   }
 
   static BufferedImage rgbImage(int width, int height) {

@@ -1,27 +1,104 @@
-package ai.ferretstream.tiler.domain;
+package ai.ferretstream.tiler.domain.resample;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.tiler.domain.PackedImage;
+import ai.ferretstream.tiler.domain.RgbImage;
+import ai.ferretstream.tiler.domain.TestImages;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class BicubicResizerTest {
+class BicubicResamplerTest {
+
+  private static final BicubicResampler SCALAR =
+      BicubicResampler.create(false, Parallelism.sequential());
+  private static final BicubicResampler VECTOR =
+      BicubicResampler.create(true, Parallelism.sequential());
+
+  private static RgbImage resize(RgbImage image, int width, int height) {
+    return VECTOR.resize(PackedImage.of(image), width, height).toRgb();
+  }
+
+  @Test
+  void runsOnTheVectorApiInTests() {
+    // surefire adds jdk.incubator.vector: the SIMD kernels must be the ones under test
+    assertThat(VECTOR.kernels()).startsWith("vector-");
+    assertThat(SCALAR.kernels()).isEqualTo("scalar");
+  }
+
+  static Stream<int[]> sizePairs() {
+    return Stream.of(
+        new int[] {1, 1, 336, 336},
+        new int[] {2, 3, 1, 1},
+        new int[] {37, 23, 336, 336},
+        new int[] {640, 480, 672, 672},
+        new int[] {1920, 1080, 1008, 672},
+        new int[] {1921, 17, 336, 336},
+        new int[] {17, 1921, 336, 2016},
+        new int[] {100, 100, 100, 37},
+        new int[] {100, 100, 41, 100},
+        new int[] {333, 251, 1008, 336});
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.MethodSource("sizePairs")
+  void vectorKernelsGiveTheScalarBytesExactly(int[] sizes) {
+    PackedImage image = noise(sizes[0], sizes[1], sizes[0] * 31 + sizes[1]);
+
+    PackedImage scalar = SCALAR.resize(image, sizes[2], sizes[3]);
+    PackedImage vector = VECTOR.resize(image, sizes[2], sizes[3]);
+
+    assertThat(vector.pixels()).isEqualTo(scalar.pixels());
+  }
+
+  @Test
+  void resizingToSeveralSizesAtOnceEqualsResizingOneByOne() {
+    PackedImage image = noise(1000, 700, 5);
+    try (Parallelism threads = Parallelism.of(2)) {
+      BicubicResampler parallel = BicubicResampler.create(true, threads);
+      List<BicubicResampler.Size> sizes =
+          List.of(
+              new BicubicResampler.Size(336, 336),
+              new BicubicResampler.Size(1008, 672),
+              new BicubicResampler.Size(1000, 300),
+              new BicubicResampler.Size(200, 700));
+
+      List<PackedImage> together = parallel.resizeAll(image, sizes);
+
+      for (int i = 0; i < sizes.size(); i++) {
+        PackedImage alone = SCALAR.resize(image, sizes.get(i).width(), sizes.get(i).height());
+        assertThat(together.get(i).pixels()).as("size %s", sizes.get(i)).isEqualTo(alone.pixels());
+      }
+    }
+  }
+
+  private static PackedImage noise(int width, int height, long seed) {
+    Random random = new Random(seed);
+    int[] pixels = new int[width * height];
+    for (int i = 0; i < pixels.length; i++) {
+      pixels[i] = random.nextInt(1 << 24);
+    }
+    return new PackedImage(width, height, pixels);
+  }
 
   @Test
   void returnsTheSamePixelsWhenTheSizeDoesNotChange() {
     RgbImage image = TestImages.pattern(40, 30);
 
-    RgbImage resized = BicubicResizer.resize(image, 40, 30);
+    PackedImage packed = PackedImage.of(image);
 
-    assertThat(resized.pixels()).isEqualTo(TestImages.pattern(40, 30).pixels());
+    assertThat(VECTOR.resize(packed, 40, 30)).isSameAs(packed);
+    assertThat(packed.toRgb().pixels()).isEqualTo(TestImages.pattern(40, 30).pixels());
   }
 
   @ParameterizedTest(name = "{0}x{1} -> {2}x{3}")
   @CsvSource({"50,40,336,336", "640,480,336,336", "37,23,1008,672", "300,300,7,300"})
   void keepsASolidColourSolid(int width, int height, int outWidth, int outHeight) {
-    RgbImage resized =
-        BicubicResizer.resize(TestImages.solid(width, height, 12, 200, 255), outWidth, outHeight);
+    RgbImage resized = resize(TestImages.solid(width, height, 12, 200, 255), outWidth, outHeight);
 
     for (int y = 0; y < outHeight; y++) {
       for (int x = 0; x < outWidth; x++) {
@@ -45,7 +122,7 @@ class BicubicResizerTest {
       }
     }
 
-    RgbImage resized = BicubicResizer.resize(new RgbImage(width, height, pixels), 40, 10);
+    RgbImage resized = resize(new RgbImage(width, height, pixels), 40, 10);
 
     for (int y = 0; y < 10; y++) {
       // columns whose filter window (support 2 x scale 10 = 20 source px) stays inside one half
@@ -71,7 +148,7 @@ class BicubicResizerTest {
     // / 1.890625 = 15.87 -> 16; output 1 mirrors it: 64.53125 / 1.890625 = 34.13 -> 34.
     byte[] pixels = {10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40};
 
-    RgbImage resized = BicubicResizer.resize(new RgbImage(4, 1, pixels), 2, 1);
+    RgbImage resized = resize(new RgbImage(4, 1, pixels), 2, 1);
 
     assertThat(resized.pixels()).containsExactly(16, 16, 16, 34, 34, 34);
   }
@@ -81,7 +158,7 @@ class BicubicResizerTest {
     // a hard 0/255 edge upscaled: the cubic kernel's negative lobes overshoot on both sides
     byte[] pixels = {0, 0, 0, 0, 0, 0, (byte) 255, (byte) 255, (byte) 255, -1, -1, -1};
 
-    RgbImage resized = BicubicResizer.resize(new RgbImage(4, 1, pixels), 16, 1);
+    RgbImage resized = resize(new RgbImage(4, 1, pixels), 16, 1);
 
     for (int x = 0; x < 16; x++) {
       assertThat(resized.sample(x, 0, 0)).isBetween(0, 255);
@@ -104,9 +181,13 @@ class BicubicResizerTest {
   })
   void matchesPillowBicubicByteForByte(
       int width, int height, int outWidth, int outHeight, String pillowSha256) {
-    RgbImage resized =
-        BicubicResizer.resize(TestImages.pattern(width, height), outWidth, outHeight);
+    PackedImage pattern = PackedImage.of(TestImages.pattern(width, height));
 
-    assertThat(TestImages.sha256(resized.pixels())).isEqualTo(pillowSha256);
+    for (BicubicResampler resampler : List.of(SCALAR, VECTOR)) {
+      RgbImage resized = resampler.resize(pattern, outWidth, outHeight).toRgb();
+      assertThat(TestImages.sha256(resized.pixels()))
+          .as(resampler.kernels())
+          .isEqualTo(pillowSha256);
+    }
   }
 }
