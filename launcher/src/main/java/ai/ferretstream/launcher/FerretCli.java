@@ -36,6 +36,11 @@ public final class FerretCli {
              boxes in pixel coordinates. Refer to regions as [x1, y1, x2, y2] <region_fea>
              (0..999 grid). Exit status 1 when the request fails.
 
+        tile IMAGE OUTDIR [--mode stretch|pad]
+             Tiles an image exactly as the tiler service does and writes OUTDIR/grid.json,
+             OUTDIR/global.png and OUTDIR/tile-<index>.png. Exit status 3 when the image is
+             refused (the reason is printed).
+
         help Prints this text.
       """;
 
@@ -77,6 +82,9 @@ public final class FerretCli {
         }
         case "ask" -> {
           return ask(rest);
+        }
+        case "tile" -> {
+          return ai.ferretstream.tiler.cli.TileCommand.run(rest.toArray(String[]::new), out, err);
         }
         case "help", "--help", "-h" -> {
           out.print(USAGE);

@@ -89,4 +89,34 @@ class FerretCliTest {
     assertThatThrownBy(() -> AskCommand.mediaType(Path.of("notes.txt")))
         .isInstanceOf(UsageException.class);
   }
+
+  @Test
+  void tileWritesTheGridTheGlobalViewAndEveryTile(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws java.io.IOException {
+    Path image = Path.of("../docs/examples/red-and-blue.png");
+
+    assertThat(cli.run(new String[] {"tile", image.toString(), dir.toString(), "--mode", "pad"}))
+        .isZero();
+
+    // 960x640 -> 3x2 (1008x672); pad keeps 3:2, so the content is 1008x672 at (0, 0)
+    String grid = java.nio.file.Files.readString(dir.resolve("grid.json"));
+    assertThat(grid).contains("\"width\": 960", "\"cols\": 3", "\"rows\": 2", "\"mode\": \"pad\"");
+    assertThat(dir.resolve("global.png")).exists();
+    for (int k = 0; k < 6; k++) {
+      assertThat(dir.resolve("tile-" + k + ".png")).exists();
+    }
+    assertThat(dir.resolve("tile-6.png")).doesNotExist();
+  }
+
+  @Test
+  void tileReportsARefusedImageWithItsReason(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws java.io.IOException {
+    Path text = dir.resolve("notes.png");
+    java.nio.file.Files.writeString(text, "not an image");
+
+    assertThat(cli.run(new String[] {"tile", text.toString(), dir.resolve("out").toString()}))
+        .isEqualTo(3);
+    assertThat(err()).contains("invalid_image", "unsupported_format");
+    assertThat(cli.run(new String[] {"tile", "--mode", "zoom", "a.png", "out"})).isEqualTo(2);
+  }
 }

@@ -1,7 +1,6 @@
 package ai.ferretstream.tiler.config;
 
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.tiler.domain.Grid;
 import ai.ferretstream.tiler.domain.GridSelector;
 import ai.ferretstream.tiler.domain.ImageTiler;
 import ai.ferretstream.tiler.domain.ResizeMode;
@@ -42,9 +41,7 @@ class TilingConfig {
         resampler.kernels(),
         parallelism.threads());
     return new ImageTiler(
-        new GridSelector(
-            properties.tiler().grids().stream().map(Grid::parse).toList(),
-            properties.tiler().tileSize()),
+        GridSelector.of(properties.tiler().grids(), properties.tiler().tileSize()),
         ResizeMode.parse(properties.tiler().mode()),
         resampler);
   }

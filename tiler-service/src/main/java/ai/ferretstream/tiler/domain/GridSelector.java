@@ -10,6 +10,18 @@ import java.util.List;
  */
 public final class GridSelector {
 
+  /**
+   * Ferret-v2's grids (paper §3.2: 1x1..1x6, 2x2, 2x3 and their transposes) in this project's tie
+   * order, as {@code <cols>x<rows>}.
+   */
+  public static final List<String> FERRET_V2 =
+      List.of(
+          "1x1", "1x2", "2x1", "1x3", "3x1", "1x4", "4x1", "1x5", "5x1", "1x6", "6x1", "2x2", "2x3",
+          "3x2");
+
+  /** Edge of the encoders' input tile: CLIP ViT-L/14 at 336 px gives a 24x24 token grid. */
+  public static final int DEFAULT_TILE_SIZE = 336;
+
   private final List<Grid> candidates;
   private final int tileSize;
 
@@ -26,6 +38,11 @@ public final class GridSelector {
     }
     this.candidates = List.copyOf(candidates);
     this.tileSize = tileSize;
+  }
+
+  /** Parses {@code <cols>x<rows>} candidates. */
+  public static GridSelector of(List<String> grids, int tileSize) {
+    return new GridSelector(grids.stream().map(Grid::parse).toList(), tileSize);
   }
 
   public int tileSize() {
