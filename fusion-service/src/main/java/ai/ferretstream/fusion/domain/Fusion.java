@@ -95,11 +95,13 @@ public final class Fusion {
       int regionChannels = -1;
       for (int i = 0; i < masks.size(); i++) {
         float[] points =
-            PointSampler.points(
-                masks.get(i),
-                layout.getImageWidth(),
-                layout.getImageHeight(),
-                PointSampler.seed(context.getRequestId(), i));
+            PointSampler.onCanvas(
+                PointSampler.points(
+                    masks.get(i),
+                    layout.getImageWidth(),
+                    layout.getImageHeight(),
+                    PointSampler.seed(context.getRequestId(), i)),
+                layout);
         RegionSampler.Embedding e = sampler.sample(context, map, points);
         if (regionChannels >= 0 && e.channels() != regionChannels) {
           throw new PermanentFailure(

@@ -80,4 +80,28 @@ public final class PointSampler {
     }
     return out;
   }
+
+  /**
+   * Moves points normalised over the original image onto the grid canvas the feature map covers.
+   * With the stretch layout the two coincide; with pad the image fills only the content rectangle
+   * ({@code content_x/y/width/height}) of the black canvas, so {@code x' = (content_x + x *
+   * content_width) / canvas_width}, same for y. Modifies and returns {@code points}.
+   */
+  public static float[] onCanvas(float[] points, ai.ferretstream.proto.v1.GridLayout layout) {
+    if (layout.getMode() != ai.ferretstream.proto.v1.ResizeMode.RESIZE_MODE_PAD
+        || layout.getCanvasWidth() <= 0
+        || layout.getCanvasHeight() <= 0
+        || layout.getContentWidth() <= 0
+        || layout.getContentHeight() <= 0) {
+      return points;
+    }
+    double cw = layout.getCanvasWidth();
+    double ch = layout.getCanvasHeight();
+    for (int i = 0; i < points.length; i += 2) {
+      points[i] = (float) ((layout.getContentX() + points[i] * layout.getContentWidth()) / cw);
+      points[i + 1] =
+          (float) ((layout.getContentY() + points[i + 1] * layout.getContentHeight()) / ch);
+    }
+    return points;
+  }
 }

@@ -89,4 +89,41 @@ class PointSamplerTest {
   private static ai.ferretstream.proto.v1.Point point(int x, int y) {
     return ai.ferretstream.proto.v1.Point.newBuilder().setX(x).setY(y).build();
   }
+
+  @Test
+  void mapsPointsIntoThePaddedContentOfTheCanvas() {
+    // 1920x1080 padded on 3x2: content 1008x567 at y = 52 of a 1008x672 canvas
+    ai.ferretstream.proto.v1.GridLayout pad =
+        ai.ferretstream.proto.v1.GridLayout.newBuilder()
+            .setMode(ai.ferretstream.proto.v1.ResizeMode.RESIZE_MODE_PAD)
+            .setCanvasWidth(1008)
+            .setCanvasHeight(672)
+            .setContentX(0)
+            .setContentY(52)
+            .setContentWidth(1008)
+            .setContentHeight(567)
+            .build();
+
+    float[] points = PointSampler.onCanvas(new float[] {0f, 0f, 0.5f, 1f}, pad);
+
+    assertThat(points[0]).isEqualTo(0f);
+    assertThat(points[1]).isCloseTo(52f / 672, org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(points[2]).isCloseTo(0.5f, org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(points[3]).isCloseTo(619f / 672, org.assertj.core.data.Offset.offset(1e-6f));
+  }
+
+  @Test
+  void leavesStretchedPointsAlone() {
+    ai.ferretstream.proto.v1.GridLayout stretch =
+        ai.ferretstream.proto.v1.GridLayout.newBuilder()
+            .setMode(ai.ferretstream.proto.v1.ResizeMode.RESIZE_MODE_STRETCH)
+            .setCanvasWidth(1008)
+            .setCanvasHeight(672)
+            .setContentWidth(1008)
+            .setContentHeight(672)
+            .build();
+
+    assertThat(PointSampler.onCanvas(new float[] {0.25f, 0.75f}, stretch))
+        .containsExactly(0.25f, 0.75f);
+  }
 }
