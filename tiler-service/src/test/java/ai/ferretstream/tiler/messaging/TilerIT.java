@@ -152,6 +152,47 @@ class TilerIT {
   }
 
   @Test
+  void refusesHostileImagesOneByOneAndKeepsServing() {
+    // a 60000x60000 PNG of a few KB, nothing, a PDF, a JPEG cut in half
+    java.util.LinkedHashMap<String, byte[]> hostile = new java.util.LinkedHashMap<>();
+    hostile.put(
+        "bomb", ai.ferretstream.tiler.domain.decode.HostileImageTest.pngBomb(60_000, 60_000));
+    hostile.put("empty", new byte[0]);
+    hostile.put(
+        "pdf", "%PDF-1.7 not an image".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    byte[] jpeg =
+        ai.ferretstream.tiler.domain.decode.ImageDecoderTest.encode(
+            ai.ferretstream.tiler.domain.decode.ImageDecoderTest.rgbImage(300, 200), "jpeg");
+    hostile.put("truncated", java.util.Arrays.copyOf(jpeg, jpeg.length / 2));
+    Map<String, String> codes =
+        Map.of(
+            "bomb", "image_too_large",
+            "empty", "invalid_image",
+            "pdf", "invalid_image",
+            "truncated", "invalid_image");
+    String run = UUID.randomUUID().toString();
+    hostile.forEach((name, bytes) -> ask(name + "-" + run, bytes, 0));
+    String good = "after-" + run;
+    ask(good, TestPngs.png(TestPngs.redAndBlue(1, 1)), 0);
+
+    for (String name : hostile.keySet()) {
+      AnswerEvent event =
+          consume(CATALOG.answers(), AnswerEvent.parser(), name + "-" + run, 1).get(0);
+      assertThat(event.getError().getCode()).as(name).isEqualTo(codes.get(name));
+      assertThat(event.getError().getMessage()).as(name).isNotBlank().doesNotContain("Exception");
+    }
+    // the 1x1 image after them is tiled: one global view, one local tile
+    assertThat(consume(CATALOG.tilesGlobal(), Tile.parser(), good, 1)).hasSize(1);
+    assertThat(consume(CATALOG.tilesLocal(), Tile.parser(), good, 1).get(0).getWidth())
+        .isEqualTo(336);
+    io.micrometer.core.instrument.MeterRegistry meters =
+        tiler.getBean(io.micrometer.core.instrument.MeterRegistry.class);
+    assertThat(meters.find("ferret.tiler.refused").tag("reason", "too_many_pixels").counter())
+        .isNotNull();
+    assertThat(meters.find("ferret.tiler.grids").tag("grid", "1x1").counter()).isNotNull();
+  }
+
+  @Test
   void answersDeadlineExceededForAnExpiredRequest() {
     String id = "late-" + UUID.randomUUID();
 

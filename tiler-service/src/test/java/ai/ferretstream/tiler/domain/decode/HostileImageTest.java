@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * bounded memory), truncated, corrupt, empty, wrong-type and tiny images. Each gives an {@link
  * ImageRefused} with a specific reason, never another exception.
  */
-class HostileImageTest {
+public class HostileImageTest {
 
   /** Allocation allowed for refusing a bomb: far below the gigabytes its pixels would take. */
   private static final long BOMB_ALLOCATION_LIMIT = 4L << 20;
@@ -169,7 +169,7 @@ class HostileImageTest {
         .getCurrentThreadAllocatedBytes();
   }
 
-  static byte[] pngBomb(int width, int height) {
+  public static byte[] pngBomb(int width, int height) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
     ByteBuffer ihdr = ByteBuffer.allocate(13);

@@ -22,7 +22,7 @@ import javax.imageio.ImageIO;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 
-class ImageDecoderTest {
+public class ImageDecoderTest {
 
   private final ImageDecoder decoder = new ImageDecoder(20_000_000, 40_000_000);
 
@@ -177,7 +177,7 @@ class ImageDecoderTest {
             ImageRefused.class, failure -> assertThat(failure.reason()).isEqualTo(reason));
   }
 
-  static BufferedImage rgbImage(int width, int height) {
+  public static BufferedImage rgbImage(int width, int height) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
     for (int y = 0; y < height; y++) {
       for (int x = 0; x < width; x++) {
@@ -187,7 +187,7 @@ class ImageDecoderTest {
     return image;
   }
 
-  static byte[] encode(BufferedImage image, String format) {
+  public static byte[] encode(BufferedImage image, String format) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       if (!ImageIO.write(image, format, out)) {
