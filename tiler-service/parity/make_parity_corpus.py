@@ -439,6 +439,17 @@ def make_decode_inputs(inputs):
     add("jpeg-cmyk", "jpeg-cmyk.jpg",
         "4-component CMYK JPEG as Pillow writes it (Adobe APP14, inverted storage); Pillow's "
         "naive CMYK->RGB, no colour management")
+    # YCCK: the same kind of 4-component JPEG with its Adobe APP14 transform byte set to 2, so
+    # every decoder reads the first three components as YCbCr (libjpeg's YCCK -> CMYK), then K
+    data = bytearray(p("jpeg-cmyk.jpg").read_bytes())
+    adobe = data.find(b"\xff\xee\x00\x0eAdobe")
+    if adobe < 0 or data[adobe + 15] != 0:
+        raise SystemExit("jpeg-ycck: Pillow's CMYK JPEG has no Adobe APP14 with transform 0")
+    data[adobe + 15] = 2
+    p("jpeg-ycck.jpg").write_bytes(bytes(data))
+    add("jpeg-ycck", "jpeg-ycck.jpg",
+        "4-component JPEG with Adobe transform 2 (YCCK): YCC->RGB inverted into CMY by libjpeg's "
+        "rules, then Pillow's CMYK->RGB")
     orient_src = Image.fromarray(to_u8(small_content(120, 80, 105)), "RGB")
     for o in range(2, 9):
         fn = "jpeg-exif-orientation-%d.jpg" % o

@@ -16,7 +16,17 @@ import java.awt.image.Raster;
  */
 final class PixelConversion {
 
+  private static final int HALF = 1 << 15;
+  private static final int FIX_1_402 = fix(1.40200);
+  private static final int FIX_0_344 = fix(0.34414);
+  private static final int FIX_0_714 = fix(0.71414);
+  private static final int FIX_1_772 = fix(1.77200);
+
   private PixelConversion() {}
+
+  private static int fix(double x) {
+    return (int) (x * 65536 + 0.5);
+  }
 
   static PackedImage toPacked(BufferedImage image) {
     int width = image.getWidth();
@@ -159,13 +169,13 @@ final class PixelConversion {
         int m = s[1][x];
         int ye = s[2][x];
         if (adobeTransform == 2) {
-          // YCC -> inverted RGB, as libjpeg's ycck_cmyk_convert
+          // YCC -> inverted RGB in libjpeg's 16-bit fixed point (ycck_cmyk_convert)
           int luma = c;
           int cb = m - 128;
           int cr = ye - 128;
-          c = 255 - clamp(luma + (int) Math.round(1.40200 * cr));
-          m = 255 - clamp(luma + (int) Math.round(-0.34414 * cb - 0.71414 * cr));
-          ye = 255 - clamp(luma + (int) Math.round(1.77200 * cb));
+          c = 255 - clamp(luma + ((FIX_1_402 * cr + HALF) >> 16));
+          m = 255 - clamp(luma + ((-FIX_0_344 * cb - FIX_0_714 * cr + HALF) >> 16));
+          ye = 255 - clamp(luma + ((FIX_1_772 * cb + HALF) >> 16));
         }
         // Adobe convention: stored inverted
         int nk = s[3][x]; // 255 - K, since K is stored inverted too
