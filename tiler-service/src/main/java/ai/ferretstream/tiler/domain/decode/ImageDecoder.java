@@ -80,6 +80,12 @@ public final class ImageDecoder {
       checkDimensions(metadata.width(), metadata.height());
     }
     PackedImage stored;
+    if (format == ImageFormat.PNG) {
+      // our own decoder: one inflate into one buffer, no ImageIO rasters
+      stored = PngDecoder.decode(encoded, this::checkDimensions);
+      return new Decoded(
+          Orientation.apply(stored, metadata.orientation()), format, metadata.orientation());
+    }
     // no disk cache: the bytes are in memory already and temp files are global JVM state
     try (ImageInputStream input =
         new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded))) {

@@ -2,6 +2,9 @@ package ai.ferretstream.tiler.domain.decode;
 
 import ai.ferretstream.tiler.domain.PackedImage;
 import ai.ferretstream.tiler.domain.decode.ImageRefused.Reason;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
@@ -48,6 +51,20 @@ final class PngDecoder {
   private static final long MAX_INFLATE_RATIO = 1040;
 
   private static final long INFLATE_SLACK = 4096;
+
+  /** The most bytes inflated before the completed rows are unfiltered (while in the cache). */
+  private static final int SLICE = 128 * 1024;
+
+  /** Eight bytes of a byte array as one long, for the Up filter. */
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
+
+  /** Four bytes of a byte array as one big-endian int, for packing 8-bit RGB. */
+  private static final VarHandle INTS =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+
+  private static final long LOW_7_BITS = 0x7f7f_7f7f_7f7f_7f7fL;
+  private static final long HIGH_BITS = 0x8080_8080_8080_8080L;
 
   /** Adam7: the first column and row, and the column and row steps, of each pass. */
   private static final int[] ADAM7_X0 = {0, 4, 0, 2, 0, 1, 0};
@@ -96,6 +113,33 @@ final class PngDecoder {
     private int[] palette;
     private int chunksStart;
 
+    /** The filtered image data, unfiltered in place row by row, and the packed pixels. */
+    private byte[] filtered;
+
+    private int[] pixels;
+    private int bpp;
+    private int lanes;
+
+    /** The bytes inflated so far. */
+    private int produced;
+
+    /** The next row to unfilter: its pass (7 when all are done) and its place in the pass. */
+    private int pass;
+
+    private int passCols;
+    private int passRows;
+    private int rowBytes;
+    private int rowInPass;
+    private int x0;
+    private int y0;
+    private int dx;
+    private int dy;
+
+    /** The offset of the next row's filter byte, and of the previous row's data (or -1). */
+    private int offset;
+
+    private int previous;
+
     Decoding(byte[] data) {
       this.data = data;
     }
@@ -103,7 +147,7 @@ final class PngDecoder {
     /** Checks the signature and reads IHDR. */
     void readHeader() {
       checkSignature();
-      chunksStart = readHeader(SIGNATURE.length);
+      chunksStart = readIhdr(SIGNATURE.length);
     }
 
     /** Reads the chunks after IHDR into pixels. */
@@ -124,42 +168,16 @@ final class PngDecoder {
       }
       long idatBytes = idatBytes(pos);
       if (filteredSize > idatBytes * MAX_INFLATE_RATIO + INFLATE_SLACK) {
-        throw new ImageRefused(
-            Reason.TRUNCATED,
-            "truncated PNG: "
-                + idatBytes
-                + " bytes of image data cannot hold a "
-                + width
-                + "x"
-                + height
-                + " image");
+        throw truncated(
+            idatBytes + " bytes of IDAT cannot hold a " + width + "x" + height + " image");
       }
-      byte[] filtered = new byte[(int) filteredSize];
-      inflate(pos, filtered);
-      int[] pixels = new int[width * height];
-      if (interlaced) {
-        int offset = 0;
-        for (int pass = 0; pass < 7; pass++) {
-          int passWidth = passSize(width, ADAM7_X0[pass], ADAM7_DX[pass]);
-          int passHeight = passSize(height, ADAM7_Y0[pass], ADAM7_DY[pass]);
-          if (passWidth == 0 || passHeight == 0) {
-            continue;
-          }
-          offset =
-              unfilterAndConvert(
-                  filtered,
-                  offset,
-                  passWidth,
-                  passHeight,
-                  pixels,
-                  ADAM7_X0[pass],
-                  ADAM7_Y0[pass],
-                  ADAM7_DX[pass],
-                  ADAM7_DY[pass]);
-        }
-      } else {
-        unfilterAndConvert(filtered, 0, width, height, pixels, 0, 0, 1, 1);
-      }
+      filtered = new byte[(int) filteredSize];
+      pixels = new int[width * height];
+      bpp = Math.max(1, bitsPerPixel / 8);
+      lanes = bitsPerPixel == 24 || bitsPerPixel == 32 ? bitsPerPixel / 8 : 0;
+      pass = -1;
+      nextPass();
+      inflate(pos);
       return new PackedImage(width, height, pixels);
     }
 
@@ -171,14 +189,14 @@ final class PngDecoder {
         }
       }
       if (n < SIGNATURE.length) {
-        throw truncated("the PNG signature");
+        throw truncated("the data ends inside the signature");
       }
     }
 
     /** Reads and checks IHDR at {@code pos}; returns the position after it. */
-    private int readHeader(int pos) {
+    private int readIhdr(int pos) {
       if (data.length - pos < 8) {
-        throw truncated("the IHDR chunk");
+        throw truncated("the data ends inside IHDR");
       }
       long length = readInt(pos) & 0xffffffffL;
       if (readInt(pos + 4) != IHDR) {
@@ -189,7 +207,7 @@ final class PngDecoder {
       }
       int body = pos + 8;
       if (data.length - body < 13 + 4) {
-        throw truncated("the IHDR chunk");
+        throw truncated("the data ends inside IHDR");
       }
       checkCrc(pos + 4, 13, "IHDR");
       long w = readInt(body) & 0xffffffffL;
@@ -284,16 +302,16 @@ final class PngDecoder {
 
     /**
      * Walks the chunks from {@code pos}, reading PLTE and inflating the IDAT chunks, in order, into
-     * {@code out}, until it is full.
+     * {@code filtered}, until it is full: chunks after the last row, IEND included, are not read.
      */
-    private void inflate(int pos, byte[] out) {
+    private void inflate(int pos) {
       Inflater inflater = new Inflater();
       try {
-        int produced = 0;
         boolean seenIdat = false;
-        while (produced < out.length) {
+        while (produced < filtered.length) {
           if (data.length - pos < 8) {
-            throw truncated(seenIdat ? "the image data" : "the chunks before the image data");
+            throw truncated(
+                seenIdat ? "the data ends before the last row" : "the data ends before IDAT");
           }
           long length = readInt(pos) & 0xffffffffL;
           int type = readInt(pos + 4);
@@ -302,7 +320,7 @@ final class PngDecoder {
           }
           int body = pos + 8;
           if (length + 4 > data.length - body) {
-            throw truncated("the " + typeName(type) + " chunk");
+            throw truncated("the data ends inside a " + typeName(type) + " chunk");
           }
           if (type == IDAT) {
             if (!seenIdat) {
@@ -313,7 +331,7 @@ final class PngDecoder {
             }
             if (length > 0) {
               inflater.setInput(data, body, (int) length);
-              produced = inflateChunk(inflater, out, produced);
+              inflateChunk(inflater);
             }
           } else if (type == PLTE) {
             if (seenIdat) {
@@ -321,7 +339,7 @@ final class PngDecoder {
             }
             readPalette(pos + 4, (int) length);
           } else if (type == IEND) {
-            throw truncated("the image data (IEND came first)");
+            throw truncated("IEND before the last row");
           } else if (type == IHDR) {
             throw corrupt("a second IHDR");
           }
@@ -332,25 +350,28 @@ final class PngDecoder {
       }
     }
 
-    /** Inflates the inflater's input into {@code out} from {@code produced}; returns the end. */
-    private int inflateChunk(Inflater inflater, byte[] out, int produced) {
+    /**
+     * Inflates the inflater's input into {@code filtered}, a slice at a time, unfiltering and
+     * converting each row as soon as it is complete, while it is still in the cache.
+     */
+    private void inflateChunk(Inflater inflater) {
       try {
-        while (produced < out.length) {
-          int n = inflater.inflate(out, produced, out.length - produced);
-          produced += n;
-          if (n == 0) {
-            if (inflater.finished()) {
-              throw truncated("the image data (the zlib stream ends early)");
-            }
-            if (inflater.needsDictionary()) {
-              throw corrupt("the image data needs a zlib dictionary");
-            }
-            if (inflater.needsInput()) {
-              break;
-            }
+        while (produced < filtered.length) {
+          int remaining = inflater.getRemaining();
+          int n = inflater.inflate(filtered, produced, Math.min(filtered.length - produced, SLICE));
+          if (n > 0) {
+            produced += n;
+            convertRows();
+          } else if (inflater.finished()) {
+            throw truncated("the zlib stream ends before the last row");
+          } else if (inflater.needsDictionary()) {
+            throw corrupt("the image data needs a zlib dictionary");
+          } else if (inflater.needsInput()) {
+            break;
+          } else if (inflater.getRemaining() == remaining) {
+            throw corrupt("the image data does not inflate"); // no progress: never loop forever
           }
         }
-        return produced;
       } catch (DataFormatException e) {
         throw new ImageRefused(Reason.CORRUPT, "corrupt PNG image data: " + e.getMessage(), e);
       }
@@ -369,108 +390,252 @@ final class PngDecoder {
       palette = colours;
     }
 
-    /**
-     * Unfilters, in place, the {@code rows} rows of {@code cols} pixels starting at {@code offset},
-     * and converts them into {@code pixels} at column {@code x0 + i * dx} and row {@code y0 + j *
-     * dy}. Returns the offset after the rows.
-     */
-    private int unfilterAndConvert(
-        byte[] buf,
-        int offset,
-        int cols,
-        int rows,
-        int[] pixels,
-        int x0,
-        int y0,
-        int dx,
-        int dy) {
-      int rowBytes = (int) rowBytes(cols);
-      int bpp = Math.max(1, bitsPerPixel / 8);
-      int previous = -1;
-      for (int j = 0; j < rows; j++) {
+    /** Unfilters and converts the rows that the inflated bytes complete. */
+    private void convertRows() {
+      while (pass < 7 && offset + 1 + rowBytes <= produced) {
         int row = offset + 1;
-        int filterType = buf[offset];
-        switch (filterType) {
-          case 0:
-            break;
-          case 1:
-            unfilterSub(buf, row, rowBytes, bpp);
-            break;
-          case 2:
-            if (previous >= 0) {
-              unfilterUp(buf, row, previous, rowBytes);
-            }
-            break;
-          case 3:
-            if (previous >= 0) {
-              unfilterAverage(buf, row, previous, rowBytes, bpp);
-            } else {
-              unfilterAverageFirst(buf, row, rowBytes, bpp);
-            }
-            break;
-          case 4:
-            if (previous >= 0) {
-              unfilterPaeth(buf, row, previous, rowBytes, bpp);
-            } else {
-              unfilterSub(buf, row, rowBytes, bpp);
-            }
-            break;
-          default:
-            throw corrupt("filter type " + (filterType & 0xff));
-        }
-        convertRow(buf, row, cols, pixels, (y0 + j * dy) * width + x0, dx);
+        unfilterRow(filtered, row, previous, rowBytes, bpp, lanes);
+        convertRow(filtered, row, passCols, pixels, (y0 + rowInPass * dy) * width + x0, dx);
         previous = row;
         offset = row + rowBytes;
-      }
-      return offset;
-    }
-
-    private static void unfilterSub(byte[] b, int row, int n, int bpp) {
-      for (int i = row + bpp, end = row + n; i < end; i++) {
-        b[i] += b[i - bpp];
+        if (++rowInPass == passRows) {
+          nextPass();
+        }
       }
     }
 
+    /**
+     * Moves to the next Adam7 pass that has pixels (the only pass of a non-interlaced image is pass
+     * 0), or to pass 7 after the last one.
+     */
+    private void nextPass() {
+      if (!interlaced) {
+        if (pass < 0) {
+          setPass(0, width, height, 0, 0, 1, 1);
+        } else {
+          pass = 7;
+        }
+        return;
+      }
+      while (++pass < 7) {
+        int cols = passSize(width, ADAM7_X0[pass], ADAM7_DX[pass]);
+        int rows = passSize(height, ADAM7_Y0[pass], ADAM7_DY[pass]);
+        if (cols > 0 && rows > 0) {
+          setPass(pass, cols, rows, ADAM7_X0[pass], ADAM7_Y0[pass], ADAM7_DX[pass], ADAM7_DY[pass]);
+          return;
+        }
+      }
+    }
+
+    private void setPass(int index, int cols, int rows, int x, int y, int stepX, int stepY) {
+      pass = index;
+      passCols = cols;
+      passRows = rows;
+      rowBytes = (int) rowBytes(cols);
+      rowInPass = 0;
+      previous = -1;
+      x0 = x;
+      y0 = y;
+      dx = stepX;
+      dy = stepY;
+    }
+
+    /**
+     * Unfilters, in place, the row of {@code rowBytes} bytes at {@code row}, after its filter byte,
+     * given the unfiltered row above at {@code previous} (or -1 for the first row of a pass).
+     */
+    private static void unfilterRow(
+        byte[] buf, int row, int previous, int rowBytes, int bpp, int lanes) {
+      int filterType = buf[row - 1];
+      switch (filterType) {
+        case 0:
+          break;
+        case 1:
+          unfilterSub(buf, row, rowBytes, bpp, lanes);
+          break;
+        case 2:
+          if (previous >= 0) {
+            unfilterUp(buf, row, previous, rowBytes);
+          }
+          break;
+        case 3:
+          if (previous >= 0) {
+            unfilterAverage(buf, row, previous, rowBytes, bpp, lanes);
+          } else {
+            unfilterAverageFirst(buf, row, rowBytes, bpp);
+          }
+          break;
+        case 4:
+          if (previous >= 0) {
+            unfilterPaeth(buf, row, previous, rowBytes, bpp, lanes);
+          } else {
+            unfilterSub(buf, row, rowBytes, bpp, lanes);
+          }
+          break;
+        default:
+          throw corrupt("filter type " + (filterType & 0xff));
+      }
+    }
+
+    // Sub, Average and Paeth depend on the byte bpp to the left, just written. Their loops step by
+    // bpp, a variable, and keep the left neighbours in registers: C2 (JDK 17) does not unroll or
+    // vectorize a loop whose stride is not a constant, and its SuperWord vectorization of such
+    // in-place byte loops with a constant stride runs several times slower than scalar code.
+    // 8-bit RGB and RGBA (lanes 3 and 4) have loops of their own, one dependency chain per
+    // channel, which the CPU overlaps; other widths run one channel after the other. The loops
+    // test lanes, never bpp, so that the compiler cannot learn bpp's value and make it constant.
+
+    /** Sub: each byte adds the one {@code bpp} to its left. */
+    private static void unfilterSub(byte[] b, int row, int n, int bpp, int lanes) {
+      int end = row + n;
+      if (lanes != 0) {
+        int x = 0;
+        int y = 0;
+        int z = 0;
+        int w = 0;
+        for (int i = row; i < end; i += bpp) {
+          x += b[i];
+          b[i] = (byte) x;
+          y += b[i + 1];
+          b[i + 1] = (byte) y;
+          z += b[i + 2];
+          b[i + 2] = (byte) z;
+          if (lanes == 4) {
+            w += b[i + 3];
+            b[i + 3] = (byte) w;
+          }
+        }
+        return;
+      }
+      for (int c = 0; c < bpp; c++) {
+        int left = 0;
+        for (int i = row + c; i < end; i += bpp) {
+          left += b[i];
+          b[i] = (byte) left;
+        }
+      }
+    }
+
+    /** Up: each byte adds the one above, eight bytes at a time, without carries between them. */
     private static void unfilterUp(byte[] b, int row, int previous, int n) {
-      int d = row - previous;
-      for (int i = previous, end = previous + n; i < end; i++) {
-        b[i + d] += b[i];
+      int i = 0;
+      for (int whole = n - 7; i < whole; i += 8) {
+        long x = (long) LONGS.get(b, row + i);
+        long y = (long) LONGS.get(b, previous + i);
+        LONGS.set(b, row + i, ((x & LOW_7_BITS) + (y & LOW_7_BITS)) ^ ((x ^ y) & HIGH_BITS));
       }
-    }
-
-    private static void unfilterAverageFirst(byte[] b, int row, int n, int bpp) {
-      for (int i = row + bpp, end = row + n; i < end; i++) {
-        b[i] += (b[i - bpp] & 0xff) >>> 1;
-      }
-    }
-
-    private static void unfilterAverage(byte[] b, int row, int previous, int n, int bpp) {
-      int d = row - previous;
-      int first = Math.min(bpp, n);
-      for (int i = 0; i < first; i++) {
-        b[row + i] += (b[previous + i] & 0xff) >>> 1;
-      }
-      for (int i = row + first, end = row + n; i < end; i++) {
-        b[i] += ((b[i - bpp] & 0xff) + (b[i - d] & 0xff)) >>> 1;
-      }
-    }
-
-    private static void unfilterPaeth(byte[] b, int row, int previous, int n, int bpp) {
-      int d = row - previous;
-      int first = Math.min(bpp, n);
-      for (int i = 0; i < first; i++) {
+      for (; i < n; i++) {
         b[row + i] += b[previous + i];
       }
-      for (int i = row + first, end = row + n; i < end; i++) {
-        int a = b[i - bpp] & 0xff;
-        int up = b[i - d] & 0xff;
-        int c = b[i - d - bpp] & 0xff;
-        int pa = Math.abs(up - c);
-        int pb = Math.abs(a - c);
-        int pc = Math.abs(a + up - 2 * c);
-        int predictor = pa <= pb && pa <= pc ? a : pb <= pc ? up : c;
-        b[i] += predictor;
+    }
+
+    /** Average on the first row, where the row above is zeros. */
+    private static void unfilterAverageFirst(byte[] b, int row, int n, int bpp) {
+      int end = row + n;
+      for (int c = 0; c < bpp; c++) {
+        int left = 0;
+        for (int i = row + c; i < end; i += bpp) {
+          left = (b[i] + (left >>> 1)) & 0xff;
+          b[i] = (byte) left;
+        }
       }
+    }
+
+    /** Average: each byte adds the floor of the mean of the bytes to its left and above. */
+    private static void unfilterAverage(
+        byte[] b, int row, int previous, int n, int bpp, int lanes) {
+      int end = row + n;
+      int up = previous - row;
+      if (lanes != 0) {
+        int x = 0;
+        int y = 0;
+        int z = 0;
+        int w = 0;
+        for (int i = row; i < end; i += bpp) {
+          x = (b[i] + ((x + (b[i + up] & 0xff)) >>> 1)) & 0xff;
+          b[i] = (byte) x;
+          y = (b[i + 1] + ((y + (b[i + 1 + up] & 0xff)) >>> 1)) & 0xff;
+          b[i + 1] = (byte) y;
+          z = (b[i + 2] + ((z + (b[i + 2 + up] & 0xff)) >>> 1)) & 0xff;
+          b[i + 2] = (byte) z;
+          if (lanes == 4) {
+            w = (b[i + 3] + ((w + (b[i + 3 + up] & 0xff)) >>> 1)) & 0xff;
+            b[i + 3] = (byte) w;
+          }
+        }
+        return;
+      }
+      for (int c = 0; c < bpp; c++) {
+        int left = 0;
+        for (int i = row + c; i < end; i += bpp) {
+          left = (b[i] + ((left + (b[i + up] & 0xff)) >>> 1)) & 0xff;
+          b[i] = (byte) left;
+        }
+      }
+    }
+
+    /**
+     * Paeth: each byte adds the {@link #paeth} predictor of its left, upper and upper-left bytes.
+     */
+    private static void unfilterPaeth(byte[] b, int row, int previous, int n, int bpp, int lanes) {
+      int end = row + n;
+      int up = previous - row;
+      if (lanes != 0) {
+        int x = 0; // the left bytes
+        int y = 0;
+        int z = 0;
+        int w = 0;
+        int cx = 0; // the upper-left bytes
+        int cy = 0;
+        int cz = 0;
+        int cw = 0;
+        for (int i = row; i < end; i += bpp) {
+          int ux = b[i + up] & 0xff;
+          int uy = b[i + 1 + up] & 0xff;
+          int uz = b[i + 2 + up] & 0xff;
+          x = (b[i] + paeth(x, ux, cx)) & 0xff;
+          b[i] = (byte) x;
+          y = (b[i + 1] + paeth(y, uy, cy)) & 0xff;
+          b[i + 1] = (byte) y;
+          z = (b[i + 2] + paeth(z, uz, cz)) & 0xff;
+          b[i + 2] = (byte) z;
+          cx = ux;
+          cy = uy;
+          cz = uz;
+          if (lanes == 4) {
+            int uw = b[i + 3 + up] & 0xff;
+            w = (b[i + 3] + paeth(w, uw, cw)) & 0xff;
+            b[i + 3] = (byte) w;
+            cw = uw;
+          }
+        }
+        return;
+      }
+      for (int c = 0; c < bpp; c++) {
+        int left = 0;
+        int upperLeft = 0;
+        for (int i = row + c; i < end; i += bpp) {
+          int above = b[i + up] & 0xff;
+          left = (b[i] + paeth(left, above, upperLeft)) & 0xff;
+          b[i] = (byte) left;
+          upperLeft = above;
+        }
+      }
+    }
+
+    /**
+     * Of left (a), above (b) and upper left (c), the one nearest to a + b - c, preferring a, then
+     * b; chosen without branches, which the noise of photographs mispredicts.
+     */
+    private static int paeth(int a, int b, int c) {
+      int p = b - c;
+      int q = a - c;
+      int pa = Math.abs(p);
+      int pb = Math.abs(q);
+      int pc = Math.abs(p + q);
+      int notA = ((pb - pa) | (pc - pa)) >> 31; // -1 unless pa <= pb and pa <= pc
+      int bOrC = b ^ ((b ^ c) & ((pc - pb) >> 31)); // pb <= pc ? b : c
+      return a ^ ((a ^ bOrC) & notA);
     }
 
     /** Packs the {@code cols} unfiltered pixels at {@code row} to {@code out[dst + i * dx]}. */
@@ -478,6 +643,20 @@ final class PngDecoder {
       switch (colourType) {
         case RGB:
         case RGBA:
+          if (bitDepth == 8) {
+            // one big-endian int holds R, G, B and the next byte: alpha, the next pixel's red or,
+            // for the last pixel of a row of RGB, the byte after the row, which may not exist
+            int step = bitsPerPixel / 8;
+            int whole = colourType == RGBA ? cols : cols - 1;
+            int p = row;
+            for (int i = 0; i < whole; i++, p += step, dst += dx) {
+              out[dst] = (int) INTS.get(b, p) >>> 8;
+            }
+            if (whole < cols) {
+              out[dst] = (b[p] & 0xff) << 16 | (b[p + 1] & 0xff) << 8 | (b[p + 2] & 0xff);
+            }
+            break;
+          }
           {
             int step = bitsPerPixel / 8;
             int cs = bitDepth / 8; // the high byte of a 16-bit sample comes first
@@ -586,6 +765,6 @@ final class PngDecoder {
   }
 
   private static ImageRefused truncated(String what) {
-    return new ImageRefused(Reason.TRUNCATED, "truncated PNG: " + what + " is cut off");
+    return new ImageRefused(Reason.TRUNCATED, "truncated PNG: " + what);
   }
 }
