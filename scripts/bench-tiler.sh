@@ -25,13 +25,15 @@ echo "bench-tiler: Pillow baseline ..." >&2
 
 echo "bench-tiler: Ferret Stream (JMH) ..." >&2
 threads="$(nproc)"
+# replaces the benchmark's own jvmArgsAppend, so it repeats them
+JVM_ARGS="--add-modules=jdk.incubator.vector -Xms1g -Xmx1g -Dbench.images=$IMAGES"
 java -jar benchmarks/target/benchmarks.jar TilerBenchmark \
   -p kernels=vector,scalar -p threads=1 \
-  -jvmArgsAppend "-Dbench.images=$IMAGES" -rf json -rff "$OUT/jmh-1.json" >&2
+  -jvmArgsAppend "$JVM_ARGS" -rf json -rff "$OUT/jmh-1.json" >&2
 if [[ "$threads" -gt 1 ]]; then
   java -jar benchmarks/target/benchmarks.jar TilerBenchmark \
     -p kernels=vector -p "threads=$threads" \
-    -jvmArgsAppend "-Dbench.images=$IMAGES" -rf json -rff "$OUT/jmh-n.json" >&2
+    -jvmArgsAppend "$JVM_ARGS" -rf json -rff "$OUT/jmh-n.json" >&2
   /usr/bin/python3 -c 'import json,sys; print(json.dumps(sum((json.load(open(f)) for f in sys.argv[1:]), [])))' \
     "$OUT/jmh-1.json" "$OUT/jmh-n.json" > "$OUT/jmh.json"
 else

@@ -35,7 +35,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code threads}: threads one image may use ({@code 1} = the per-core figure).
  * </ul>
  *
- * <p>Images come from {@code -Dbench.images=DIR} (default {@code target/bench-images}).
+ * <p>Images come from {@code -Dbench.images=DIR} (default {@code target/bench-images}). A {@code
+ * -jvmArgsAppend} on the JMH command line replaces the one below: repeat {@code
+ * --add-modules=jdk.incubator.vector} there (the set-up refuses to measure scalar kernels as vector
+ * ones).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -67,11 +70,17 @@ public class TilerBenchmark {
     encoded = Files.readAllBytes(dir.resolve(image));
     decoder = new ImageDecoder(100L << 20, 100_000_000L);
     parallelism = Parallelism.of(threads);
+    BicubicResampler resampler = BicubicResampler.create(kernels.equals("vector"), parallelism);
+    if (!resampler.kernels().startsWith(kernels)) {
+      // e.g. -jvmArgsAppend on the command line replaced --add-modules: never measure the wrong one
+      throw new IllegalStateException(
+          "asked for " + kernels + " kernels but got " + resampler.kernels());
+    }
     tiler =
         new ImageTiler(
             GridSelector.of(GridSelector.FERRET_V2, GridSelector.DEFAULT_TILE_SIZE),
             ResizeMode.STRETCH,
-            BicubicResampler.create(kernels.equals("vector"), parallelism));
+            resampler);
   }
 
   @TearDown(Level.Trial)
