@@ -2,8 +2,9 @@ package ai.ferretstream.fusion.config;
 
 import ai.ferretstream.fusion.domain.Fusion;
 import ai.ferretstream.fusion.domain.JoinBook;
-import ai.ferretstream.fusion.domain.OffsetTracker;
 import ai.ferretstream.fusion.domain.RegionSampler;
+import ai.ferretstream.proto.kafka.OffsetTracker;
+import ai.ferretstream.proto.kafka.spring.OffsetCommitter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -17,6 +18,11 @@ class FusionConfig {
   @Bean
   OffsetTracker offsetTracker() {
     return new OffsetTracker();
+  }
+
+  @Bean
+  OffsetCommitter offsetCommitter(OffsetTracker offsetTracker) {
+    return new OffsetCommitter(offsetTracker);
   }
 
   @Bean

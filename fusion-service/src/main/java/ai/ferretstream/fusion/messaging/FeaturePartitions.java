@@ -2,8 +2,9 @@ package ai.ferretstream.fusion.messaging;
 
 import ai.ferretstream.fusion.domain.FeatureJoin;
 import ai.ferretstream.fusion.domain.JoinBook;
-import ai.ferretstream.fusion.domain.OffsetTracker;
-import ai.ferretstream.fusion.domain.SourcePartition;
+import ai.ferretstream.proto.kafka.OffsetTracker;
+import ai.ferretstream.proto.kafka.SourcePartition;
+import ai.ferretstream.proto.kafka.spring.OffsetCommitter;
 import java.util.Collection;
 import java.util.List;
 import org.apache.kafka.clients.consumer.Consumer;

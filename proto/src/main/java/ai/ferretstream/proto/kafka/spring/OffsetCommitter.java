@@ -1,7 +1,7 @@
-package ai.ferretstream.fusion.messaging;
+package ai.ferretstream.proto.kafka.spring;
 
-import ai.ferretstream.fusion.domain.OffsetTracker;
-import ai.ferretstream.fusion.domain.SourcePartition;
+import ai.ferretstream.proto.kafka.OffsetTracker;
+import ai.ferretstream.proto.kafka.SourcePartition;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -13,31 +13,29 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.stereotype.Component;
 
 /**
  * Commits what the {@link OffsetTracker} allows, synchronously, from the consumer's own thread. A
  * failed commit is logged and retried at the next opportunity: committing later only means
  * replaying more after a crash.
  */
-@Component
-class OffsetCommitter {
+public final class OffsetCommitter {
 
   private static final Logger log = LoggerFactory.getLogger(OffsetCommitter.class);
 
   private final OffsetTracker tracker;
 
-  OffsetCommitter(OffsetTracker tracker) {
+  public OffsetCommitter(OffsetTracker tracker) {
     this.tracker = tracker;
   }
 
   /** Commits the partitions assigned to {@code consumer}. */
-  void commit(Consumer<?, ?> consumer) {
+  public void commit(Consumer<?, ?> consumer) {
     commit(consumer, consumer.assignment());
   }
 
   /** Commits the given partitions of {@code consumer}. */
-  void commit(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+  public void commit(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
     List<SourcePartition> sources = new ArrayList<>(partitions.size());
     for (TopicPartition tp : partitions) {
       sources.add(source(tp));
@@ -59,7 +57,7 @@ class OffsetCommitter {
     }
   }
 
-  static SourcePartition source(TopicPartition tp) {
+  public static SourcePartition source(TopicPartition tp) {
     return new SourcePartition(tp.topic(), tp.partition());
   }
 }

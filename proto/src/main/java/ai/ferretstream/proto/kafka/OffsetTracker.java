@@ -1,4 +1,4 @@
-package ai.ferretstream.fusion.domain;
+package ai.ferretstream.proto.kafka;
 
 import java.util.Collection;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package ai.ferretstream.fusion.domain;
+package ai.ferretstream.proto.kafka;
 
 /** A partition of a source topic, as the domain sees it (no Kafka types here). */
 public record SourcePartition(String topic, int partition) {
