@@ -1,7 +1,8 @@
 package ai.ferretstream.encoder.config;
 
 import ai.ferretstream.encoder.domain.EncoderRole;
-import ai.ferretstream.encoder.messaging.TileBatchListener;
+import ai.ferretstream.encoder.messaging.EncodingPipeline;
+import ai.ferretstream.encoder.messaging.TileIntake;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.kafka.spring.FerretKafka;
 import ai.ferretstream.proto.kafka.spring.TopicLimitsVerifier;
@@ -33,6 +34,9 @@ import org.springframework.kafka.listener.ContainerProperties.AckMode;
  */
 @Configuration(proxyBeanMethods = false)
 class EncoderKafkaConfig {
+
+  /** How soon finished tiles are committed while no records arrive (or the consumer is paused). */
+  static final java.time.Duration IDLE_COMMIT_INTERVAL = java.time.Duration.ofMillis(500);
 
   /** Service name in dead-letter headers and error events. */
   static final String SERVICE = "encoder-service";
@@ -104,7 +108,9 @@ class EncoderKafkaConfig {
     factory.setConsumerFactory(consumerFactory);
     factory.setBatchListener(true);
     factory.setConcurrency(properties.encoder().concurrency());
-    factory.getContainerProperties().setAckMode(AckMode.BATCH);
+    // the intake commits itself, on the consumer thread, only offsets whose tiles are settled
+    factory.getContainerProperties().setAckMode(AckMode.MANUAL);
+    factory.getContainerProperties().setIdleEventInterval(IDLE_COMMIT_INTERVAL.toMillis());
     factory.setCommonErrorHandler(
         FerretKafka.errorHandler(
             template,
@@ -115,18 +121,24 @@ class EncoderKafkaConfig {
     return factory;
   }
 
-  /** The container feeding the role's tile topic to the batch listener. */
+  /**
+   * The container feeding the role's tile topic to the intake; the batching pipeline pauses and
+   * resumes it.
+   */
   @Bean
   ConcurrentMessageListenerContainer<String, Tile> tileListenerContainer(
       ConcurrentKafkaListenerContainerFactory<String, Tile> factory,
       TopicCatalog catalog,
       EncoderProperties properties,
-      TileBatchListener listener) {
+      TileIntake intake,
+      EncodingPipeline pipeline) {
     ConcurrentMessageListenerContainer<String, Tile> container =
         factory.createContainer(inputTopic(catalog, properties.encoder().role()));
     container.getContainerProperties().setGroupId(properties.encoder().groupId());
     container.getContainerProperties().setClientId(properties.encoder().groupId());
-    container.setupMessageListener(listener);
+    container.getContainerProperties().setConsumerRebalanceListener(intake);
+    container.setupMessageListener(intake);
+    pipeline.attach(container::pause, container::resume);
     return container;
   }
 }

@@ -48,6 +48,11 @@ record EncoderProperties(
    * @param inputName the model's UINT8 {@code [B, tile, tile, 3]} input
    * @param outputName the model's FP16 {@code [B, patches, C]} output
    * @param maxBatchSize most tiles per ModelInfer call (also the consumer's max.poll.records)
+   * @param maxQueueDelay longest a tile waits for a fuller batch (a batch closes when full or when
+   *     its oldest tile has waited this long)
+   * @param maxInflightBatches batches at the inference server at once (worker threads)
+   * @param queueCapacity tiles queued for batching at which the consumer is paused (it resumes
+   *     below half); 0 = four batches
    * @param tileSize tile edge in pixels
    * @param patchGrid patches per tile edge (336 / 14 = 24)
    * @param concurrency listener threads, each making its own ModelInfer calls
@@ -63,6 +68,9 @@ record EncoderProperties(
       @NotBlank @DefaultValue("pixels") String inputName,
       @NotBlank @DefaultValue("features") String outputName,
       @Min(1) @Max(256) @DefaultValue("16") int maxBatchSize,
+      @NotNull @DefaultValue("5ms") Duration maxQueueDelay,
+      @Min(1) @Max(64) @DefaultValue("2") int maxInflightBatches,
+      @Min(0) @Max(100_000) @DefaultValue("0") int queueCapacity,
       @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
       @Min(1) @Max(1024) @DefaultValue("24") int patchGrid,
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,
@@ -74,6 +82,11 @@ record EncoderProperties(
     /** The configured model, or the role's default. */
     public String modelName() {
       return model.isBlank() ? role.defaultModel() : model;
+    }
+
+    /** The queue size at which the consumer pauses. */
+    public int queueCapacityOrDefault() {
+      return queueCapacity > 0 ? queueCapacity : 4 * maxBatchSize;
     }
 
     /** Consumer group of this role: {@code encoder-global} / {@code encoder-local}. */

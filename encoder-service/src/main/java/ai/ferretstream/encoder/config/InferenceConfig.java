@@ -4,8 +4,13 @@ import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.ModelStartupCheck;
 import ai.ferretstream.encoder.inference.TritonClient;
 import ai.ferretstream.encoder.inference.TritonHealthIndicator;
-import ai.ferretstream.encoder.messaging.TileBatchListener;
+import ai.ferretstream.encoder.messaging.EncodingPipeline;
+import ai.ferretstream.encoder.messaging.TileEncoder;
+import ai.ferretstream.encoder.messaging.TileIntake;
+import ai.ferretstream.proto.kafka.OffsetTracker;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.kafka.spring.FerretKafka;
+import ai.ferretstream.proto.kafka.spring.OffsetCommitter;
 import ai.ferretstream.proto.triton.TritonChannels;
 import io.grpc.ManagedChannel;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -62,20 +67,55 @@ class InferenceConfig {
   }
 
   @Bean
-  TileBatchListener tileBatchListener(
+  TileEncoder tileEncoder(
       TritonClient tritonClient,
       KafkaTemplate<String, Object> kafkaTemplate,
       TopicCatalog catalog,
       EncoderProperties properties,
       MeterRegistry meterRegistry) {
-    return new TileBatchListener(
+    EncoderProperties.Encoder encoder = properties.encoder();
+    return new TileEncoder(
         tritonClient,
-        properties.encoder().role(),
+        encoder.role(),
         kafkaTemplate,
         catalog,
-        properties.encoder().sendTimeout(),
+        encoder.sendTimeout(),
         EncoderKafkaConfig.SERVICE,
         Clock.systemUTC(),
+        meterRegistry,
+        FerretKafka.recoverer(kafkaTemplate, catalog, EncoderKafkaConfig.SERVICE),
+        encoder.retries(),
+        encoder.retryBackoff());
+  }
+
+  @Bean
+  OffsetTracker offsetTracker() {
+    return new OffsetTracker();
+  }
+
+  @Bean
+  EncodingPipeline encodingPipeline(
+      TileEncoder tileEncoder,
+      OffsetTracker offsetTracker,
+      EncoderProperties properties,
+      MeterRegistry meterRegistry) {
+    EncoderProperties.Encoder encoder = properties.encoder();
+    return new EncodingPipeline(
+        tileEncoder,
+        offsetTracker,
+        encoder.maxBatchSize(),
+        encoder.maxQueueDelay(),
+        encoder.maxInflightBatches(),
+        encoder.queueCapacityOrDefault(),
+        encoder.retryBackoff().multipliedBy(10),
+        properties.inference().callTimeout().plus(encoder.sendTimeout()),
         meterRegistry);
+  }
+
+  @Bean
+  TileIntake tileIntake(
+      TileEncoder tileEncoder, EncodingPipeline encodingPipeline, OffsetTracker offsetTracker) {
+    return new TileIntake(
+        tileEncoder, encodingPipeline, offsetTracker, new OffsetCommitter(offsetTracker));
   }
 }

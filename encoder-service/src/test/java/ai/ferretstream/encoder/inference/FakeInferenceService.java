@@ -52,6 +52,7 @@ public final class FakeInferenceService
   private volatile List<Long> inputShape = List.of(-1L, (long) TILE, (long) TILE, 3L);
   private volatile List<Long> outputShape;
   private volatile int extraOutputBytes;
+  private volatile long delayMillis;
 
   public FakeInferenceService(int channels) {
     this.channels = channels;
@@ -163,9 +164,23 @@ public final class FakeInferenceService
     out.onCompleted();
   }
 
+  /** Every ModelInfer call waits this long before answering (a slow or stuck server). */
+  public void delayEveryCall(java.time.Duration delay) {
+    delayMillis = delay.toMillis();
+  }
+
   @Override
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
     calls.add(request);
+    if (delayMillis > 0) {
+      try {
+        Thread.sleep(delayMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        out.onError(Status.CANCELLED.asException());
+        return;
+      }
+    }
     Status failure;
     synchronized (failures) {
       failure = failures.poll();

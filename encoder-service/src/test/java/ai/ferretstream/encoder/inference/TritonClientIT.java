@@ -75,6 +75,34 @@ class TritonClientIT {
   }
 
   @Test
+  void retriesAnOverloadedServerUntilTheCallSucceeds() {
+    fake.failNext(Status.RESOURCE_EXHAUSTED, Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED);
+
+    EncodedBatch batch =
+        client.encode(List.of(FakeInferenceService.solidTile(9)), List.of("overloaded"));
+
+    assertThat(batch.features()).hasSize(1);
+    assertThat(fake.calls()).hasSize(4);
+  }
+
+  @Test
+  void givesUpOnASlowServerAtTheCallDeadlineAsATransientFailure() {
+    fake.delayEveryCall(Duration.ofSeconds(3));
+    TritonClient impatient =
+        new TritonClient(
+            channel,
+            new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24),
+            Duration.ofMillis(300));
+
+    assertThatThrownBy(
+            () -> impatient.encode(List.of(FakeInferenceService.solidTile(7)), List.of("slow")))
+        .isInstanceOf(TransientFailure.class)
+        .hasMessageContaining("DEADLINE_EXCEEDED");
+    // the deadline covers the whole call: no retry of a deadline
+    assertThat(fake.calls()).hasSize(1);
+  }
+
+  @Test
   void doesNotRetryARejectedInput() {
     fake.failNext(Status.INVALID_ARGUMENT);
 

@@ -10,8 +10,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Channels to Triton (or our inference server): plaintext, explicit message size limits, keepalive,
- * and a service config that retries only {@code UNAVAILABLE} with capped exponential backoff.
- * Deadlines are set per call by the adapters.
+ * and a service config that retries only {@code UNAVAILABLE} and {@code RESOURCE_EXHAUSTED} (a
+ * Triton queue that is full) with capped exponential backoff. Deadlines are set per call by the
+ * adapters.
  */
 public final class TritonChannels {
 
@@ -25,7 +26,8 @@ public final class TritonChannels {
    * @param target {@code host:port} or any gRPC target string
    * @param maxMessageBytes inbound and outbound message limit
    * @param keepAlive keepalive ping interval
-   * @param maxAttempts attempts per call for UNAVAILABLE (1 = no retry; gRPC caps it at 5)
+   * @param maxAttempts attempts per call for UNAVAILABLE or RESOURCE_EXHAUSTED (1 = no retry; gRPC
+   *     caps it at 5)
    */
   public static ManagedChannel create(
       String target, int maxMessageBytes, Duration keepAlive, int maxAttempts) {
@@ -60,7 +62,7 @@ public final class TritonChannels {
             "backoffMultiplier",
             2.0,
             "retryableStatusCodes",
-            List.of("UNAVAILABLE"));
+            List.of("UNAVAILABLE", "RESOURCE_EXHAUSTED"));
     Map<String, Object> methodConfig =
         Map.of(
             "name",

@@ -127,16 +127,7 @@ public final class FerretKafka {
       String service,
       int retries,
       Duration initialBackoff) {
-    DeadLetterPublishingRecoverer deadLetters =
-        new DeadLetterPublishingRecoverer(
-            template,
-            (record, ex) -> new TopicPartition(TopicCatalog.deadLetterOf(record.topic()), -1));
-    deadLetters.setHeadersFunction((record, ex) -> errorHeaders(service, ex));
-    ConsumerRecordRecoverer recoverer =
-        (record, ex) -> {
-          notifyClient(template, catalog, service, record, ex);
-          deadLetters.accept(record, ex);
-        };
+    ConsumerRecordRecoverer recoverer = recoverer(template, catalog, service);
     ExponentialBackOffWithMaxRetries backOff = new ExponentialBackOffWithMaxRetries(retries);
     backOff.setInitialInterval(initialBackoff.toMillis());
     backOff.setMultiplier(2.0);
@@ -145,6 +136,26 @@ public final class FerretKafka {
     handler.addNotRetryableExceptions(
         DeserializationException.class, IllegalArgumentException.class, PermanentFailure.class);
     return handler;
+  }
+
+  /**
+   * What the error handler does with a record it gives up on: tells the waiting client (an error
+   * event on its reply partition, retryable or not) and copies the record to {@code <topic>.dlt}
+   * with {@code ferret-error-*} headers. For services that process records off the consumer thread
+   * and so give up on them themselves. Throws if the dead-letter copy cannot be sent.
+   */
+  public static ConsumerRecordRecoverer recoverer(
+      KafkaOperations<String, Object> template, TopicCatalog catalog, String service) {
+    DeadLetterPublishingRecoverer deadLetters =
+        new DeadLetterPublishingRecoverer(
+            template,
+            (record, ex) -> new TopicPartition(TopicCatalog.deadLetterOf(record.topic()), -1));
+    deadLetters.setHeadersFunction((record, ex) -> errorHeaders(service, ex));
+    deadLetters.setFailIfSendResultIsError(true);
+    return (record, ex) -> {
+      notifyClient(template, catalog, service, record, ex);
+      deadLetters.accept(record, ex);
+    };
   }
 
   private static Headers errorHeaders(String service, Exception ex) {

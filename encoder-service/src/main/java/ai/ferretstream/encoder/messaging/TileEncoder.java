@@ -4,6 +4,7 @@ import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.inference.EncodedBatch;
 import ai.ferretstream.encoder.inference.TritonClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
@@ -29,34 +30,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.log.LogAccessor;
 import org.springframework.kafka.core.KafkaOperations;
-import org.springframework.kafka.listener.BatchListenerFailedException;
-import org.springframework.kafka.listener.BatchMessageListener;
+import org.springframework.kafka.listener.ConsumerRecordRecoverer;
 import org.springframework.kafka.support.KafkaUtils;
 import org.springframework.kafka.support.serializer.DeserializationException;
 import org.springframework.kafka.support.serializer.SerializationUtils;
 
 /**
- * Consumes a poll of tiles (of any number of requests), encodes all live ones in one {@code
- * ModelInfer} call and publishes one {@code TileFeatures} per tile to {@code ferret.features},
- * waiting for every send before returning.
- *
- * <p>Failure handling, for the shared {@code DefaultErrorHandler}:
+ * Encodes batches of tiles (of any number of requests) in one {@code ModelInfer} call each and
+ * publishes one {@code TileFeatures} per tile to {@code ferret.features}, waiting for every send.
+ * It runs on the {@link EncodingPipeline}'s workers, off the Kafka consumer thread, so it settles
+ * every tile itself — published, dropped as expired, or given up — instead of throwing:
  *
  * <ul>
  *   <li>expired tiles are not encoded; their request gets one {@code deadline_exceeded} event;
- *   <li>a record that is not a valid tile (undecodable, wrong kind or size) is processed as the
- *       boundary of the batch: the records before it are encoded and published, then a {@link
- *       BatchListenerFailedException} names it, so it alone is dead-lettered and its client told,
- *       and the records after it are redelivered;
- *   <li>a transient inference or broker failure fails the whole batch, which the handler retries;
+ *   <li>a transient failure (server unavailable or overloaded, call deadline, broker) retries the
+ *       batch with exponential backoff ({@code retries} times), then gives every tile up with a
+ *       retryable error event;
  *   <li>a permanent inference failure of a multi-tile batch is narrowed down by encoding the tiles
- *       one by one, so that only the tile the model rejects is dead-lettered.
+ *       one by one, so that only the tile the model rejects is given up;
+ *   <li>giving up = the shared recoverer: an error event to the waiting client and a copy on {@code
+ *       <topic>.dlt}.
  * </ul>
  */
-public final class TileBatchListener implements BatchMessageListener<String, Tile> {
+public final class TileEncoder {
 
-  private static final Logger log = LoggerFactory.getLogger(TileBatchListener.class);
-  private static final LogAccessor LOG_ACCESSOR = new LogAccessor(TileBatchListener.class);
+  private static final Logger log = LoggerFactory.getLogger(TileEncoder.class);
+  private static final LogAccessor LOG_ACCESSOR = new LogAccessor(TileEncoder.class);
 
   static final String VALUE_TYPE = "ferret.v1.TileFeatures";
 
@@ -68,6 +67,10 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
   private final String service;
   private final String doneTiming;
   private final Clock clock;
+  private final ConsumerRecordRecoverer recoverer;
+  private final int retries;
+  private final Duration retryBackoff;
+  private final MeterRegistry meters;
   private final DistributionSummary batchSize;
   private final Timer inferenceTimer;
   private final Counter expired;
@@ -81,8 +84,11 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
    * @param service this service's name, for headers and error events
    * @param clock time source for deadlines and stage timings
    * @param meters metrics registry
+   * @param recoverer gives a tile up: error event to its client and a dead-letter copy
+   * @param retries retries of a transient failure before giving the batch up
+   * @param retryBackoff first retry delay; doubles per retry up to ten times this
    */
-  public TileBatchListener(
+  public TileEncoder(
       TritonClient triton,
       EncoderRole role,
       KafkaOperations<String, Object> kafka,
@@ -90,7 +96,10 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
       Duration sendTimeout,
       String service,
       Clock clock,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      ConsumerRecordRecoverer recoverer,
+      int retries,
+      Duration retryBackoff) {
     this.triton = triton;
     this.role = role;
     this.expectedKind =
@@ -100,6 +109,10 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
     this.service = service;
     this.doneTiming = "encoder." + role.id() + ".done";
     this.clock = clock;
+    this.recoverer = recoverer;
+    this.retries = retries;
+    this.retryBackoff = retryBackoff;
+    this.meters = meters;
     this.batchSize =
         DistributionSummary.builder("ferret.encoder.batch.size")
             .description("Tiles per ModelInfer call")
@@ -121,25 +134,12 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
             .register(meters);
   }
 
-  @Override
-  public void onMessage(List<ConsumerRecord<String, Tile>> records) {
-    int end = records.size();
-    RuntimeException problem = null;
-    for (int i = 0; i < records.size(); i++) {
-      problem = validate(records.get(i));
-      if (problem != null) {
-        end = i;
-        break;
-      }
-    }
-    process(records.subList(0, end));
-    if (problem != null) {
-      throw new BatchListenerFailedException(problem.getMessage(), problem, end);
-    }
+  public EncoderRole role() {
+    return role;
   }
 
   /** Why a record cannot be encoded, or {@code null} if it can. */
-  private RuntimeException validate(ConsumerRecord<String, Tile> record) {
+  RuntimeException validate(ConsumerRecord<String, Tile> record) {
     Tile tile = record.value();
     if (tile == null) {
       DeserializationException undecodable =
@@ -175,10 +175,73 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
     return problem == null ? null : new PermanentFailure("invalid_tile", problem);
   }
 
-  /** Encodes and publishes valid records; all of them are done when this returns. */
-  private void process(List<ConsumerRecord<String, Tile>> records) {
+  /**
+   * Encodes and publishes valid records. Every record is settled when this returns, except those
+   * returned: records whose give-up could not be sent (broker down), to be tried again later.
+   */
+  public List<ConsumerRecord<String, Tile>> process(List<ConsumerRecord<String, Tile>> records)
+      throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        List<Rejected> rejected = processOnce(records);
+        List<ConsumerRecord<String, Tile>> unsettled = new ArrayList<>();
+        for (Rejected r : rejected) {
+          if (!giveUp(r.record(), r.failure())) {
+            unsettled.add(r.record());
+          }
+        }
+        return unsettled;
+      } catch (TransientFailure e) {
+        countError(e);
+        if (attempt >= retries) {
+          log.warn(
+              "giving up {} tiles after {} attempts: {}",
+              records.size(),
+              attempt + 1,
+              e.getMessage());
+          List<ConsumerRecord<String, Tile>> unsettled = new ArrayList<>();
+          for (ConsumerRecord<String, Tile> record : records) {
+            if (!giveUp(record, e)) {
+              unsettled.add(record);
+            }
+          }
+          return unsettled;
+        }
+        long delay =
+            Math.min(
+                retryBackoff.toMillis() << Math.min(attempt, 20), retryBackoff.toMillis() * 10);
+        log.debug(
+            "batch of {} tiles failed ({}); retry in {} ms", records.size(), e.getMessage(), delay);
+        Thread.sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * Gives a record up: error event to its client and a dead-letter copy. Returns false when that
+   * could not be sent, so the record must stay unsettled.
+   */
+  public boolean giveUp(ConsumerRecord<String, Tile> record, Exception failure) {
+    try {
+      recoverer.accept(record, failure);
+      return true;
+    } catch (RuntimeException e) {
+      log.error(
+          "could not dead-letter tile {}-{}@{}; will try again: {}",
+          record.topic(),
+          record.partition(),
+          record.offset(),
+          e.getMessage());
+      return false;
+    }
+  }
+
+  private record Rejected(ConsumerRecord<String, Tile> record, PermanentFailure failure) {}
+
+  /** One attempt: publishes what it can; returns the tiles the model rejected. */
+  private List<Rejected> processOnce(List<ConsumerRecord<String, Tile>> records) {
     if (records.isEmpty()) {
-      return;
+      return List.of();
     }
     long now = clock.millis();
     List<ProducerRecord<String, Object>> out = new ArrayList<>();
@@ -206,37 +269,54 @@ public final class TileBatchListener implements BatchMessageListener<String, Til
                       "the request's deadline passed before its tiles were encoded",
                       false))));
     }
+    List<Rejected> rejected = new ArrayList<>();
     if (!live.isEmpty()) {
       try {
         addFeatures(live, encode(live), out);
       } catch (PermanentFailure e) {
+        countError(e);
         if (live.size() == 1) {
-          publisher.sendAll(out);
-          throw new BatchListenerFailedException(e.getMessage(), e, live.get(0));
+          rejected.add(new Rejected(live.get(0), e));
+        } else {
+          log.warn(
+              "{} rejected a batch of {} tiles ({}); encoding them one by one",
+              triton.model().name(),
+              live.size(),
+              e.getMessage());
+          for (ConsumerRecord<String, Tile> record : live) {
+            try {
+              addFeatures(List.of(record), encode(List.of(record)), out);
+            } catch (PermanentFailure single) {
+              countError(single);
+              rejected.add(new Rejected(record, single));
+            }
+          }
         }
-        log.warn(
-            "{} rejected a batch of {} tiles ({}); encoding them one by one",
-            triton.model().name(),
-            live.size(),
-            e.getMessage());
-        encodeOneByOne(live, out);
       }
     }
     publisher.sendAll(out);
+    return rejected;
   }
 
-  private void encodeOneByOne(
-      List<ConsumerRecord<String, Tile>> live, List<ProducerRecord<String, Object>> out) {
-    for (ConsumerRecord<String, Tile> record : live) {
-      EncodedBatch encoded;
-      try {
-        encoded = encode(List.of(record));
-      } catch (PermanentFailure e) {
-        publisher.sendAll(out); // everything before this record is done
-        throw new BatchListenerFailedException(e.getMessage(), e, record);
+  /** Counts a failed call by its gRPC status (or the failure's code when it has no status). */
+  private void countError(RuntimeException e) {
+    String status = null;
+    for (Throwable t = e; t != null && status == null; t = t.getCause()) {
+      if (t instanceof io.grpc.StatusRuntimeException sre) {
+        status = sre.getStatus().getCode().name();
+      } else if (t instanceof io.grpc.StatusException se) {
+        status = se.getStatus().getCode().name();
       }
-      addFeatures(List.of(record), encoded, out);
     }
+    if (status == null) {
+      status = e instanceof PermanentFailure pf ? pf.code() : "transient";
+    }
+    Counter.builder("ferret.encoder.inference.errors")
+        .description("Failed inference attempts, by gRPC status")
+        .tag("role", role.id())
+        .tag("status", status)
+        .register(meters)
+        .increment();
   }
 
   private EncodedBatch encode(List<ConsumerRecord<String, Tile>> records) {

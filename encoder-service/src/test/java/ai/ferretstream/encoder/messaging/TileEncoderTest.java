@@ -1,7 +1,6 @@
 package ai.ferretstream.encoder.messaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
@@ -43,12 +42,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mockito.ArgumentMatchers;
 import org.springframework.kafka.core.KafkaOperations;
-import org.springframework.kafka.listener.BatchListenerFailedException;
 import org.springframework.kafka.support.SendResult;
 import org.springframework.kafka.support.serializer.DeserializationException;
 import org.springframework.kafka.support.serializer.SerializationUtils;
 
-class TileBatchListenerTest {
+class TileEncoderTest {
 
   private static final long NOW = 1_700_000_000_000L;
   private static final int CHANNELS = 3;
@@ -63,7 +61,10 @@ class TileBatchListenerTest {
 
   private Server server;
   private ManagedChannel channel;
-  private TileBatchListener listener;
+  private TileEncoder encoder;
+  private final List<ConsumerRecord<String, Tile>> givenUp = new ArrayList<>();
+  private final List<Exception> givenUpBecause = new ArrayList<>();
+  private volatile boolean deadLetterBrokerDown;
   private long offset;
 
   @BeforeEach
@@ -81,8 +82,8 @@ class TileBatchListenerTest {
             channel,
             new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24),
             Duration.ofSeconds(5));
-    listener =
-        new TileBatchListener(
+    encoder =
+        new TileEncoder(
             triton,
             EncoderRole.LOCAL,
             kafka,
@@ -90,7 +91,18 @@ class TileBatchListenerTest {
             Duration.ofSeconds(1),
             "encoder-service",
             Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
-            meters);
+            meters,
+            (record, e) -> {
+              if (deadLetterBrokerDown) {
+                throw new IllegalStateException("dead-letter topic unavailable");
+              }
+              @SuppressWarnings("unchecked")
+              ConsumerRecord<String, Tile> tile = (ConsumerRecord<String, Tile>) record;
+              givenUp.add(tile);
+              givenUpBecause.add(e);
+            },
+            2,
+            Duration.ofMillis(1));
     when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
         .thenAnswer(
             call -> {
@@ -145,8 +157,10 @@ class TileBatchListenerTest {
   }
 
   @Test
-  void encodesTilesOfSeveralRequestsInOneCallAndRoutesTheirFeatures() {
-    listener.onMessage(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0), tile("a", 1, 30, 0)));
+  void encodesTilesOfSeveralRequestsInOneCallAndRoutesTheirFeatures() throws Exception {
+    assertThat(
+            encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0), tile("a", 1, 30, 0))))
+        .isEmpty();
 
     assertThat(fake.calls()).hasSize(1);
     assertThat(fake.calls().get(0).getInputs(0).getShape(0)).isEqualTo(3);
@@ -175,8 +189,8 @@ class TileBatchListenerTest {
   }
 
   @Test
-  void dropsExpiredTilesWithOneErrorEventPerRequest() {
-    listener.onMessage(
+  void dropsExpiredTilesWithOneErrorEventPerRequest() throws Exception {
+    encoder.process(
         List.of(
             tile("late", 0, 10, NOW - 1), tile("ok", 0, 20, NOW + 1000), tile("late", 1, 30, NOW)));
 
@@ -194,33 +208,22 @@ class TileBatchListenerTest {
   }
 
   @Test
-  void publishesTheTilesBeforeAnInvalidOneAndNamesIt() {
+  void namesWhatIsWrongWithAnInvalidTile() {
     Tile wrongSize =
         tile("bad", 0, 1, 0).value().toBuilder().setRgb(ByteString.copyFrom(new byte[9])).build();
 
-    assertThatThrownBy(
-            () ->
-                listener.onMessage(
-                    List.of(tile("a", 0, 10, 0), record("bad", wrongSize), tile("c", 0, 30, 0))))
-        .isInstanceOfSatisfying(
-            BatchListenerFailedException.class,
-            e -> {
-              assertThat(e.getIndex()).isEqualTo(1);
-              assertThat(e.getCause()).isInstanceOf(PermanentFailure.class);
-              assertThat(((PermanentFailure) e.getCause()).code()).isEqualTo("invalid_tile");
-            });
-    assertThat(sentFeatures()).extracting(f -> f.getContext().getRequestId()).containsExactly("a");
+    RuntimeException problem = encoder.validate(record("bad", wrongSize));
+
+    assertThat(problem).isInstanceOf(PermanentFailure.class).hasMessageContaining("RGB bytes");
+    assertThat(((PermanentFailure) problem).code()).isEqualTo("invalid_tile");
+    assertThat(encoder.validate(tile("good", 0, 1, 0))).isNull();
   }
 
   @Test
   void refusesATileOfTheOtherRole() {
     Tile global = tile("g", 0, 1, 0).value().toBuilder().setKind(TileKind.TILE_KIND_GLOBAL).build();
 
-    assertThatThrownBy(() -> listener.onMessage(List.of(record("g", global))))
-        .isInstanceOfSatisfying(
-            BatchListenerFailedException.class,
-            e -> assertThat(e.getCause()).hasMessageContaining("local encoder"));
-    assertThat(fake.calls()).isEmpty();
+    assertThat(encoder.validate(record("g", global))).hasMessageContaining("local encoder");
   }
 
   @Test
@@ -242,40 +245,63 @@ class TileBatchListenerTest {
             headers,
             java.util.Optional.empty());
 
-    assertThatThrownBy(() -> listener.onMessage(List.of(tile("a", 0, 10, 0), undecodable)))
-        .isInstanceOfSatisfying(
-            BatchListenerFailedException.class,
-            e -> {
-              assertThat(e.getIndex()).isEqualTo(1);
-              assertThat(e.getCause()).isInstanceOf(DeserializationException.class);
-            });
-    assertThat(sentFeatures()).hasSize(1);
+    assertThat(encoder.validate(undecodable)).isInstanceOf(DeserializationException.class);
   }
 
   @Test
-  void narrowsARejectedBatchDownToTheTileTheModelRejects() {
+  void narrowsARejectedBatchDownToTheTileTheModelRejects() throws Exception {
     fake.rejectTilesWithRed(66);
     ConsumerRecord<String, Tile> poison = tile("poison", 0, 66, 0);
 
-    assertThatThrownBy(
-            () -> listener.onMessage(List.of(tile("a", 0, 10, 0), poison, tile("b", 0, 20, 0))))
-        .isInstanceOfSatisfying(
-            BatchListenerFailedException.class,
-            e -> {
-              assertThat(e.getRecord()).isSameAs(poison);
-              assertThat(((PermanentFailure) e.getCause()).code()).isEqualTo("inference_rejected");
-            });
-    // the batch call, then "a" alone, then the poison tile alone
-    assertThat(fake.calls()).hasSize(3);
-    assertThat(sentFeatures()).extracting(f -> f.getContext().getRequestId()).containsExactly("a");
+    assertThat(encoder.process(List.of(tile("a", 0, 10, 0), poison, tile("b", 0, 20, 0))))
+        .isEmpty();
+
+    // the batch call, then each tile alone
+    assertThat(fake.calls()).hasSize(4);
+    assertThat(sentFeatures())
+        .extracting(f -> f.getContext().getRequestId())
+        .containsExactly("a", "b");
+    assertThat(givenUp).containsExactly(poison);
+    assertThat(((PermanentFailure) givenUpBecause.get(0)).code()).isEqualTo("inference_rejected");
+    assertThat(
+            meters
+                .get("ferret.encoder.inference.errors")
+                .tag("status", "INVALID_ARGUMENT")
+                .counter()
+                .count())
+        .isEqualTo(2.0);
   }
 
   @Test
-  void failsTheWholeBatchWhenTheServerIsUnavailable() {
-    fake.failNext(Status.UNAVAILABLE);
+  void retriesATransientFailureThenSucceeds() throws Exception {
+    fake.failNext(Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED);
 
-    assertThatThrownBy(() -> listener.onMessage(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0))))
-        .isInstanceOf(TransientFailure.class);
+    assertThat(encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0)))).isEmpty();
+
+    assertThat(fake.calls()).hasSize(3);
+    assertThat(sentFeatures()).hasSize(2);
+    assertThat(givenUp).isEmpty();
+  }
+
+  @Test
+  void givesEveryTileUpWhenTheServerStaysUnavailable() throws Exception {
+    fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE);
+    List<ConsumerRecord<String, Tile>> tiles = List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0));
+
+    assertThat(encoder.process(tiles)).isEmpty();
+
+    assertThat(fake.calls()).hasSize(3); // first try + 2 retries
     assertThat(sent).isEmpty();
+    assertThat(givenUp).containsExactlyElementsOf(tiles);
+    assertThat(givenUpBecause).allMatch(e -> e instanceof TransientFailure);
+  }
+
+  @Test
+  void keepsTilesUnsettledWhenTheyCannotBeGivenUp() throws Exception {
+    fake.failNext(Status.INVALID_ARGUMENT);
+    deadLetterBrokerDown = true;
+    ConsumerRecord<String, Tile> tile = tile("a", 0, 10, 0);
+
+    assertThat(encoder.process(List.of(tile))).containsExactly(tile);
   }
 }
