@@ -108,16 +108,85 @@ class EncoderIT {
     server.shutdownNow();
   }
 
-  private ConfigurableApplicationContext startEncoder(String prefix) {
-    return EncoderApplication.builder()
-        .run(
-            "--spring.kafka.bootstrap-servers=" + broker.getBrokersAsString(),
-            "--server.port=0",
-            "--ferret.topics.prefix=" + prefix,
-            "--ferret.topics.partitions=1",
-            "--ferret.encoder.role=local",
-            "--ferret.encoder.retries=0",
-            "--ferret.inference.target=localhost:" + server.getPort());
+  private ConfigurableApplicationContext startEncoder(String prefix, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--spring.kafka.bootstrap-servers=" + broker.getBrokersAsString(),
+                "--server.port=0",
+                "--ferret.topics.prefix=" + prefix,
+                "--ferret.topics.partitions=1",
+                "--ferret.encoder.role=local",
+                "--ferret.encoder.retries=0",
+                "--ferret.inference.target=localhost:" + server.getPort()));
+    args.addAll(List.of(more));
+    return EncoderApplication.builder().run(args.toArray(String[]::new));
+  }
+
+  @Test
+  void pausesTheConsumerWhileTheServerIsSlowAndCommitsOnlyPublishedTiles() throws Exception {
+    TopicCatalog catalog = new TopicCatalog("backpressure.");
+    createTopic(catalog.tilesLocal());
+    int tiles = 24;
+    String id = "slow-" + UUID.randomUUID();
+    for (int k = 0; k < tiles; k++) {
+      publish(catalog, tile(id, k, k, 0));
+    }
+    fake.delayEveryCall(Duration.ofMillis(150));
+
+    ConfigurableApplicationContext encoder =
+        startEncoder(
+            catalog.prefix(),
+            "--ferret.encoder.max-batch-size=2",
+            "--ferret.encoder.max-inflight-batches=1",
+            "--ferret.encoder.queue-capacity=4",
+            "--ferret.encoder.max-queue-delay=1ms");
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of("bootstrap.servers", broker.getBrokersAsString()))) {
+      EncodingPipeline pipeline = encoder.getBean(EncodingPipeline.class);
+      int maxQueued = 0;
+      boolean sawPause = false;
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (fake.calls().stream().mapToLong(c -> c.getInputs(0).getShape(0)).sum() < tiles
+          && System.nanoTime() < deadline) {
+        long committed = committed(admin, "encoder-local", catalog.tilesLocal());
+        long encoded = fake.calls().size() * 2L; // tiles sent to the server so far (an upper bound)
+        // a commit never runs ahead of the tiles that reached the server
+        assertThat(committed).isLessThanOrEqualTo(encoded);
+        maxQueued = Math.max(maxQueued, pipeline.queued());
+        sawPause |= pipeline.paused();
+        Thread.sleep(20);
+      }
+
+      List<ConsumerRecord<String, TileFeatures>> features =
+          consume(catalog.features(), TileFeatures.parser(), r -> r.key().equals(id), tiles);
+      assertThat(features).extracting(r -> r.value().getIndex()).doesNotHaveDuplicates();
+      assertThat(sawPause).as("the consumer was paused by back-pressure").isTrue();
+      // capacity 4 plus at most one poll of max.poll.records = 2
+      assertThat(maxQueued).isLessThanOrEqualTo(4 + 2);
+      assertThat(fake.calls())
+          .allSatisfy(c -> assertThat(c.getInputs(0).getShape(0)).isLessThanOrEqualTo(2));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> committed(admin, "encoder-local", catalog.tilesLocal()) == tiles);
+      assertThat(
+              encoder
+                  .getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                  .get("ferret.encoder.pauses")
+                  .counter()
+                  .count())
+          .isPositive();
+    } finally {
+      encoder.close();
+    }
+  }
+
+  private static long committed(
+      org.apache.kafka.clients.admin.Admin admin, String group, String topic) throws Exception {
+    var offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+    var offset = offsets.get(new org.apache.kafka.common.TopicPartition(topic, 0));
+    return offset == null ? 0 : offset.offset();
   }
 
   @Test
