@@ -40,13 +40,13 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.springframework.kafka.core.KafkaOperations;
 
 /**
- * Cross-request batching of the encoder against the inference server with the dev models: for
- * each offered load (tiles/s, open loop, arrivals evenly spaced) and each {@code max-batch-size},
- * runs the encoder's own {@link EncodingPipeline} and {@link TileEncoder} (Kafka replaced by an
- * in-memory sink, so the figures are batching + gRPC + inference) and reports achieved tiles/s,
- * the mean batch the server executed (from {@code ModelStatistics}), the tiles' queueing delay in
- * the batcher (p50/p99) and their latency from arrival to published features (p50/p99, measured
- * from the scheduled arrival time, so a backlog counts).
+ * Cross-request batching of the encoder against the inference server with the dev models: for each
+ * offered load (tiles/s, open loop, arrivals evenly spaced) and each {@code max-batch-size}, runs
+ * the encoder's own {@link EncodingPipeline} and {@link TileEncoder} (Kafka replaced by an
+ * in-memory sink, so the figures are batching + gRPC + inference) and reports achieved tiles/s, the
+ * mean batch the server executed (from {@code ModelStatistics}), the tiles' queueing delay in the
+ * batcher (p50/p99) and their latency from arrival to published features (p50/p99, measured from
+ * the scheduled arrival time, so a backlog counts).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar \
@@ -152,7 +152,8 @@ public final class EncoderBatchingBench {
             meters,
             (record, e) -> System.err.println("gave up a tile: " + e.getMessage()),
             0,
-            Duration.ofMillis(10));
+            Duration.ofMillis(10),
+            id -> false);
     OffsetTracker tracker = new OffsetTracker();
     int capacity = 8 * maxBatch;
     EncodingPipeline pipeline =
@@ -272,5 +273,4 @@ public final class EncoderBatchingBench {
   private static int[] ints(String csv) {
     return Arrays.stream(csv.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
   }
-
 }

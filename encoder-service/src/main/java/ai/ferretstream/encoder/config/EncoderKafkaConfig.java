@@ -141,4 +141,31 @@ class EncoderKafkaConfig {
     pipeline.attach(container::pause, container::resume);
     return container;
   }
+
+  /**
+   * {@code ferret.control}, read by a group of this instance's own from the latest offset: every
+   * instance sees every cancel; nothing is committed.
+   */
+  @Bean
+  ConcurrentMessageListenerContainer<String, ai.ferretstream.proto.v1.Cancel>
+      controlListenerContainer(
+          KafkaProperties kafka,
+          TopicCatalog catalog,
+          EncoderProperties properties,
+          ai.ferretstream.encoder.batching.CancelledRequests cancelled,
+          EncodingPipeline pipeline) {
+    Map<String, Object> config = kafka.buildConsumerProperties();
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+    String group = properties.encoder().groupId() + "-control-" + java.util.UUID.randomUUID();
+    config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    ConsumerFactory<String, ai.ferretstream.proto.v1.Cancel> factory =
+        FerretKafka.consumerFactory(config, ai.ferretstream.proto.v1.Cancel.parser());
+    org.springframework.kafka.listener.ContainerProperties containerProperties =
+        new org.springframework.kafka.listener.ContainerProperties(catalog.control());
+    containerProperties.setGroupId(group);
+    containerProperties.setAckMode(AckMode.MANUAL);
+    containerProperties.setMessageListener(
+        new ai.ferretstream.encoder.messaging.CancelListener(cancelled, pipeline));
+    return new ConcurrentMessageListenerContainer<>(factory, containerProperties);
+  }
 }

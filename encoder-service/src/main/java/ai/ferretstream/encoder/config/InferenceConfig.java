@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.config;
 
+import ai.ferretstream.encoder.batching.CancelledRequests;
 import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.ModelStartupCheck;
 import ai.ferretstream.encoder.inference.TritonClient;
@@ -72,7 +73,8 @@ class InferenceConfig {
       KafkaTemplate<String, Object> kafkaTemplate,
       TopicCatalog catalog,
       EncoderProperties properties,
-      MeterRegistry meterRegistry) {
+      MeterRegistry meterRegistry,
+      CancelledRequests cancelledRequests) {
     EncoderProperties.Encoder encoder = properties.encoder();
     return new TileEncoder(
         tritonClient,
@@ -85,7 +87,14 @@ class InferenceConfig {
         meterRegistry,
         FerretKafka.recoverer(kafkaTemplate, catalog, EncoderKafkaConfig.SERVICE),
         encoder.retries(),
-        encoder.retryBackoff());
+        encoder.retryBackoff(),
+        cancelledRequests::isCancelled);
+  }
+
+  /** Cancelled request ids, kept ten minutes (longer than any request's deadline). */
+  @Bean
+  CancelledRequests cancelledRequests() {
+    return new CancelledRequests(100_000, Duration.ofMinutes(10), System::currentTimeMillis);
   }
 
   @Bean

@@ -147,6 +147,17 @@ public final class EncodingPipeline implements SmartLifecycle {
     return dropped;
   }
 
+  /** Drops the queued tiles of a cancelled request, settling them. */
+  public int cancel(String requestId) {
+    List<Pending> dropped =
+        batcher.removeIf(p -> p.record().value().getContext().getRequestId().equals(requestId));
+    for (Pending p : dropped) {
+      tracker.release(p.partition(), p.record().offset());
+    }
+    maybeResume();
+    return dropped.size();
+  }
+
   private void work() {
     while (running) {
       List<TileBatcher.Batched<Pending>> batch;

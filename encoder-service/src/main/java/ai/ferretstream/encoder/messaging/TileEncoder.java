@@ -43,6 +43,7 @@ import org.springframework.kafka.support.serializer.SerializationUtils;
  *
  * <ul>
  *   <li>expired tiles are not encoded; their request gets one {@code deadline_exceeded} event;
+ *   <li>tiles of requests their clients cancelled ({@code ferret.control}) are dropped silently;
  *   <li>a transient failure (server unavailable or overloaded, call deadline, broker) retries the
  *       batch with exponential backoff ({@code retries} times), then gives every tile up with a
  *       retryable error event;
@@ -74,6 +75,8 @@ public final class TileEncoder {
   private final DistributionSummary batchSize;
   private final Timer inferenceTimer;
   private final Counter expired;
+  private final Counter cancelledTiles;
+  private final java.util.function.Predicate<String> cancelled;
 
   /**
    * @param triton the model adapter
@@ -87,6 +90,7 @@ public final class TileEncoder {
    * @param recoverer gives a tile up: error event to its client and a dead-letter copy
    * @param retries retries of a transient failure before giving the batch up
    * @param retryBackoff first retry delay; doubles per retry up to ten times this
+   * @param cancelled whether a request id was cancelled by its client
    */
   public TileEncoder(
       TritonClient triton,
@@ -99,8 +103,10 @@ public final class TileEncoder {
       MeterRegistry meters,
       ConsumerRecordRecoverer recoverer,
       int retries,
-      Duration retryBackoff) {
+      Duration retryBackoff,
+      java.util.function.Predicate<String> cancelled) {
     this.triton = triton;
+    this.cancelled = cancelled;
     this.role = role;
     this.expectedKind =
         role == EncoderRole.GLOBAL ? TileKind.TILE_KIND_GLOBAL : TileKind.TILE_KIND_LOCAL;
@@ -130,6 +136,11 @@ public final class TileEncoder {
     this.expired =
         Counter.builder("ferret.encoder.expired")
             .description("Tiles dropped because their request's deadline had passed")
+            .tag("role", role.id())
+            .register(meters);
+    this.cancelledTiles =
+        Counter.builder("ferret.encoder.cancelled")
+            .description("Tiles dropped because their request was cancelled")
             .tag("role", role.id())
             .register(meters);
   }
@@ -249,7 +260,9 @@ public final class TileEncoder {
     List<ConsumerRecord<String, Tile>> live = new ArrayList<>(records.size());
     for (ConsumerRecord<String, Tile> record : records) {
       RequestContext context = record.value().getContext();
-      if (AnswerEvents.expired(context, now)) {
+      if (cancelled.test(context.getRequestId())) {
+        cancelledTiles.increment(); // the client is gone: nothing to answer
+      } else if (AnswerEvents.expired(context, now)) {
         expired.increment();
         expiredRequests.putIfAbsent(context.getRequestId(), context);
       } else {

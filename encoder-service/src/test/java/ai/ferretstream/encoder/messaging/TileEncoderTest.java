@@ -65,6 +65,8 @@ class TileEncoderTest {
   private final List<ConsumerRecord<String, Tile>> givenUp = new ArrayList<>();
   private final List<Exception> givenUpBecause = new ArrayList<>();
   private volatile boolean deadLetterBrokerDown;
+  private final java.util.Set<String> cancelled =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
   private long offset;
 
   @BeforeEach
@@ -102,7 +104,8 @@ class TileEncoderTest {
               givenUpBecause.add(e);
             },
             2,
-            Duration.ofMillis(1));
+            Duration.ofMillis(1),
+            cancelled::contains);
     when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
         .thenAnswer(
             call -> {
@@ -303,5 +306,17 @@ class TileEncoderTest {
     ConsumerRecord<String, Tile> tile = tile("a", 0, 10, 0);
 
     assertThat(encoder.process(List.of(tile))).containsExactly(tile);
+  }
+
+  @Test
+  void dropsTheTilesOfCancelledRequestsWithoutAnswering() throws Exception {
+    cancelled.add("gone");
+
+    assertThat(encoder.process(List.of(tile("gone", 0, 10, 0), tile("here", 0, 20, 0)))).isEmpty();
+
+    assertThat(fake.calls()).hasSize(1);
+    assertThat(fake.calls().get(0).getInputs(0).getShape(0)).isEqualTo(1);
+    assertThat(sent).extracting(ProducerRecord::key).containsExactly("here");
+    assertThat(meters.get("ferret.encoder.cancelled").counter().count()).isEqualTo(1.0);
   }
 }
