@@ -38,19 +38,17 @@ public final class InferenceServer implements AutoCloseable {
   private final ModelRegistry registry;
   private final HealthStatusManager health;
   private final ExecutorService callExecutor;
-  private final ExecutorService streamExecutor;
+  private volatile MetricsEndpoint metrics;
 
   private InferenceServer(
       Server server,
       ModelRegistry registry,
       HealthStatusManager health,
-      ExecutorService callExecutor,
-      ExecutorService streamExecutor) {
+      ExecutorService callExecutor) {
     this.server = server;
     this.registry = registry;
     this.health = health;
     this.callExecutor = callExecutor;
-    this.streamExecutor = streamExecutor;
   }
 
   /**
@@ -61,13 +59,28 @@ public final class InferenceServer implements AutoCloseable {
    *     fails to load (the message names each model and why)
    */
   public static InferenceServer start(Path modelRepository, int port) throws IOException {
+    return start(modelRepository, port, METRICS_OFF);
+  }
+
+  /** {@code metricsPort} value that serves no metrics endpoint. */
+  public static final int METRICS_OFF = -1;
+
+  /**
+   * Starts the server, optionally with the Prometheus {@code /metrics} endpoint.
+   *
+   * @param metricsPort HTTP port for {@code GET /metrics} on all interfaces, 0 for any free port
+   *     (see {@link #metricsPort()}), or {@link #METRICS_OFF}
+   * @throws IOException as {@link #start(Path, int)}, or when the metrics port cannot be bound
+   */
+  public static InferenceServer start(Path modelRepository, int port, int metricsPort)
+      throws IOException {
     Path repo = modelRepository.toAbsolutePath().normalize();
     ModelRegistry registry = ModelRegistry.scan(repo);
     int cores = Runtime.getRuntime().availableProcessors();
+    // RPC handlers only decode and queue (models run on their schedulers' instance threads), so
+    // a small pool keeps any number of requests in flight
     ExecutorService callExecutor =
         Executors.newFixedThreadPool(Math.max(4, 2 * cores), daemonThreads("inference-grpc-"));
-    ExecutorService streamExecutor =
-        Executors.newFixedThreadPool(Math.max(4, cores), daemonThreads("inference-stream-"));
     HealthStatusManager health = new HealthStatusManager();
     String serviceName = GRPCInferenceServiceGrpc.SERVICE_NAME;
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
@@ -79,16 +92,26 @@ public final class InferenceServer implements AutoCloseable {
             // clients such as TritonChannels ping during long calls: allow it instead of GOAWAY
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
-            .addService(new InferenceService(registry, streamExecutor))
+            .addService(new InferenceService(registry))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();
-    InferenceServer s = new InferenceServer(server, registry, health, callExecutor, streamExecutor);
+    InferenceServer s = new InferenceServer(server, registry, health, callExecutor);
     try {
       server.start();
     } catch (IOException | RuntimeException e) {
       s.close();
       throw new IOException("cannot start the inference server on port " + port + ": " + e, e);
+    }
+    if (metricsPort != METRICS_OFF) {
+      try {
+        s.metrics = MetricsEndpoint.start(metricsPort, registry);
+      } catch (IOException | RuntimeException e) {
+        s.close();
+        throw new IOException(
+            "cannot serve the metrics endpoint on port " + metricsPort + ": " + e, e);
+      }
+      log.info("metrics at http://0.0.0.0:{}/metrics", s.metrics.port());
     }
     log.info("inference server listening on port {}, loading models from {}", s.port(), repo);
     List<String> failures;
@@ -159,6 +182,12 @@ public final class InferenceServer implements AutoCloseable {
     return server.getPort();
   }
 
+  /** The bound port of the {@code /metrics} endpoint, or {@link #METRICS_OFF}. */
+  public int metricsPort() {
+    MetricsEndpoint m = metrics;
+    return m == null ? METRICS_OFF : m.port();
+  }
+
   /** Whether every model is loaded and the server is not closing (what ServerReady answers). */
   public boolean ready() {
     return registry.serverReady();
@@ -173,7 +202,10 @@ public final class InferenceServer implements AutoCloseable {
     return registry.allSlots().stream().map(slot -> slot.name + "/" + slot.version).toList();
   }
 
-  /** Stops accepting calls, cancels the running ones after a grace period, releases the models. */
+  /**
+   * Stops accepting calls, cancels the running ones after a grace period (queued requests are then
+   * removed), stops the models' schedulers and releases the models.
+   */
   @Override
   public void close() {
     health.enterTerminalState();
@@ -184,13 +216,15 @@ public final class InferenceServer implements AutoCloseable {
         server.shutdownNow();
         server.awaitTermination(5, TimeUnit.SECONDS);
       }
-      streamExecutor.shutdownNow();
       callExecutor.shutdownNow();
-      streamExecutor.awaitTermination(10, TimeUnit.SECONDS);
       callExecutor.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
+      MetricsEndpoint m = metrics;
+      if (m != null) {
+        m.close();
+      }
       registry.close();
     }
   }

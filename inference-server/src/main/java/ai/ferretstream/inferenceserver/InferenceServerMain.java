@@ -9,8 +9,9 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 
 /**
- * Command line: {@code InferenceServerMain --model-repository DIR [--port 8001]}. Serves until
- * SIGTERM/SIGINT; exits 2 on bad arguments and 1 when the models cannot be loaded.
+ * Command line: {@code InferenceServerMain --model-repository DIR [--port 8001] [--metrics-port
+ * N]}. Serves until SIGTERM/SIGINT; exits 2 on bad arguments and 1 when the models cannot be
+ * loaded.
  */
 public final class InferenceServerMain {
 
@@ -18,8 +19,12 @@ public final class InferenceServerMain {
 
   private InferenceServerMain() {}
 
-  /** Parsed command line. */
-  record Options(Path modelRepository, int port) {}
+  /**
+   * Parsed command line.
+   *
+   * @param metricsPort port of the Prometheus endpoint, or {@link InferenceServer#METRICS_OFF}
+   */
+  record Options(Path modelRepository, int port, int metricsPort) {}
 
   public static void main(String[] args) throws InterruptedException {
     quietLoggingUnlessConfigured();
@@ -38,7 +43,8 @@ public final class InferenceServerMain {
     }
     InferenceServer server;
     try {
-      server = InferenceServer.start(options.modelRepository(), options.port());
+      server =
+          InferenceServer.start(options.modelRepository(), options.port(), options.metricsPort());
     } catch (IOException | RuntimeException e) {
       System.err.println("inference server failed to start: " + e.getMessage());
       System.exit(1);
@@ -61,6 +67,7 @@ public final class InferenceServerMain {
   static Options parse(String[] args) {
     Path repo = null;
     int port = DEFAULT_PORT;
+    int metricsPort = InferenceServer.METRICS_OFF;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       switch (arg) {
@@ -68,22 +75,16 @@ public final class InferenceServerMain {
           return null;
         }
         case "--model-repository" -> repo = Path.of(value(args, ++i, arg));
-        case "--port" -> {
-          String v = value(args, ++i, arg);
-          try {
-            port = Integer.parseInt(v);
-          } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--port needs a number, got '" + v + "'", e);
-          }
-          if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("--port must be 0..65535, got " + port);
-          }
-        }
+        case "--port" -> port = portValue(arg, value(args, ++i, arg));
+        case "--metrics-port" -> metricsPort = portValue(arg, value(args, ++i, arg));
         default -> {
           if (arg.startsWith("--model-repository=")) {
             repo = Path.of(arg.substring("--model-repository=".length()));
           } else if (arg.startsWith("--port=")) {
             return parse(replace(args, i, "--port", arg.substring("--port=".length())));
+          } else if (arg.startsWith("--metrics-port=")) {
+            return parse(
+                replace(args, i, "--metrics-port", arg.substring("--metrics-port=".length())));
           } else {
             throw new IllegalArgumentException("unknown argument '" + arg + "'");
           }
@@ -93,7 +94,20 @@ public final class InferenceServerMain {
     if (repo == null) {
       throw new IllegalArgumentException("--model-repository is required");
     }
-    return new Options(repo, port);
+    return new Options(repo, port, metricsPort);
+  }
+
+  private static int portValue(String flag, String v) {
+    int port;
+    try {
+      port = Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(flag + " needs a number, got '" + v + "'", e);
+    }
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException(flag + " must be 0..65535, got " + port);
+    }
+    return port;
   }
 
   private static String[] replace(String[] args, int i, String flag, String value) {
@@ -126,7 +140,8 @@ public final class InferenceServerMain {
     out.println(
         "usage: InferenceServerMain --model-repository DIR [--port "
             + DEFAULT_PORT
-            + "]\n"
-            + "  Serves the Triton-layout model repository DIR over the KServe v2 gRPC protocol.");
+            + "] [--metrics-port N]\n"
+            + "  Serves the Triton-layout model repository DIR over the KServe v2 gRPC protocol;\n"
+            + "  --metrics-port also serves Prometheus metrics at http://0.0.0.0:N/metrics.");
   }
 }

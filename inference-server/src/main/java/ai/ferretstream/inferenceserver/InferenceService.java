@@ -28,13 +28,14 @@ import ai.ferretstream.proto.inference.ServerMetadataResponse;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
 import ai.ferretstream.proto.inference.ServerReadyResponse;
 import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
-import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,15 +57,11 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
   private final ModelRegistry registry;
-  private final Executor streamExecutor;
   private final String version;
 
-  /**
-   * @param streamExecutor runs the requests that arrive on {@code ModelStreamInfer} streams
-   */
-  InferenceService(ModelRegistry registry, Executor streamExecutor) {
+  /** Requests run on each model's {@link ModelScheduler}; no RPC thread waits for a model. */
+  InferenceService(ModelRegistry registry) {
     this.registry = registry;
-    this.streamExecutor = streamExecutor;
     String v = InferenceService.class.getPackage().getImplementationVersion();
     this.version = v == null ? "dev" : v;
   }
@@ -207,41 +204,79 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   @Override
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
     long arrival = System.nanoTime();
-    unary(
-        out,
-        () -> {
-          Slot slot = registry.ready(request.getModelName(), request.getModelVersion());
-          if (slot.decoupled()) {
-            throw new InferenceException(
-                Status.Code.FAILED_PRECONDITION,
-                "model '"
-                    + slot.name
-                    + "' is decoupled (it streams 0..N responses per request): call"
-                    + " ModelStreamInfer; ModelInfer does not support decoupled models");
-          }
-          ModelInferResponse[] response = new ModelInferResponse[1];
-          Context context = Context.current();
-          execute(
-              slot,
-              request,
-              arrival,
-              new ResponseSink() {
-                @Override
-                public void send(List<Tensor> outputs, boolean last) {
-                  response[0] = encode(slot, request.getId(), outputs, null);
-                }
+    Context context = Context.current();
+    if (out instanceof ServerCallStreamObserver<ModelInferResponse> call) {
+      call.setOnCancelHandler(() -> {}); // a late response to a gone client is dropped, not thrown
+    }
+    Slot slot;
+    try {
+      slot = registry.ready(request.getModelName(), request.getModelVersion());
+      if (slot.decoupled()) {
+        throw new InferenceException(
+            Status.Code.FAILED_PRECONDITION,
+            "model '"
+                + slot.name
+                + "' is decoupled (it streams 0..N responses per request): call"
+                + " ModelStreamInfer; ModelInfer does not support decoupled models");
+      }
+    } catch (RuntimeException e) {
+      respondError(out, e);
+      return;
+    }
+    AtomicReference<ModelInferResponse> response = new AtomicReference<>();
+    try {
+      submit(
+          slot,
+          request,
+          arrival,
+          context,
+          new ResponseSink() {
+            @Override
+            public void send(List<Tensor> outputs, boolean last) {
+              response.set(encode(slot, request.getId(), outputs, null));
+            }
 
-                @Override
-                public boolean cancelled() {
-                  return context.isCancelled();
-                }
-              });
-          if (response[0] == null) {
-            throw new InferenceException(
-                Status.Code.INTERNAL, "model '" + slot.name + "' produced no response");
-          }
-          return response[0];
-        });
+            @Override
+            public boolean cancelled() {
+              return context.isCancelled();
+            }
+          },
+          failure -> {
+            if (failure != null) {
+              respondError(out, failure);
+            } else if (response.get() == null) {
+              respondError(
+                  out,
+                  new InferenceException(
+                      Status.Code.INTERNAL, "model '" + slot.name + "' produced no response"));
+            } else {
+              try {
+                out.onNext(response.get());
+                out.onCompleted();
+              } catch (RuntimeException e) {
+                log.debug("call closed before its response was sent", e);
+              }
+            }
+          });
+    } catch (RuntimeException e) {
+      respondError(out, e);
+    }
+  }
+
+  private static void respondError(StreamObserver<?> out, RuntimeException e) {
+    StatusRuntimeException status;
+    if (e instanceof InferenceException ie) {
+      status = ie.toStatus();
+    } else {
+      log.error("request failed unexpectedly", e);
+      status =
+          Status.INTERNAL.withDescription("internal error: " + e).withCause(e).asRuntimeException();
+    }
+    try {
+      out.onError(status);
+    } catch (RuntimeException closed) {
+      log.debug("call closed before its error was sent", closed);
+    }
   }
 
   @Override
@@ -250,43 +285,65 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
     return new StreamCall((ServerCallStreamObserver<ModelStreamInferResponse>) out);
   }
 
-  /** Runs one request on a model, recording statistics; the model's responses go to sink. */
-  private void execute(Slot slot, ModelInferRequest request, long arrivalNs, ResponseSink sink) {
-    long start = System.nanoTime();
+  /**
+   * Decodes a request and queues it on the model's scheduler; {@code done} is called once it has
+   * run, failed, or been cancelled while queued (cancellation of {@code context} removes it from
+   * the queue).
+   *
+   * @throws InferenceException when the request is invalid or the queue refuses it (recorded as a
+   *     failure; {@code done} is not called)
+   */
+  private static void submit(
+      Slot slot,
+      ModelInferRequest request,
+      long arrivalNs,
+      Context context,
+      ResponseSink sink,
+      ModelScheduler.Completion done) {
+    InferInputs inputs;
+    List<String> outputs;
     try {
-      InferInputs inputs = RequestDecoder.decode(request, slot.config);
-      List<String> outputs = RequestDecoder.requestedOutputs(request, slot.config);
-      long inferStart = System.nanoTime();
-      long[] sendNs = new long[1];
-      slot.backend()
-          .execute(
-              inputs,
-              outputs,
-              new ResponseSink() {
-                @Override
-                public void send(List<Tensor> tensors, boolean last) {
-                  long t = System.nanoTime();
-                  sink.send(tensors, last);
-                  sendNs[0] += System.nanoTime() - t;
-                }
-
-                @Override
-                public boolean cancelled() {
-                  return sink.cancelled();
-                }
-              });
-      long end = System.nanoTime();
-      slot.stats.success(
-          inputs.batchSize(),
-          start - arrivalNs,
-          inferStart - start,
-          end - inferStart - sendNs[0],
-          sendNs[0],
-          end - arrivalNs);
+      inputs = RequestDecoder.decode(request, slot.config);
+      outputs = RequestDecoder.requestedOutputs(request, slot.config);
     } catch (RuntimeException e) {
       slot.stats.failure(System.nanoTime() - arrivalNs);
       throw e;
     }
+    ModelScheduler scheduler = slot.scheduler();
+    AtomicReference<ModelScheduler.Request> queued = new AtomicReference<>();
+    Context.CancellationListener listener =
+        c -> scheduler.cancel(queued.get(), cancelledWhileQueued(c, slot));
+    queued.set(
+        new ModelScheduler.Request(
+            inputs,
+            outputs,
+            arrivalNs,
+            System.nanoTime() - arrivalNs,
+            sink,
+            failure -> {
+              context.removeListener(listener);
+              done.completed(failure);
+            }));
+    // listen first: a context cancelled already removes the request before it is queued
+    context.addListener(listener, Runnable::run);
+    try {
+      scheduler.submit(queued.get());
+    } catch (RuntimeException e) {
+      context.removeListener(listener);
+      throw e;
+    }
+  }
+
+  private static InferenceException cancelledWhileQueued(Context context, Slot slot) {
+    Status status = Contexts.statusFromCancelled(context);
+    Status.Code code = status == null ? Status.Code.CANCELLED : status.getCode();
+    return new InferenceException(
+        code,
+        (code == Status.Code.DEADLINE_EXCEEDED
+                ? "the deadline passed while the request was queued for "
+                : "the request was cancelled while queued for ")
+            + slot.describe()
+            + "; it was not run");
   }
 
   static ModelInferResponse encode(Slot slot, String id, List<Tensor> outputs, Boolean last) {
@@ -331,10 +388,11 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   }
 
   /**
-   * One {@code ModelStreamInfer} call. Each request runs on the stream executor (requests on one
-   * stream run concurrently, as in Triton; correlate responses by id). Errors become {@code
-   * error_message} responses and the stream stays open. Cancellation stops generation between
-   * pieces; half-close lets in-flight requests finish, then completes the stream.
+   * One {@code ModelStreamInfer} call. Each request is queued on its model's scheduler (requests on
+   * one stream run concurrently up to the models' instance counts, as in Triton; correlate
+   * responses by id). Errors become {@code error_message} responses and the stream stays open.
+   * Cancellation stops generation between pieces; half-close lets in-flight requests finish, then
+   * completes the stream.
    */
   private final class StreamCall implements StreamObserver<ModelInferRequest> {
 
@@ -358,27 +416,15 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
         inFlight++;
       }
       try {
-        streamExecutor.execute(context.wrap(() -> handle(request, arrival)));
-      } catch (RejectedExecutionException e) {
-        error(request, "the server is shutting down");
-        finished();
-      }
-    }
-
-    private boolean isCancelled() {
-      return cancelled.get() || context.isCancelled();
-    }
-
-    private void handle(ModelInferRequest request, long arrival) {
-      try {
         Slot slot = registry.ready(request.getModelName(), request.getModelVersion());
         boolean emptyFinal = emptyFinalRequested(request);
         boolean decoupled = slot.decoupled();
         AtomicBoolean finalSent = new AtomicBoolean();
-        execute(
+        submit(
             slot,
             request,
             arrival,
+            context,
             new ResponseSink() {
               @Override
               public void send(List<Tensor> outputs, boolean last) {
@@ -393,19 +439,31 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
               public boolean cancelled() {
                 return isCancelled();
               }
+            },
+            failure -> {
+              try {
+                if (failure != null) {
+                  error(request, failure.getMessage());
+                } else if (!finalSent.get() && !isCancelled()) {
+                  // the explicit end of a decoupled request: requested, or never marked
+                  write(encode(slot, request.getId(), List.of(), true));
+                }
+              } finally {
+                finished();
+              }
             });
-        if (!finalSent.get() && !isCancelled()) {
-          // the explicit end of a decoupled request: requested, or the model never marked one
-          write(encode(slot, request.getId(), List.of(), true));
-        }
       } catch (InferenceException e) {
         error(request, e.getMessage());
+        finished();
       } catch (RuntimeException e) {
         log.error("stream request {} failed unexpectedly", request.getId(), e);
         error(request, "internal error: " + e);
-      } finally {
         finished();
       }
+    }
+
+    private boolean isCancelled() {
+      return cancelled.get() || context.isCancelled();
     }
 
     private void error(ModelInferRequest request, String message) {

@@ -3,6 +3,7 @@ package ai.ferretstream.inferenceserver;
 import ai.ferretstream.proto.inference.DataType;
 import ai.ferretstream.proto.inference.ModelConfig;
 import ai.ferretstream.proto.inference.ModelInput;
+import ai.ferretstream.proto.inference.ModelInstanceGroup;
 import ai.ferretstream.proto.inference.ModelOutput;
 import ai.ferretstream.proto.inference.ModelParameter;
 import com.google.protobuf.TextFormat;
@@ -101,6 +102,23 @@ final class ModelConfigs {
       }
     } catch (IllegalArgumentException e) {
       problems.add(e.getMessage());
+    }
+    if (config.hasDynamicBatching()) {
+      for (int p : config.getDynamicBatching().getPreferredBatchSizeList()) {
+        if (p < 1 || p > config.getMaxBatchSize()) {
+          problems.add(
+              "dynamic_batching preferred_batch_size "
+                  + p
+                  + " is outside 1..max_batch_size ("
+                  + config.getMaxBatchSize()
+                  + ")");
+        }
+      }
+    }
+    for (ModelInstanceGroup g : config.getInstanceGroupList()) {
+      if (g.getCount() < 0) {
+        problems.add("instance_group count must be >= 0, is " + g.getCount());
+      }
     }
     if (config.getInputCount() == 0) {
       problems.add("no input declared");

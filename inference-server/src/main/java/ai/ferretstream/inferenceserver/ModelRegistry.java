@@ -49,6 +49,7 @@ final class ModelRegistry implements AutoCloseable {
     private volatile State state;
     private volatile String reason;
     private volatile ModelBackend backend;
+    private volatile ModelScheduler scheduler;
 
     Slot(
         String name,
@@ -77,14 +78,25 @@ final class ModelRegistry implements AutoCloseable {
       return backend;
     }
 
+    /** Queues and runs this version's requests; null until loaded. */
+    ModelScheduler scheduler() {
+      return scheduler;
+    }
+
     boolean decoupled() {
       return ModelConfigs.decoupled(config);
     }
 
     void ready(ModelBackend loaded) {
       backend = loaded;
+      scheduler = new ModelScheduler(describe(), config, loaded, stats);
       reason = "";
       state = State.READY;
+    }
+
+    /** "model 'x' version 'n'", for messages. */
+    String describe() {
+      return "model '" + name + "' version '" + version + "'";
     }
 
     void failed(String why) {
@@ -369,15 +381,25 @@ final class ModelRegistry implements AutoCloseable {
     closed = true;
   }
 
-  /** Releases every loaded model (call once no request runs any more). */
+  /**
+   * Stops every model's scheduler (queued requests fail with UNAVAILABLE) and releases the models
+   * whose executions have finished; a model still executing after the scheduler's grace period is
+   * left open rather than closed under a running execution.
+   */
   @Override
   public void close() {
     closed = true;
     for (Slot slot : allSlots()) {
       ModelBackend backend = slot.backend();
-      if (backend != null) {
-        backend.close();
+      if (backend == null) {
+        continue;
       }
+      ModelScheduler scheduler = slot.scheduler();
+      if (scheduler != null && !scheduler.shutdown()) {
+        log.warn("{} is still executing after shutdown; not closing it", slot.describe());
+        continue;
+      }
+      backend.close();
     }
   }
 }

@@ -53,7 +53,7 @@ class InferenceServerIT {
 
   @BeforeAll
   static void start() throws Exception {
-    server = InferenceServer.start(Path.of("model-repository"), 0);
+    server = InferenceServer.start(Path.of("model-repository"), 0, 0);
     channel =
         NettyChannelBuilder.forAddress("localhost", server.port())
             .usePlaintext()
@@ -384,6 +384,81 @@ class InferenceServerIT {
               assertThat(e.getStatus().getDescription())
                   .contains("pixels", "[1, 224, 224, 3]", "[-1, 336, 336, 3]", "dimension 1");
             });
+  }
+
+  @Test
+  void manyConcurrentRequestsAreInFlightAndBatchedTogether() throws Exception {
+    int n = 16;
+    ModelStatistics before = stats("clip_vision");
+    List<com.google.common.util.concurrent.ListenableFuture<ModelInferResponse>> futures =
+        new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      futures.add(
+          GRPCInferenceServiceGrpc.newFutureStub(channel)
+              .withDeadlineAfter(60, TimeUnit.SECONDS)
+              .modelInfer(
+                  ModelInferRequest.newBuilder()
+                      .setModelName("clip_vision")
+                      .setId("c" + i)
+                      .addInputs(input("pixels", "UINT8", 1, 336, 336, 3))
+                      .addRawInputContents(
+                          ByteString.copyFrom(TestTensors.solidTiles(new int[] {i * 15, 0, 0})))
+                      .build()));
+    }
+    for (int i = 0; i < n; i++) {
+      ModelInferResponse r = futures.get(i).get(60, TimeUnit.SECONDS);
+      assertThat(r.getId()).isEqualTo("c" + i);
+      float red =
+          TensorCodec.fp16ToFloats(r.getRawOutputContents(0).substring(0, 2).toByteArray())[0];
+      assertThat((red * CLIP_STD[0] + CLIP_MEAN[0]) * 255f).isCloseTo(i * 15f, within(2f));
+    }
+    ModelStatistics after = stats("clip_vision");
+    assertThat(after.getInferenceCount() - before.getInferenceCount()).isEqualTo(n);
+    assertThat(
+            after.getInferenceStats().getSuccess().getCount()
+                - before.getInferenceStats().getSuccess().getCount())
+        .isEqualTo(n);
+    // how many batches the 16 requests formed depends on timing; never more than one each
+    assertThat(after.getExecutionCount() - before.getExecutionCount()).isBetween(1L, (long) n);
+  }
+
+  @Test
+  void servesPrometheusMetricsForEveryModel() throws Exception {
+    stub()
+        .modelInfer(
+            ModelInferRequest.newBuilder()
+                .setModelName("dinov2_vision")
+                .addInputs(input("pixels", "UINT8", 1, 336, 336, 3))
+                .addRawInputContents(ByteString.copyFrom(new byte[336 * 336 * 3]))
+                .build());
+    assertThat(server.metricsPort()).isPositive();
+
+    java.net.http.HttpResponse<String> response =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(
+                            "http://localhost:" + server.metricsPort() + "/metrics"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    List<String> lines = response.body().lines().toList();
+    for (String model :
+        List.of("clip_vision", "dinov2_vision", "ferret_region_sampler", "ferret_llm")) {
+      assertThat(lines)
+          .anyMatch(
+              l ->
+                  l.startsWith(
+                      "nv_inference_pending_request_count{model=\"" + model + "\",version=\"1\"}"));
+    }
+    assertThat(lines)
+        .filteredOn(
+            l ->
+                l.startsWith("nv_inference_request_success{model=\"dinov2_vision\",version=\"1\"}"))
+        .singleElement()
+        .satisfies(
+            l -> assertThat(Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).isPositive());
   }
 
   static ModelStatistics stats(String model) {

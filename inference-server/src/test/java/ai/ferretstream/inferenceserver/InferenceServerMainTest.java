@@ -13,9 +13,28 @@ class InferenceServerMainTest {
     assertThat(
             InferenceServerMain.parse(
                 new String[] {"--model-repository", "repo", "--port", "9001"}))
-        .isEqualTo(new InferenceServerMain.Options(Path.of("repo"), 9001));
+        .isEqualTo(
+            new InferenceServerMain.Options(Path.of("repo"), 9001, InferenceServer.METRICS_OFF));
     assertThat(InferenceServerMain.parse(new String[] {"--model-repository=r", "--port=0"}))
-        .isEqualTo(new InferenceServerMain.Options(Path.of("r"), 0));
+        .isEqualTo(new InferenceServerMain.Options(Path.of("r"), 0, InferenceServer.METRICS_OFF));
+  }
+
+  @Test
+  void metricsAreOffUnlessAPortIsGiven() {
+    assertThat(
+            InferenceServerMain.parse(
+                    new String[] {"--model-repository", "r", "--metrics-port", "8002"})
+                .metricsPort())
+        .isEqualTo(8002);
+    assertThat(
+            InferenceServerMain.parse(new String[] {"--model-repository", "r", "--metrics-port=0"})
+                .metricsPort())
+        .isZero();
+    assertThatThrownBy(
+            () ->
+                InferenceServerMain.parse(
+                    new String[] {"--model-repository", "r", "--metrics-port", "-3"}))
+        .hasMessageContaining("--metrics-port must be 0..65535");
   }
 
   @Test

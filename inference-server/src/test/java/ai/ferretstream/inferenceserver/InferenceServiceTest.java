@@ -69,7 +69,6 @@ class InferenceServiceTest {
           "counter");
 
   final ExecutorService grpcExecutor = Executors.newFixedThreadPool(4);
-  final ExecutorService streamExecutor = Executors.newFixedThreadPool(4);
   Server server;
   ManagedChannel channel;
   ModelRegistry registry;
@@ -147,7 +146,7 @@ class InferenceServiceTest {
     server =
         InProcessServerBuilder.forName(name)
             .executor(grpcExecutor)
-            .addService(new InferenceService(registry, streamExecutor))
+            .addService(new InferenceService(registry))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).build();
@@ -169,7 +168,9 @@ class InferenceServiceTest {
       server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
     grpcExecutor.shutdownNow();
-    streamExecutor.shutdownNow();
+    if (registry != null) {
+      registry.close();
+    }
   }
 
   GRPCInferenceServiceBlockingStub stub() {

@@ -175,4 +175,24 @@ class ModelConfigsTest {
     assertThatThrownBy(() -> ModelConfigs.validate(c, "m"))
         .hasMessageContaining("needs parameters { key: \"implementation\"");
   }
+
+  @Test
+  void refusesPreferredBatchSizesOutsideMaxBatchSizeAndNegativeInstanceCounts() {
+    ModelConfig config =
+        ModelConfigs.parse(
+            """
+            name: "m"
+            platform: "onnxruntime_onnx"
+            max_batch_size: 4
+            input [ { name: "x" data_type: TYPE_FP32 dims: [ 2 ] } ]
+            output [ { name: "y" data_type: TYPE_FP32 dims: [ 2 ] } ]
+            dynamic_batching { preferred_batch_size: [ 2, 8 ] }
+            instance_group [ { count: -1 } ]
+            """,
+            "m");
+
+    assertThatThrownBy(() -> ModelConfigs.validate(config, "m/config.pbtxt"))
+        .hasMessageContaining("preferred_batch_size 8 is outside 1..max_batch_size (4)")
+        .hasMessageContaining("instance_group count must be >= 0, is -1");
+  }
 }
