@@ -79,7 +79,7 @@ def finish(graph, doc):
     return model
 
 
-def encoder(name, mean, std):
+def encoder(name, mean, std, channels=CHANNELS):
     # The patch mean is taken first (on 0..255 values), then rescaled and normalised: the same
     # affine maps as normalising every pixel before averaging, on 196x fewer values.
     nodes = [
@@ -101,14 +101,14 @@ def encoder(name, mean, std):
         const("std", std, np.float32),
         const("patch_shape", [-1, GRID, PATCH, GRID, PATCH, 3], np.int64),
         const("token_shape", [-1, TOKENS, 3], np.int64),
-        const("pads", [0, 0, 0, 0, 0, CHANNELS - 3], np.int64),
+        const("pads", [0, 0, 0, 0, 0, channels - 3], np.int64),
         const("zero", 0.0, np.float32),
     ]
     graph = helper.make_graph(
         nodes,
         name,
         [helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["batch", TILE, TILE, 3])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT16, ["batch", TOKENS, CHANNELS])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT16, ["batch", TOKENS, channels])],
         initializer=inits,
     )
     return finish(
@@ -216,8 +216,30 @@ def check(root):
     return 0
 
 
+def write_light_encoder(root, channels):
+    """A clip_vision with `channels` output channels, for benchmarks of batching itself: the same
+    graph, 1024/channels times less output to move. Config copied from the dev repository."""
+    path = model_path(root, "clip_vision")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(encoder("clip_vision", CLIP_MEAN, CLIP_STD, channels).SerializeToString(deterministic=True))
+    with open(os.path.join(DEFAULT_OUT, "clip_vision", "config.pbtxt")) as f:
+        config = f.read()
+    if "dims: [ %d, %d ]" % (TOKENS, CHANNELS) not in config:
+        raise SystemExit("clip_vision/config.pbtxt: output dims not found")
+    config = config.replace("dims: [ %d, %d ]" % (TOKENS, CHANNELS), "dims: [ %d, %d ]" % (TOKENS, channels))
+    with open(os.path.join(root, "clip_vision", "config.pbtxt"), "w") as f:
+        f.write("# BENCHMARK-ONLY light dev encoder: %d output channels\n" % channels + config)
+    print("wrote %s (%d channels)" % (path, channels))
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description="Generate the Ferret Stream dev ONNX models.")
+    parser.add_argument(
+        "--light-encoder-channels",
+        type=int,
+        help="instead: write only a clip_vision with this many output channels into --out (benchmarks)",
+    )
     parser.add_argument("--out", help="model repository to write (default: %s)" % DEFAULT_OUT)
     parser.add_argument(
         "--check",
@@ -226,6 +248,11 @@ def main(argv):
     )
     args = parser.parse_args(argv)
     root = os.path.abspath(args.out) if args.out else DEFAULT_OUT
+    if args.light_encoder_channels:
+        if not args.out:
+            raise SystemExit("--light-encoder-channels needs --out (never the dev repository)")
+        write_light_encoder(root, args.light_encoder_channels)
+        return 0
     if args.check:
         return check(root)
     write_all(root)
