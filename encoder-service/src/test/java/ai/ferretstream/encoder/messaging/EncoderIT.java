@@ -182,6 +182,49 @@ class EncoderIT {
     }
   }
 
+  @Test
+  void dropsTheTilesOfARequestCancelledOnTheControlTopic() throws Exception {
+    TopicCatalog catalog = new TopicCatalog("cancel.");
+    createTopic(catalog.tilesLocal());
+    ConfigurableApplicationContext encoder = startEncoder(catalog.prefix());
+    try {
+      org.springframework.kafka.test.utils.ContainerTestUtils.waitForAssignment(
+          encoder.getBean(
+              "controlListenerContainer",
+              org.springframework.kafka.listener.MessageListenerContainer.class),
+          1);
+      String gone = "gone-" + UUID.randomUUID();
+      String kept = "kept-" + UUID.randomUUID();
+      producer
+          .send(
+              new ProducerRecord<>(
+                  catalog.control(),
+                  gone,
+                  (Object) ai.ferretstream.proto.v1.Cancel.newBuilder().setRequestId(gone).build()))
+          .get();
+      ai.ferretstream.encoder.batching.CancelledRequests cancelled =
+          encoder.getBean(ai.ferretstream.encoder.batching.CancelledRequests.class);
+      await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.isCancelled(gone));
+
+      publish(catalog, tile(gone, 0, 1, 0));
+      publish(catalog, tile(kept, 0, 2, 0));
+
+      // the kept tile came after the cancelled one in the same partition: once its features are
+      // out, the cancelled tile has been settled too
+      consume(catalog.features(), TileFeatures.parser(), r -> r.key().equals(kept), 1);
+      assertThat(fake.calls()).noneSatisfy(c -> assertThat(c.getId()).contains(gone));
+      assertThat(
+              encoder
+                  .getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                  .get("ferret.encoder.cancelled")
+                  .counter()
+                  .count())
+          .isEqualTo(1.0);
+    } finally {
+      encoder.close();
+    }
+  }
+
   private static long committed(
       org.apache.kafka.clients.admin.Admin admin, String group, String topic) throws Exception {
     var offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
