@@ -83,6 +83,9 @@ public final class JoinBook {
     FeatureJoin.validate(features);
     String id = features.getContext().getRequestId();
     if (finished.contains(id, nowMillis)) {
+      // keep naming it in the commits while its records lie past the committed offset, so that a
+      // later owner of the partition ignores them too
+      offsets.finished(partition, id, offset);
       return new Offer(Status.FINISHED, null, features.getContext());
     }
     FeatureJoin join = open.get(id);
@@ -116,9 +119,20 @@ public final class JoinBook {
   public synchronized void finish(String requestId, long nowMillis) {
     FeatureJoin join = open.remove(requestId);
     if (join != null) {
+      markFinished(join);
       release(join);
     }
     finished.add(requestId, nowMillis);
+  }
+
+  /**
+   * Remembers requests another instance finished (read from the committed offsets' metadata of
+   * partitions this instance was just given), so their replayed records are ignored.
+   */
+  public synchronized void rememberFinished(Collection<String> requestIds, long nowMillis) {
+    for (String id : requestIds) {
+      finished.add(id, nowMillis);
+    }
   }
 
   /** Removes and returns the joins whose deadline passed; they count as finished. */
@@ -129,6 +143,7 @@ public final class JoinBook {
       FeatureJoin join = it.next();
       if (nowMillis >= join.expiresAtMillis()) {
         it.remove();
+        markFinished(join);
         release(join);
         finished.add(join.requestId(), nowMillis);
         expired.add(join);
@@ -160,6 +175,13 @@ public final class JoinBook {
 
   public synchronized int openJoins() {
     return open.size();
+  }
+
+  /** Tells the offset tracker where the finished join's records end, per partition. */
+  private void markFinished(FeatureJoin join) {
+    for (FeatureJoin.Held h : join.held()) {
+      offsets.finished(h.partition(), join.requestId(), h.offset());
+    }
   }
 
   private void release(FeatureJoin join) {

@@ -41,6 +41,39 @@ class FeaturePartitions implements ConsumerAwareRebalanceListener {
     drop(partitions);
   }
 
+  /**
+   * Reads the committed offsets' metadata of the new partitions: requests their previous owner
+   * finished whose records will be replayed from there, to be ignored rather than fused again.
+   */
+  @Override
+  public void onPartitionsAssigned(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+    if (partitions.isEmpty()) {
+      return;
+    }
+    try {
+      java.util.Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed =
+          consumer.committed(new java.util.HashSet<>(partitions));
+      int remembered = 0;
+      for (org.apache.kafka.clients.consumer.OffsetAndMetadata offset : committed.values()) {
+        if (offset != null) {
+          List<String> ids = OffsetCommitter.finishedIds(offset.metadata());
+          book.rememberFinished(ids, System.currentTimeMillis());
+          remembered += ids.size();
+        }
+      }
+      if (remembered > 0) {
+        log.info(
+            "partitions {}: {} requests already finished by their previous owner",
+            partitions,
+            remembered);
+      }
+    } catch (org.apache.kafka.common.KafkaException e) {
+      // without it a finished request whose records are replayed may be fused again: downstream
+      // ignores the duplicate
+      log.warn("could not read the committed offsets of {}: {}", partitions, e.getMessage());
+    }
+  }
+
   @Override
   public void onPartitionsLost(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
     drop(partitions);

@@ -3,6 +3,7 @@ package ai.ferretstream.proto.kafka;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -19,6 +20,10 @@ public final class OffsetTracker {
 
   private static final class State {
     final TreeSet<Long> held = new TreeSet<>();
+    // finished requests -> their last offset: replayed records of these must be ignored
+    final Map<String, Long> finished = new LinkedHashMap<>();
+    // a request finished since the last commit: commit again, at the same offset if need be
+    boolean finishedSinceCommit;
     long next = -1;
     long committed = -1;
   }
@@ -46,14 +51,21 @@ public final class OffsetTracker {
     }
   }
 
-  /** The offset to commit for {@code partition} now, or -1 when it would not move forward. */
+  /**
+   * The offset to commit for {@code partition} now, or -1 when there is nothing new to commit: the
+   * offset would not move forward and no request finished since the last commit (whose id the
+   * commit's metadata must then carry).
+   */
   public synchronized long committable(SourcePartition partition) {
     State s = states.get(partition);
     if (s == null || s.next < 0) {
       return -1;
     }
     long offset = s.held.isEmpty() ? s.next : s.held.first();
-    return offset > s.committed ? offset : -1;
+    if (offset > s.committed || (s.finishedSinceCommit && offset == s.committed)) {
+      return offset;
+    }
+    return -1;
   }
 
   /** The offsets to commit now for the given partitions (only those that move forward). */
@@ -69,10 +81,35 @@ public final class OffsetTracker {
     return out;
   }
 
+  /**
+   * A request whose records in {@code partition} end at {@code lastOffset} finished. Until the
+   * committed offset passes {@code lastOffset}, a new owner of the partition would replay some of
+   * its records: {@link #finishedFrom} names it so the commit can carry it along.
+   */
+  public synchronized void finished(SourcePartition partition, String requestId, long lastOffset) {
+    State s = state(partition);
+    s.finished.merge(requestId, lastOffset, Math::max);
+    s.finishedSinceCommit = true;
+  }
+
+  /**
+   * The finished requests with records at or after {@code offset} in {@code partition}, oldest
+   * first; forgets those entirely before it.
+   */
+  public synchronized List<String> finishedFrom(SourcePartition partition, long offset) {
+    State s = states.get(partition);
+    if (s == null) {
+      return List.of();
+    }
+    s.finished.values().removeIf(last -> last < offset);
+    return List.copyOf(s.finished.keySet());
+  }
+
   /** {@code offset} of {@code partition} was committed. */
   public synchronized void committed(SourcePartition partition, long offset) {
     State s = state(partition);
     s.committed = Math.max(s.committed, offset);
+    s.finishedSinceCommit = false;
   }
 
   /** Forgets a partition this consumer no longer owns. */

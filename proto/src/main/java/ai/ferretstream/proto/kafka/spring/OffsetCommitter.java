@@ -2,8 +2,12 @@ package ai.ferretstream.proto.kafka.spring;
 
 import ai.ferretstream.proto.kafka.OffsetTracker;
 import ai.ferretstream.proto.kafka.SourcePartition;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,13 +52,68 @@ public final class OffsetCommitter {
     committable.forEach(
         (p, offset) ->
             offsets.put(
-                new TopicPartition(p.topic(), p.partition()), new OffsetAndMetadata(offset)));
+                new TopicPartition(p.topic(), p.partition()),
+                new OffsetAndMetadata(offset, metadata(tracker.finishedFrom(p, offset)))));
     try {
       consumer.commitSync(offsets);
       committable.forEach(tracker::committed);
     } catch (KafkaException e) {
       log.warn("could not commit {}; will retry: {}", offsets, e.getMessage());
     }
+  }
+
+  /** Prefix of offset metadata naming finished requests replayed from the committed offset. */
+  static final String FINISHED_PREFIX = "ferret-finished:";
+
+  /**
+   * Room for request ids in the offset metadata: Kafka's default {@code offset.metadata.max.bytes}
+   * is 4096.
+   */
+  static final int METADATA_LIMIT = 4000;
+
+  /**
+   * The commit's metadata: the ids of requests that finished although some of their records lie at
+   * or after the committed offset, URL-encoded and comma-separated, newest kept when they do not
+   * all fit (older ones then risk being processed again after a failover).
+   */
+  static String metadata(List<String> finished) {
+    if (finished.isEmpty()) {
+      return "";
+    }
+    StringBuilder out = new StringBuilder(FINISHED_PREFIX);
+    List<String> encoded = new ArrayList<>(finished.size());
+    int length = FINISHED_PREFIX.length();
+    for (int i = finished.size() - 1; i >= 0; i--) {
+      String id = URLEncoder.encode(finished.get(i), StandardCharsets.UTF_8);
+      if (length + id.length() + 1 > METADATA_LIMIT) {
+        log.warn(
+            "{} finished requests do not fit the offset metadata; the {} oldest may be replayed",
+            finished.size(),
+            i + 1);
+        break;
+      }
+      encoded.add(id);
+      length += id.length() + 1;
+    }
+    Collections.reverse(encoded);
+    out.append(String.join(",", encoded));
+    return out.toString();
+  }
+
+  /** The finished request ids in a commit's metadata (empty for none or foreign metadata). */
+  public static List<String> finishedIds(String metadata) {
+    if (metadata == null || !metadata.startsWith(FINISHED_PREFIX)) {
+      return List.of();
+    }
+    String body = metadata.substring(FINISHED_PREFIX.length());
+    if (body.isEmpty()) {
+      return List.of();
+    }
+    List<String> ids = new ArrayList<>();
+    for (String part : body.split(",")) {
+      ids.add(URLDecoder.decode(part, StandardCharsets.UTF_8));
+    }
+    return ids;
   }
 
   public static SourcePartition source(TopicPartition tp) {
