@@ -152,7 +152,7 @@ class EncoderKafkaConfig {
           KafkaProperties kafka,
           TopicCatalog catalog,
           EncoderProperties properties,
-          ai.ferretstream.encoder.batching.CancelledRequests cancelled,
+          ai.ferretstream.proto.kafka.RecentIds cancelled,
           EncodingPipeline pipeline) {
     Map<String, Object> config = kafka.buildConsumerProperties();
     config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");

@@ -1,6 +1,5 @@
 package ai.ferretstream.encoder.config;
 
-import ai.ferretstream.encoder.batching.CancelledRequests;
 import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.ModelStartupCheck;
 import ai.ferretstream.encoder.inference.TritonClient;
@@ -9,6 +8,7 @@ import ai.ferretstream.encoder.messaging.EncodingPipeline;
 import ai.ferretstream.encoder.messaging.TileEncoder;
 import ai.ferretstream.encoder.messaging.TileIntake;
 import ai.ferretstream.proto.kafka.OffsetTracker;
+import ai.ferretstream.proto.kafka.RecentIds;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.kafka.spring.FerretKafka;
 import ai.ferretstream.proto.kafka.spring.OffsetCommitter;
@@ -74,7 +74,7 @@ class InferenceConfig {
       TopicCatalog catalog,
       EncoderProperties properties,
       MeterRegistry meterRegistry,
-      CancelledRequests cancelledRequests) {
+      RecentIds cancelledRequests) {
     EncoderProperties.Encoder encoder = properties.encoder();
     return new TileEncoder(
         tritonClient,
@@ -88,13 +88,13 @@ class InferenceConfig {
         FerretKafka.recoverer(kafkaTemplate, catalog, EncoderKafkaConfig.SERVICE),
         encoder.retries(),
         encoder.retryBackoff(),
-        cancelledRequests::isCancelled);
+        cancelledRequests::contains);
   }
 
   /** Cancelled request ids, kept ten minutes (longer than any request's deadline). */
   @Bean
-  CancelledRequests cancelledRequests() {
-    return new CancelledRequests(100_000, Duration.ofMinutes(10), System::currentTimeMillis);
+  RecentIds cancelledRequests() {
+    return new RecentIds(100_000, Duration.ofMinutes(10), System::currentTimeMillis);
   }
 
   @Bean

@@ -1,6 +1,6 @@
 package ai.ferretstream.encoder.messaging;
 
-import ai.ferretstream.encoder.batching.CancelledRequests;
+import ai.ferretstream.proto.kafka.RecentIds;
 import ai.ferretstream.proto.v1.Cancel;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
@@ -15,10 +15,10 @@ public final class CancelListener implements MessageListener<String, Cancel> {
 
   private static final Logger log = LoggerFactory.getLogger(CancelListener.class);
 
-  private final CancelledRequests cancelled;
+  private final RecentIds cancelled;
   private final EncodingPipeline pipeline;
 
-  public CancelListener(CancelledRequests cancelled, EncodingPipeline pipeline) {
+  public CancelListener(RecentIds cancelled, EncodingPipeline pipeline) {
     this.cancelled = cancelled;
     this.pipeline = pipeline;
   }
@@ -30,7 +30,7 @@ public final class CancelListener implements MessageListener<String, Cancel> {
       log.warn("ignoring a cancel without a request id");
       return;
     }
-    cancelled.cancel(cancel.getRequestId());
+    cancelled.add(cancel.getRequestId());
     int dropped = pipeline.cancel(cancel.getRequestId());
     if (dropped > 0) {
       log.debug("request {} cancelled: {} queued tiles dropped", cancel.getRequestId(), dropped);

@@ -202,9 +202,9 @@ class EncoderIT {
                   gone,
                   (Object) ai.ferretstream.proto.v1.Cancel.newBuilder().setRequestId(gone).build()))
           .get();
-      ai.ferretstream.encoder.batching.CancelledRequests cancelled =
-          encoder.getBean(ai.ferretstream.encoder.batching.CancelledRequests.class);
-      await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.isCancelled(gone));
+      ai.ferretstream.proto.kafka.RecentIds cancelled =
+          encoder.getBean(ai.ferretstream.proto.kafka.RecentIds.class);
+      await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.contains(gone));
 
       publish(catalog, tile(gone, 0, 1, 0));
       publish(catalog, tile(kept, 0, 2, 0));

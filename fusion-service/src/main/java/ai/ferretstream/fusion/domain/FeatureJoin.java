@@ -32,9 +32,11 @@ public final class FeatureJoin {
   private TileFeatures global;
   private final TileFeatures[] locals;
   private int localsReceived;
+  private final long openedAtNanos;
   private final List<Held> held = new ArrayList<>(4);
 
   FeatureJoin(TileFeatures first, long expiresAtMillis) {
+    this.openedAtNanos = System.nanoTime();
     this.requestId = first.getContext().getRequestId();
     this.context = first.getContext();
     this.timings = new java.util.HashMap<>(first.getContext().getTimingsMap());
@@ -158,6 +160,11 @@ public final class FeatureJoin {
     if (!held.contains(h)) {
       held.add(h);
     }
+  }
+
+  /** {@link System#nanoTime()} when the join's first record arrived. */
+  public long openedAtNanos() {
+    return openedAtNanos;
   }
 
   List<Held> held() {

@@ -9,10 +9,12 @@ import java.util.Arrays;
 /**
  * Region masks at the original image resolution, as Ferret builds them: a box is inclusive {@code
  * [x1..x2] x [y1..y2]}; a point is the 11x11 window {@code [max(0, x-5), min(W, x+6))}, likewise
- * for y; a polygon is rasterised with the even-odd rule on pixel centres inside its bounding box.
- * Coordinates in {@link CoordinateSpace#COORDINATE_SPACE_NORMALIZED_999} become pixels as {@code
- * int(q * W / 1000)}; pixel coordinates (also an unspecified space) are taken as they are. Every
- * coordinate is clamped to the image.
+ * for y; a polygon is rasterised with the even-odd rule on pixel centres inside its bounding box; a
+ * mask PNG at the image size gives its pixels with a non-zero colour sample (see {@link MaskPng};
+ * its region's coordinate space does not apply). Coordinates in {@link
+ * CoordinateSpace#COORDINATE_SPACE_NORMALIZED_999} become pixels as {@code int(q * W / 1000)};
+ * pixel coordinates (also an unspecified space) are taken as they are. Every coordinate is clamped
+ * to the image.
  */
 public final class RegionMasks {
 
@@ -24,8 +26,8 @@ public final class RegionMasks {
   /**
    * The mask of {@code region} on a {@code width x height} image.
    *
-   * @throws PermanentFailure {@code unsupported_region} for mask images, {@code invalid_region} for
-   *     a region without a shape or a polygon that covers no pixel
+   * @throws PermanentFailure {@code invalid_region} for a region without a shape, a polygon that
+   *     covers no pixel, or a mask PNG that is not a PNG of the image's size with an inside pixel
    */
   public static RegionMask of(Region region, int width, int height) {
     if (width <= 0 || height <= 0) {
@@ -52,9 +54,7 @@ public final class RegionMasks {
             Math.min(height, y + POINT_RADIUS + 1));
       }
       case POLYGON -> polygon(region, width, height);
-      case MASK_PNG ->
-          throw new PermanentFailure(
-              "unsupported_region", "mask_png regions are not supported yet; send a polygon");
+      case MASK_PNG -> MaskPng.decode(region.getMaskPng(), width, height);
       case SHAPE_NOT_SET -> throw new PermanentFailure("invalid_region", "region has no shape");
     };
   }

@@ -37,13 +37,17 @@ class FeaturesListener {
   private final OffsetCommitter committer;
   private final Clock clock;
 
+  private final io.micrometer.core.instrument.MeterRegistry meters;
+
   FeaturesListener(
       JoinBook book,
       OffsetTracker tracker,
       Fusion fusion,
       FusionPublisher publisher,
       OffsetCommitter committer,
-      Clock clock) {
+      Clock clock,
+      io.micrometer.core.instrument.MeterRegistry meters) {
+    this.meters = meters;
     this.book = book;
     this.tracker = tracker;
     this.fusion = fusion;
@@ -66,7 +70,21 @@ class FeaturesListener {
     String requestId = features.getContext().getRequestId();
     switch (offer.status()) {
       case READY -> {
+        long start = System.nanoTime();
         FusedContext fused = fusion.fuse(offer.join());
+        long fusedAt = System.nanoTime();
+        String grid = fused.getLayout().getCols() + "x" + fused.getLayout().getRows();
+        timer("ferret.fusion.join.wait", "From a request's first feature record to its last", grid)
+            .record(
+                start - offer.join().openedAtNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        timer("ferret.fusion.fuse", "Merging, fusing and sampling regions of one request", grid)
+            .record(fusedAt - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        io.micrometer.core.instrument.DistributionSummary.builder("ferret.fusion.fused.bytes")
+            .description("Serialized size of a FusedContext")
+            .baseUnit("bytes")
+            .tag("grid", grid)
+            .register(meters)
+            .record(fused.getSerializedSize());
         publisher.fused(fused);
         book.finish(requestId, clock.millis());
         log.debug("fused request {}", requestId);
@@ -96,5 +114,13 @@ class FeaturesListener {
   @EventListener(condition = "event.listenerId.startsWith('" + ID + "')")
   void onIdle(ListenerContainerIdleEvent event) {
     committer.commit(event.getConsumer());
+  }
+
+  private io.micrometer.core.instrument.Timer timer(String name, String description, String grid) {
+    return io.micrometer.core.instrument.Timer.builder(name)
+        .description(description)
+        .tag("grid", grid)
+        .publishPercentiles(0.5, 0.99)
+        .register(meters);
   }
 }

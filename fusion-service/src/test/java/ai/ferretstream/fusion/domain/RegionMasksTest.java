@@ -135,12 +135,140 @@ class RegionMasksTest {
         .isInstanceOf(PermanentFailure.class);
   }
 
+  private static Region mask(java.awt.image.BufferedImage image) {
+    return Region.newBuilder()
+        .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+        .setMaskPng(MaskPngs.png(image))
+        .build();
+  }
+
+  private static void assertPixels(RegionMask mask, int width, int height, MaskPngs.Shape shape) {
+    long count = 0;
+    for (int y = 0; y < height; y++) {
+      for (int x = 0; x < width; x++) {
+        boolean inside = shape.inside(x, y);
+        assertThat(mask.contains(x, y)).as("(%d, %d)", x, y).isEqualTo(inside);
+        count += inside ? 1 : 0;
+      }
+    }
+    assertThat(mask.size()).isEqualTo(count);
+  }
+
   @Test
-  void maskImagesAreNotSupportedYet() {
+  void rectangleMaskHasTheSamePixelsAsTheBox() {
+    MaskPngs.Shape rect = (x, y) -> x >= 10 && x <= 30 && y >= 20 && y <= 25;
+    RegionMask mask = RegionMasks.of(mask(MaskPngs.grey(64, 48, rect)), 64, 48);
+    RegionMask box =
+        RegionMasks.of(box(CoordinateSpace.COORDINATE_SPACE_PIXELS, 10, 20, 30, 25), 64, 48);
+    assertPixels(mask, 64, 48, rect);
+    assertThat(mask.size()).isEqualTo(box.size());
+    for (long i = 0; i < box.size(); i++) {
+      assertThat(mask.x(i)).isEqualTo(box.x(i));
+      assertThat(mask.y(i)).isEqualTo(box.y(i));
+    }
+  }
+
+  @Test
+  void lShapedMaskHasExactlyItsPixels() {
+    MaskPngs.Shape l =
+        (x, y) -> (x >= 5 && x < 12 && y >= 4 && y < 40) || (x >= 5 && x < 50 && y >= 33 && y < 40);
+    RegionMask mask = RegionMasks.of(mask(MaskPngs.binary(64, 48, l)), 64, 48);
+    assertPixels(mask, 64, 48, l);
+  }
+
+  @Test
+  void singlePixelMask() {
+    RegionMask mask =
+        RegionMasks.of(mask(MaskPngs.grey(64, 48, (x, y) -> x == 63 && y == 0)), 64, 48);
+    assertThat(mask.size()).isEqualTo(1);
+    assertThat(mask.x(0)).isEqualTo(63);
+    assertThat(mask.y(0)).isEqualTo(0);
+    float[] points = PointSampler.points(mask, 64, 48, PointSampler.seed("r", 0));
+    for (int i = 0; i < PointSampler.POINTS; i++) {
+      assertThat(points[2 * i]).isEqualTo(63f / 64);
+      assertThat(points[2 * i + 1]).isEqualTo(0f);
+    }
+  }
+
+  @Test
+  void fullImageMask() {
+    RegionMask mask = RegionMasks.of(mask(MaskPngs.rgb(64, 48, (x, y) -> true)), 64, 48);
+    assertThat(mask.size()).isEqualTo(64L * 48);
+    assertPixels(mask, 64, 48, (x, y) -> true);
+  }
+
+  @Test
+  void maskPointsLieInsideTheMaskAndRepeatForTheSameSeed() {
+    // a ring: every pixel between radius 10 and 20 of (40, 30); far more than 512 pixels
+    MaskPngs.Shape ring =
+        (x, y) -> {
+          int d2 = (x - 40) * (x - 40) + (y - 30) * (y - 30);
+          return d2 >= 100 && d2 <= 400;
+        };
+    RegionMask mask = RegionMasks.of(mask(MaskPngs.grey(80, 60, ring)), 80, 60);
+    assertThat(mask.size()).isGreaterThan(PointSampler.POINTS);
+    long seed = PointSampler.seed("req-mask", 2);
+    float[] points = PointSampler.points(mask, 80, 60, seed);
+    java.util.Set<Integer> distinct = new java.util.HashSet<>();
+    for (int i = 0; i < PointSampler.POINTS; i++) {
+      int x = Math.round(points[2 * i] * 80);
+      int y = Math.round(points[2 * i + 1] * 60);
+      assertThat(ring.inside(x, y)).as("point (%d, %d)", x, y).isTrue();
+      distinct.add(y * 80 + x);
+    }
+    assertThat(distinct).hasSize(PointSampler.POINTS);
+    assertThat(PointSampler.points(mask, 80, 60, seed)).containsExactly(points);
+    // decoding the same PNG again samples the same points
+    RegionMask again = RegionMasks.of(mask(MaskPngs.grey(80, 60, ring)), 80, 60);
+    assertThat(PointSampler.points(again, 80, 60, seed)).containsExactly(points);
+    assertThat(PointSampler.points(mask, 80, 60, PointSampler.seed("req-mask", 3)))
+        .isNotEqualTo(points);
+  }
+
+  @Test
+  void smallMaskPointsAreAllItsPixelsThenRepeats() {
+    MaskPngs.Shape three = (x, y) -> y == 7 && (x == 1 || x == 9 || x == 30);
+    RegionMask mask = RegionMasks.of(mask(MaskPngs.grey(40, 10, three)), 40, 10);
+    float[] points = PointSampler.points(mask, 40, 10, PointSampler.seed("r", 0));
+    for (int i = 0; i < PointSampler.POINTS; i++) {
+      assertThat(three.inside(Math.round(points[2 * i] * 40), Math.round(points[2 * i + 1] * 10)))
+          .isTrue();
+    }
+    assertThat(points[0] * 40).isEqualTo(1f);
+    assertThat(points[2] * 40).isEqualTo(9f);
+    assertThat(points[4] * 40).isEqualTo(30f);
+  }
+
+  @Test
+  void maskOfAnotherSizeIsAnInvalidRegion() {
+    Region region = mask(MaskPngs.grey(64, 48, (x, y) -> true));
+    assertThatThrownBy(() -> RegionMasks.of(region, 48, 64))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("invalid_region");
+              assertThat(e.getMessage()).contains("64x48").contains("48x64");
+            });
+  }
+
+  @Test
+  void garbageMaskBytesAreAnInvalidRegion() {
     Region region = Region.newBuilder().setMaskPng(ByteString.copyFromUtf8("png")).build();
     assertThatThrownBy(() -> RegionMasks.of(region, 100, 100))
         .isInstanceOfSatisfying(
-            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("unsupported_region"));
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_region"));
+  }
+
+  @Test
+  void emptyMaskIsAnInvalidRegion() {
+    Region region = mask(MaskPngs.grey(64, 48, (x, y) -> false));
+    assertThatThrownBy(() -> RegionMasks.of(region, 64, 48))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("invalid_region");
+              assertThat(e.getMessage()).contains("no inside pixel");
+            });
   }
 
   @Test

@@ -13,8 +13,9 @@ import ai.ferretstream.proto.v1.Turn;
  * question with an open assistant turn. The image placeholder goes before the first user message
  * only. In the current question, the k-th region placeholder of a region whose coordinates the text
  * does not already name becomes {@code "[x1, y1, x2, y2] <region_fea>"} (a point: {@code "[x, y]
- * <region_fea>"}; a polygon: its bounding box) in Ferret's 0..999 coordinates, {@code q =
- * int(clamp(x, 0, W-1) * 1000 / W)}.
+ * <region_fea>"}; a polygon: its bounding box; a mask PNG: the bounding box of its inside pixels,
+ * see {@link MaskPng}) in Ferret's 0..999 coordinates, {@code q = int(clamp(x, 0, W-1) * 1000 /
+ * W)}.
  */
 public final class PromptRenderer {
 
@@ -28,7 +29,8 @@ public final class PromptRenderer {
    * @param imageWidth width of the original image, for region coordinates
    * @param imageHeight height of the original image
    * @throws PermanentFailure {@code invalid_region} when the question's region placeholders and the
-   *     regions do not match, {@code unsupported_region} for mask regions to be named
+   *     regions do not match, or a mask region to be named is not a PNG of the image's size with an
+   *     inside pixel
    */
   public String render(RequestContext context, int imageWidth, int imageHeight) {
     StringBuilder out = new StringBuilder(512);
@@ -98,15 +100,14 @@ public final class PromptRenderer {
     return switch (region.getShapeCase()) {
       case BOX -> {
         Box b = region.getBox();
-        yield "["
-            + q(space, Math.min(b.getX1(), b.getX2()), width)
-            + ", "
-            + q(space, Math.min(b.getY1(), b.getY2()), height)
-            + ", "
-            + q(space, Math.max(b.getX1(), b.getX2()), width)
-            + ", "
-            + q(space, Math.max(b.getY1(), b.getY2()), height)
-            + "]";
+        yield box(
+            space,
+            Math.min(b.getX1(), b.getX2()),
+            Math.min(b.getY1(), b.getY2()),
+            Math.max(b.getX1(), b.getX2()),
+            Math.max(b.getY1(), b.getY2()),
+            width,
+            height);
       }
       case POINT ->
           "["
@@ -128,21 +129,34 @@ public final class PromptRenderer {
           x2 = Math.max(x2, p.getX());
           y2 = Math.max(y2, p.getY());
         }
-        yield "["
-            + q(space, x1, width)
-            + ", "
-            + q(space, y1, height)
-            + ", "
-            + q(space, x2, width)
-            + ", "
-            + q(space, y2, height)
-            + "]";
+        yield box(space, x1, y1, x2, y2, width, height);
       }
-      case MASK_PNG ->
+      case MASK_PNG -> {
+        // a mask is always in pixels of the original image, whatever the region's space says
+        if (width <= 0 || height <= 0) {
           throw new PermanentFailure(
-              "unsupported_region", "mask_png regions are not supported yet; send a polygon");
+              "invalid_request", "image size unknown for region coordinates");
+        }
+        MaskPng.Bounds b = MaskPng.bounds(region.getMaskPng(), width, height);
+        yield box(
+            CoordinateSpace.COORDINATE_SPACE_PIXELS, b.x1(), b.y1(), b.x2(), b.y2(), width, height);
+      }
       case SHAPE_NOT_SET -> throw new PermanentFailure("invalid_region", "region has no shape");
     };
+  }
+
+  /** {@code [x1, y1, x2, y2]} in 0..999 coordinates. */
+  private static String box(
+      CoordinateSpace space, int x1, int y1, int x2, int y2, int width, int height) {
+    return "["
+        + q(space, x1, width)
+        + ", "
+        + q(space, y1, height)
+        + ", "
+        + q(space, x2, width)
+        + ", "
+        + q(space, y2, height)
+        + "]";
   }
 
   /** Ferret's 0..999 coordinate of a pixel coordinate: {@code int(clamp(x, 0, W-1) * 1000 / W)}. */

@@ -11,14 +11,20 @@ import ai.ferretstream.llm.inference.TritonLlmClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.kafka.RecentIds;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GenerationOptions;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.kafka.annotation.KafkaListener;
@@ -48,6 +54,13 @@ class FusedListener {
   private final ActiveGenerations active;
   private final LlmProperties.Llm settings;
   private final Clock clock;
+  private final MeterRegistry meters;
+  // requests answered (or being answered) here lately: a replayed FusedContext is ignored
+  private final RecentIds answered =
+      new RecentIds(100_000, Duration.ofMinutes(10), System::currentTimeMillis);
+  private final Counter duplicates;
+  private final Timer timeToFirstToken;
+  private final Timer interToken;
 
   FusedListener(
       PromptRenderer renderer,
@@ -55,7 +68,23 @@ class FusedListener {
       AnswerPublisher publisher,
       ActiveGenerations active,
       LlmProperties properties,
-      Clock clock) {
+      Clock clock,
+      MeterRegistry meters) {
+    this.meters = meters;
+    this.duplicates =
+        Counter.builder("ferret.llm.duplicates")
+            .description("Fused contexts ignored because their request was answered already")
+            .register(meters);
+    this.timeToFirstToken =
+        Timer.builder("ferret.llm.time.to.first.token")
+            .description("From the fused context's arrival to the first generated piece")
+            .publishPercentiles(0.5, 0.99)
+            .register(meters);
+    this.interToken =
+        Timer.builder("ferret.llm.inter.token")
+            .description("Between consecutive generated pieces of one answer")
+            .publishPercentiles(0.5, 0.99)
+            .register(meters);
     this.renderer = renderer;
     this.client = client;
     this.publisher = publisher;
@@ -77,6 +106,23 @@ class FusedListener {
     if (id.isEmpty()) {
       throw new PermanentFailure("invalid_request", "fused context without a request id");
     }
+    if (!answered.add(id)) {
+      // a second FusedContext for the same request (fusion replayed it after a crash): the client
+      // has (or is getting) its answer already
+      duplicates.increment();
+      log.info("ignoring a duplicate fused context of request {}", id);
+      return;
+    }
+    try {
+      answer(fused, context, id);
+    } catch (RuntimeException | InterruptedException e) {
+      answered.remove(id); // not answered: a redelivery must be processed
+      throw e;
+    }
+  }
+
+  private void answer(FusedContext fused, RequestContext context, String id)
+      throws InterruptedException {
     AnswerPublisher.Sends sends = publisher.sends(context);
     long now = clock.millis();
     if (AnswerEvents.expired(context, now)) {
@@ -127,6 +173,8 @@ class FusedListener {
       long deadline)
       throws InterruptedException {
     long firstToken = 0;
+    long startedNanos = System.nanoTime();
+    long lastPieceNanos = 0;
     while (true) {
       long left = deadline - clock.millis();
       Generation.Event event = left > 0 ? generation.next(left) : null;
@@ -134,6 +182,7 @@ class FusedListener {
           || (event instanceof Generation.Failed f
               && f.kind() == TokenSink.FailureKind.DEADLINE_EXCEEDED)) {
         generation.stop("deadline exceeded");
+        generationError("deadline_exceeded");
         sends.send(answer.flush());
         sends.send(
             answer.error(
@@ -144,9 +193,14 @@ class FusedListener {
         return;
       }
       if (event instanceof Generation.Piece p) {
+        long pieceNanos = System.nanoTime();
         if (firstToken == 0) {
           firstToken = clock.millis();
+          timeToFirstToken.record(pieceNanos - startedNanos, TimeUnit.NANOSECONDS);
+        } else {
+          interToken.record(pieceNanos - lastPieceNanos, TimeUnit.NANOSECONDS);
         }
+        lastPieceNanos = pieceNanos;
         sends.send(answer.onPiece(p.text()));
       } else if (event instanceof Generation.Final) {
         sends.send(answer.flush());
@@ -159,16 +213,26 @@ class FusedListener {
         log.debug("generation of {} cancelled: {}", context.getRequestId(), c.reason());
         return;
       } else if (event instanceof Generation.ModelError m) {
+        generationError("model_error");
         fail(
             answer,
             sends,
             new PermanentFailure("inference_rejected", client.model() + ": " + m.message()));
         return;
       } else if (event instanceof Generation.Failed f) {
+        generationError(f.kind().name().toLowerCase(java.util.Locale.ROOT));
         fail(answer, sends, f.failure());
         return;
       }
     }
+  }
+
+  private void generationError(String kind) {
+    Counter.builder("ferret.llm.generation.errors")
+        .description("Generations that ended in an error, by kind")
+        .tag("kind", kind)
+        .register(meters)
+        .increment();
   }
 
   /** Before any event: throw for the error handler. After: end the stream with an error event. */

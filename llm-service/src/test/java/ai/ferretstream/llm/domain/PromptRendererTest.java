@@ -128,6 +128,102 @@ class PromptRendererTest {
     assertThat(PromptRenderer.coordinates(polygon, 1000, 500)).isEqualTo("[100, 100, 300, 800]");
   }
 
+  /** An L within x 20..149, y 10..79 of a 200x100 image. */
+  private static final MaskPngs.Shape L =
+      (x, y) ->
+          (x >= 20 && x < 40 && y >= 10 && y < 80) || (x >= 20 && x < 150 && y >= 60 && y < 80);
+
+  private static Region mask(CoordinateSpace space, MaskPngs.Shape shape) {
+    return Region.newBuilder()
+        .setSpace(space)
+        .setMaskPng(MaskPngs.png(MaskPngs.grey(200, 100, shape)))
+        .build();
+  }
+
+  @Test
+  void maskRegionIsWrittenAsTheBoundingBoxOfItsPixels() {
+    // int(20 * 1000 / 200) = 100, int(10 * 1000 / 100) = 100, int(149 * 1000 / 200) = 745,
+    // int(79 * 1000 / 100) = 790
+    Region region = mask(CoordinateSpace.COORDINATE_SPACE_PIXELS, L);
+    assertThat(PromptRenderer.coordinates(region, 200, 100)).isEqualTo("[100, 100, 745, 790]");
+    Region polygon =
+        Region.newBuilder()
+            .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+            .setPolygon(
+                Polygon.newBuilder()
+                    .addVertices(Point.newBuilder().setX(20).setY(10))
+                    .addVertices(Point.newBuilder().setX(149).setY(10))
+                    .addVertices(Point.newBuilder().setX(149).setY(79))
+                    .addVertices(Point.newBuilder().setX(20).setY(79)))
+            .build();
+    RequestContext withMask =
+        RequestContext.newBuilder().setPrompt("What is <region_fea>?").addRegions(region).build();
+    RequestContext withPolygon = withMask.toBuilder().setRegions(0, polygon).build();
+    assertThat(renderer.render(withMask, 200, 100))
+        .isEqualTo(renderer.render(withPolygon, 200, 100))
+        .endsWith("USER: <image>\nWhat is [100, 100, 745, 790] <region_fea>? ASSISTANT:");
+  }
+
+  @Test
+  void maskCoordinatesAreAlwaysPixelsOfTheOriginalImage() {
+    // the region's space does not apply to a mask image
+    Region region = mask(CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999, L);
+    assertThat(PromptRenderer.coordinates(region, 200, 100)).isEqualTo("[100, 100, 745, 790]");
+  }
+
+  @Test
+  void singlePixelAndFullImageMasks() {
+    Region corner = mask(CoordinateSpace.COORDINATE_SPACE_PIXELS, (x, y) -> x == 199 && y == 0);
+    assertThat(PromptRenderer.coordinates(corner, 200, 100)).isEqualTo("[995, 0, 995, 0]");
+    Region full = mask(CoordinateSpace.COORDINATE_SPACE_PIXELS, (x, y) -> true);
+    assertThat(PromptRenderer.coordinates(full, 200, 100)).isEqualTo("[0, 0, 995, 990]");
+  }
+
+  @Test
+  void maskRegionNamedInTheTextIsNotDecoded() {
+    RequestContext context =
+        RequestContext.newBuilder()
+            .setPrompt("What is [1, 2, 3, 4] <region_fea>?")
+            .addRegions(
+                Region.newBuilder()
+                    .setNamedInText(true)
+                    .setMaskPng(com.google.protobuf.ByteString.copyFromUtf8("not a png")))
+            .build();
+    assertThat(renderer.render(context, 640, 480))
+        .endsWith("USER: <image>\nWhat is [1, 2, 3, 4] <region_fea>? ASSISTANT:");
+  }
+
+  @Test
+  void badMaskRegionsAreInvalidRegions() {
+    RequestContext wrongSize =
+        RequestContext.newBuilder()
+            .setPrompt("What is <region_fea>?")
+            .addRegions(mask(CoordinateSpace.COORDINATE_SPACE_PIXELS, L))
+            .build();
+    assertThatThrownBy(() -> renderer.render(wrongSize, 100, 200))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("invalid_region");
+              assertThat(e.getMessage()).contains("200x100").contains("100x200");
+            });
+    RequestContext garbage =
+        wrongSize.toBuilder()
+            .setRegions(
+                0, Region.newBuilder().setMaskPng(com.google.protobuf.ByteString.copyFromUtf8("x")))
+            .build();
+    assertThatThrownBy(() -> renderer.render(garbage, 200, 100))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_region"));
+    RequestContext empty =
+        wrongSize.toBuilder()
+            .setRegions(0, mask(CoordinateSpace.COORDINATE_SPACE_PIXELS, (x, y) -> false))
+            .build();
+    assertThatThrownBy(() -> renderer.render(empty, 200, 100))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_region"));
+  }
+
   @Test
   void placeholdersAndRegionsMustMatch() {
     RequestContext context = RequestContext.newBuilder().setPrompt("What is <region_fea>?").build();

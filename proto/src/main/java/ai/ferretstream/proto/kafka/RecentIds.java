@@ -1,4 +1,4 @@
-package ai.ferretstream.encoder.batching;
+package ai.ferretstream.proto.kafka;
 
 import java.time.Duration;
 import java.util.Iterator;
@@ -7,18 +7,18 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * Request ids cancelled by their clients (from {@code ferret.control}), remembered for a while so
- * that tiles of those requests still in the topic or in the batch queue are dropped instead of
- * encoded. Bounded: at most {@code capacity} ids, each kept for {@code ttl}.
+ * Request ids remembered for a while: requests cancelled by their clients (the encoder drops their
+ * tiles), requests already answered (the llm service ignores a duplicate fused context). Bounded:
+ * at most {@code capacity} ids, each kept for {@code ttl}; thread-safe.
  */
-public final class CancelledRequests {
+public final class RecentIds {
 
   private final int capacity;
   private final long ttlMillis;
   private final LongSupplier clock;
   private final LinkedHashMap<String, Long> expiries = new LinkedHashMap<>();
 
-  public CancelledRequests(int capacity, Duration ttl, LongSupplier clock) {
+  public RecentIds(int capacity, Duration ttl, LongSupplier clock) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be positive: " + capacity);
     }
@@ -27,14 +27,22 @@ public final class CancelledRequests {
     this.clock = clock;
   }
 
-  public synchronized void cancel(String requestId) {
+  /** Remembers {@code requestId}; returns false when it was remembered already. */
+  public synchronized boolean add(String requestId) {
     long now = clock.getAsLong();
+    boolean known = contains(requestId);
     expiries.remove(requestId);
     expiries.put(requestId, now + ttlMillis);
     evict(now);
+    return !known;
   }
 
-  public synchronized boolean isCancelled(String requestId) {
+  /** Forgets {@code requestId}. */
+  public synchronized void remove(String requestId) {
+    expiries.remove(requestId);
+  }
+
+  public synchronized boolean contains(String requestId) {
     Long expiry = expiries.get(requestId);
     return expiry != null && expiry > clock.getAsLong();
   }
