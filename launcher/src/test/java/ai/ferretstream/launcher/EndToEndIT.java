@@ -170,6 +170,144 @@ class EndToEndIT {
     assertThat(body.at("/choices/0/finish_reason").stringValue()).isNotBlank();
   }
 
+  /**
+   * Regions of every shape — box, point, polygon and binary mask PNG — in an {@code AskRequest}
+   * published straight to {@code ferret.requests} (event-driven ingestion), each on one of the two
+   * coloured rectangles: the answer, read from {@code ferret.answers}, names that colour.
+   */
+  @Test
+  void namesTheColourOfRegionsOfEveryShapeSentStraightToKafka() throws Exception {
+    Shape shape = new Shape(1920, 1080, 3, 2);
+    byte[] png = image(shape);
+    Rect blue = shape.blue();
+    Rect red = shape.red();
+    int cx = (blue.x0() + blue.x1()) / 2;
+    int cy = (blue.y0() + blue.y1()) / 2;
+    java.util.Map<String, ai.ferretstream.proto.v1.Region> regions =
+        new java.util.LinkedHashMap<>();
+    regions.put(
+        "blue box",
+        pixels()
+            .setBox(
+                ai.ferretstream.proto.v1.Box.newBuilder()
+                    .setX1(blue.x0() + 10)
+                    .setY1(blue.y0() + 10)
+                    .setX2(blue.x1() - 10)
+                    .setY2(blue.y1() - 10))
+            .build());
+    regions.put(
+        "blue point",
+        pixels().setPoint(ai.ferretstream.proto.v1.Point.newBuilder().setX(cx).setY(cy)).build());
+    regions.put(
+        "red polygon",
+        pixels()
+            .setPolygon(
+                ai.ferretstream.proto.v1.Polygon.newBuilder()
+                    .addVertices(point(red.x0() + 20, red.y0() + 20))
+                    .addVertices(point(red.x1() - 20, red.y0() + 40))
+                    .addVertices(point((red.x0() + red.x1()) / 2, red.y1() - 20)))
+            .build());
+    regions.put(
+        "blue mask",
+        pixels().setMaskPng(com.google.protobuf.ByteString.copyFrom(mask(shape, blue))).build());
+
+    java.util.Map<String, String> ids = new java.util.LinkedHashMap<>();
+    try (org.apache.kafka.clients.producer.KafkaProducer<String, Object> producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<>(
+            java.util.Map.of(
+                "bootstrap.servers", stack.bootstrapServers(), "max.request.size", 16 << 20),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new ai.ferretstream.proto.kafka.ProtobufSerializer())) {
+      for (var entry : regions.entrySet()) {
+        String id = "kafka-" + entry.getKey().replace(' ', '-') + "-" + java.util.UUID.randomUUID();
+        ids.put(entry.getKey(), id);
+        ai.ferretstream.proto.v1.AskRequest ask =
+            ai.ferretstream.proto.v1.AskRequest.newBuilder()
+                .setContext(
+                    ai.ferretstream.proto.v1.RequestContext.newBuilder()
+                        .setRequestId(id)
+                        .setCreatedUnixMs(System.currentTimeMillis())
+                        .setDeadlineUnixMs(System.currentTimeMillis() + 120_000)
+                        .setReplyTo(ai.ferretstream.proto.v1.ReplyTo.newBuilder().setPartition(0))
+                        .setPrompt("What is in <region_fea>?")
+                        .addRegions(entry.getValue())
+                        .setModel(MODEL))
+                .setImage(com.google.protobuf.ByteString.copyFrom(png))
+                .build();
+        producer
+            .send(
+                new org.apache.kafka.clients.producer.ProducerRecord<>("ferret.requests", id, ask))
+            .get();
+      }
+    }
+
+    java.util.Map<String, StringBuilder> texts = new java.util.HashMap<>();
+    java.util.Set<String> done = new java.util.HashSet<>();
+    try (org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]> consumer =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+            java.util.Map.of("bootstrap.servers", stack.bootstrapServers()),
+            new org.apache.kafka.common.serialization.StringDeserializer(),
+            new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+      org.apache.kafka.common.TopicPartition answers =
+          new org.apache.kafka.common.TopicPartition("ferret.answers", 0);
+      consumer.assign(List.of(answers));
+      consumer.seekToBeginning(List.of(answers));
+      long deadline = System.nanoTime() + REQUEST_TIMEOUT.toNanos();
+      while (done.size() < ids.size() && System.nanoTime() < deadline) {
+        for (var record : consumer.poll(Duration.ofMillis(200))) {
+          if (!ids.containsValue(record.key())) {
+            continue;
+          }
+          ai.ferretstream.proto.v1.AnswerEvent event =
+              ai.ferretstream.proto.v1.AnswerEvent.parseFrom(record.value());
+          switch (event.getEventCase()) {
+            case DELTA ->
+                texts
+                    .computeIfAbsent(record.key(), k -> new StringBuilder())
+                    .append(event.getDelta().getText());
+            case DONE -> done.add(record.key());
+            case ERROR -> {
+              done.add(record.key());
+              texts
+                  .computeIfAbsent(record.key(), k -> new StringBuilder())
+                  .append("ERROR ")
+                  .append(event.getError().getCode())
+                  .append(": ")
+                  .append(event.getError().getMessage());
+            }
+            default -> {}
+          }
+        }
+      }
+    }
+    for (var entry : ids.entrySet()) {
+      String colour = entry.getKey().split(" ")[0];
+      String text = String.valueOf(texts.get(entry.getValue())).toLowerCase(Locale.ROOT);
+      assertThat(text).as("answer about the %s", entry.getKey()).contains(colour);
+    }
+  }
+
+  private static ai.ferretstream.proto.v1.Region.Builder pixels() {
+    return ai.ferretstream.proto.v1.Region.newBuilder()
+        .setSpace(ai.ferretstream.proto.v1.CoordinateSpace.COORDINATE_SPACE_PIXELS);
+  }
+
+  private static ai.ferretstream.proto.v1.Point point(int x, int y) {
+    return ai.ferretstream.proto.v1.Point.newBuilder().setX(x).setY(y).build();
+  }
+
+  /** A 1-bit PNG of the image's size, set inside {@code inside}. */
+  private static byte[] mask(Shape shape, Rect inside) throws IOException {
+    BufferedImage mask =
+        new BufferedImage(shape.width(), shape.height(), BufferedImage.TYPE_BYTE_BINARY);
+    Graphics2D g = mask.createGraphics();
+    fill(g, Color.WHITE, inside);
+    g.dispose();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ImageIO.write(mask, "png", out);
+    return out.toByteArray();
+  }
+
   @Test
   void refusesADataUrlThatIsNotAnImage() throws Exception {
     ObjectNode request = request(new Shape(64, 64, 1, 1), null, "What is this?", false, false);
