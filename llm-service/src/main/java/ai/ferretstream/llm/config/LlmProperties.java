@@ -64,6 +64,8 @@ public record LlmProperties(
    * @param groupId consumer group of the fused-context listener
    * @param concurrency listener threads, i.e. generations in flight per instance
    * @param coalesceTokens pieces per text delta (a delta is also sent when a box completes)
+   * @param coalesceTime longest a piece waits for its delta, checked as pieces arrive (0 = count
+   *     pieces only)
    * @param defaultMaxTokens {@code max_tokens} when the request leaves it at 0
    * @param maxGenerationTime longest generation (bounds requests without a deadline too)
    * @param retries retries of a generation that failed transiently before any event was sent
@@ -77,6 +79,7 @@ public record LlmProperties(
       @DefaultValue("llm") @NotBlank String groupId,
       @DefaultValue("4") @Min(1) int concurrency,
       @DefaultValue("4") @Min(1) int coalesceTokens,
+      @DefaultValue("0ms") @NotNull Duration coalesceTime,
       @DefaultValue("512") @Min(1) int defaultMaxTokens,
       @DefaultValue("5m") @NotNull Duration maxGenerationTime,
       @DefaultValue("2") @Min(0) int retries,

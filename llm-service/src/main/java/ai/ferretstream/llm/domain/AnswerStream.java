@@ -35,11 +35,24 @@ public final class AnswerStream {
    */
   public AnswerStream(
       String requestId, int imageWidth, int imageHeight, int coalesceTokens, LongSupplier clock) {
+    this(requestId, imageWidth, imageHeight, coalesceTokens, 0, clock);
+  }
+
+  /**
+   * @param coalesceMillis longest a piece waits for its text delta, 0 = pieces only
+   */
+  public AnswerStream(
+      String requestId,
+      int imageWidth,
+      int imageHeight,
+      int coalesceTokens,
+      long coalesceMillis,
+      LongSupplier clock) {
     this.requestId = requestId;
     this.imageWidth = imageWidth;
     this.imageHeight = imageHeight;
     this.clock = clock;
-    this.coalescer = new DeltaCoalescer(coalesceTokens);
+    this.coalescer = new DeltaCoalescer(coalesceTokens, coalesceMillis, clock);
   }
 
   /** Takes one generated piece; returns the events to publish now, in order. */

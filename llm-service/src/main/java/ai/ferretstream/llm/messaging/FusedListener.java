@@ -145,6 +145,7 @@ class FusedListener {
             layout.getImageWidth(),
             layout.getImageHeight(),
             settings.coalesceTokens(),
+            settings.coalesceTime().toMillis(),
             clock::millis);
     long limit = now + settings.maxGenerationTime().toMillis();
     long deadline =
