@@ -1,9 +1,11 @@
 package ai.ferretstream.fusion.domain;
 
-import ai.ferretstream.proto.tensor.TensorCodec;
 import com.google.protobuf.ByteString;
+import java.lang.reflect.InvocationTargetException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The exact, non-learned tensor work of fusion on FP16 little-endian, row-major maps of {@code
@@ -16,8 +18,15 @@ import java.util.List;
  *   <li>the LLM image tokens: the global map's rows followed by {@code H_l} flattened row-major;
  *   <li>{@code H_a = H_l + upsample(H_g)} in FP32, computed one output row at a time.
  * </ul>
+ *
+ * <p>{@code H_a} is computed by vectorised loops (JDK Vector API) when the JVM has {@code
+ * --add-modules jdk.incubator.vector}, else by plain loops; both do the same float operations in
+ * the same order and give the same bits. No allocation per element: per map, the decoded global map
+ * and one or two upsampled rows.
  */
 public final class FeatureMaps {
+
+  private static final Logger log = LoggerFactory.getLogger(FeatureMaps.class);
 
   private static final int FP16_BYTES = 2;
 
@@ -88,7 +97,8 @@ public final class FeatureMaps {
   }
 
   /**
-   * {@code H_a = H_l + upsample(H_g)} in FP32, {@code [h, w, C]} row-major.
+   * {@code H_a = H_l + upsample(H_g)} in FP32, {@code [h, w, C]} row-major, with the {@linkplain
+   * #kernels() fastest kernels}.
    *
    * @param maps bytes holding {@code H_g} FP16 {@code [gRows * gCols, C]} at byte {@code
    *     globalOffset} and {@code H_l} FP16 {@code [h * w, C]} at byte {@code mergedOffset} (the
@@ -104,18 +114,39 @@ public final class FeatureMaps {
       int w,
       int channels,
       UpsampleMode mode) {
-    Fuser fuser = new Fuser(maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode);
+    return fusedMap(maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, true);
+  }
+
+  /**
+   * As {@link #fusedMap(byte[], int, int, int, int, int, int, int, UpsampleMode)}; {@code simd}
+   * false forces the scalar loops (the result is the same, bit for bit).
+   */
+  public static float[] fusedMap(
+      byte[] maps,
+      int globalOffset,
+      int gRows,
+      int gCols,
+      int mergedOffset,
+      int h,
+      int w,
+      int channels,
+      UpsampleMode mode,
+      boolean simd) {
+    Fuser fuser =
+        new Fuser(
+            kernelsFor(simd), maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode);
     int rowFloats = w * channels;
     float[] out = new float[Math.multiplyExact(h, rowFloats)];
-    float[] row = new float[rowFloats];
     for (int y = 0; y < h; y++) {
-      fuser.row(y, row);
-      System.arraycopy(row, 0, out, y * rowFloats, rowFloats);
+      fuser.row(y, out, y * rowFloats);
     }
     return out;
   }
 
-  /** As {@link #fusedMap}, converted to FP16 little-endian (round to nearest even). */
+  /**
+   * As {@link #fusedMap}, converted to FP16 little-endian (round to nearest even), with the
+   * {@linkplain #kernels() fastest kernels}.
+   */
   public static byte[] fusedMapFp16(
       byte[] maps,
       int globalOffset,
@@ -126,30 +157,111 @@ public final class FeatureMaps {
       int w,
       int channels,
       UpsampleMode mode) {
-    Fuser fuser = new Fuser(maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode);
-    int rowFloats = w * channels;
-    byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(h, rowFloats), FP16_BYTES)];
-    float[] row = new float[rowFloats];
+    return fusedMapFp16(maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, true);
+  }
+
+  /**
+   * As {@link #fusedMapFp16(byte[], int, int, int, int, int, int, int, UpsampleMode)}; {@code simd}
+   * false forces the scalar loops (the result is the same, bit for bit).
+   */
+  public static byte[] fusedMapFp16(
+      byte[] maps,
+      int globalOffset,
+      int gRows,
+      int gCols,
+      int mergedOffset,
+      int h,
+      int w,
+      int channels,
+      UpsampleMode mode,
+      boolean simd) {
+    Fuser fuser =
+        new Fuser(
+            kernelsFor(simd), maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode);
+    int rowBytes = w * channels * FP16_BYTES;
+    byte[] out = new byte[Math.multiplyExact(h, rowBytes)];
     for (int y = 0; y < h; y++) {
-      fuser.row(y, row);
-      TensorCodec.floatsToFp16(row, 0, rowFloats, out, y * rowFloats * FP16_BYTES);
+      fuser.rowFp16(y, out, y * rowBytes);
     }
     return out;
   }
 
-  /** Computes one output row of {@code H_a} at a time; holds the decoded global map. */
+  /**
+   * Which loops compute {@code H_a} by default: {@code vector-<bits>} (JDK Vector API, when the JVM
+   * runs with {@code --add-modules jdk.incubator.vector} on a CPU with 256-bit or wider vectors) or
+   * {@code scalar}.
+   */
+  public static String kernels() {
+    return Kernels.BEST.name();
+  }
+
+  /** The kernels {@code simd} selects: the {@linkplain #kernels() fastest} or the scalar ones. */
+  public static String kernelsName(boolean simd) {
+    return kernelsFor(simd).name();
+  }
+
+  /** Whether this JVM was started with {@code --add-modules jdk.incubator.vector}. */
+  public static boolean vectorApiAvailable() {
+    return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+  }
+
+  static FusionKernels kernelsFor(boolean simd) {
+    return simd ? Kernels.BEST : ScalarFusionKernels.INSTANCE;
+  }
+
+  /** The kernels, chosen once. */
+  private static final class Kernels {
+    static final FusionKernels BEST = best();
+
+    private static FusionKernels best() {
+      FusionKernels chosen = load();
+      log.info("fusion computes H_a with {} kernels", chosen.name());
+      return chosen;
+    }
+
+    private static FusionKernels load() {
+      if (!vectorApiAvailable()) {
+        return ScalarFusionKernels.INSTANCE;
+      }
+      try {
+        // loaded reflectively: the class links against the incubator module, absent by default
+        return (FusionKernels)
+            Class.forName(FeatureMaps.class.getPackageName() + ".VectorFusionKernels")
+                .getDeclaredConstructor()
+                .newInstance();
+      } catch (InvocationTargetException e) {
+        log.info("Vector API kernels not used: {}", e.getCause().getMessage());
+        return ScalarFusionKernels.INSTANCE;
+      } catch (ReflectiveOperationException | LinkageError e) {
+        log.warn("Vector API present but unusable, fusing with scalar loops: {}", e.toString());
+        return ScalarFusionKernels.INSTANCE;
+      }
+    }
+  }
+
+  /**
+   * Computes one output row of {@code H_a} at a time. Holds the decoded global map and the global
+   * map upsampled along the width for the rows in use: for nearest, the one source row the output
+   * row reads ({@code upsample(H_g)} row itself); for bilinear, the two source rows it blends. The
+   * source rows only move down as the output row does, so each is built once per map.
+   */
   private static final class Fuser {
+    private final FusionKernels kernels;
     private final float[] global;
     private final int gCols;
     private final byte[] maps;
-    private final int mergedElement;
+    private final int mergedOffset;
     private final int w;
     private final int channels;
     private final AxisResampling ys;
     private final AxisResampling xs;
     private final boolean nearest;
+    private final boolean sameWidth;
+    private final float[][] slots;
+    private final int[] slotRow = {-1, -1};
 
     Fuser(
+        FusionKernels kernels,
         byte[] maps,
         int globalOffset,
         int gRows,
@@ -165,6 +277,7 @@ public final class FeatureMaps {
           || (mergedOffset & 1) != 0
           || globalOffset < 0
           || mergedOffset < 0
+          || channels <= 0
           || maps.length - globalOffset < globalBytes
           || maps.length - mergedOffset < mergedBytes) {
         throw new IllegalArgumentException(
@@ -183,54 +296,108 @@ public final class FeatureMaps {
                 + " local map at "
                 + mergedOffset);
       }
+      this.kernels = kernels;
       this.global = new float[(int) (globalBytes / FP16_BYTES)];
-      TensorCodec.fp16ToFloats(maps, globalOffset / FP16_BYTES, global, 0, global.length);
+      kernels.decode(maps, globalOffset, global, 0, global.length);
       this.gCols = gCols;
       this.maps = maps;
-      this.mergedElement = mergedOffset / FP16_BYTES;
+      this.mergedOffset = mergedOffset;
       this.w = w;
       this.channels = channels;
       this.ys = AxisResampling.of(mode, gRows, h);
       this.xs = AxisResampling.of(mode, gCols, w);
       this.nearest = ys.isNearest() && xs.isNearest();
+      this.sameWidth = nearest && isIdentity(xs.lo());
+      int rowFloats = Math.multiplyExact(w, channels);
+      // nearest needs one upsampled row (none when the width is unchanged), bilinear two
+      this.slots =
+          sameWidth
+              ? new float[0][]
+              : nearest ? new float[][] {new float[rowFloats]} : new float[2][rowFloats];
     }
 
-    void row(int y, float[] out) {
-      int rowFloats = w * channels;
-      TensorCodec.fp16ToFloats(maps, mergedElement + y * rowFloats, out, 0, rowFloats);
-      int c = channels;
+    private static boolean isIdentity(int[] index) {
+      for (int i = 0; i < index.length; i++) {
+        if (index[i] != i) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** Output row {@code y} as floats into {@code out} from {@code outOffset}. */
+    void row(int y, float[] out, int outOffset) {
+      int n = w * channels;
+      int src = mergedOffset + y * n * FP16_BYTES;
       if (nearest) {
-        int gRowBase = ys.lo()[y] * gCols;
-        for (int x = 0; x < w; x++) {
-          int g = (gRowBase + xs.lo()[x]) * c;
-          int o = x * c;
-          for (int k = 0; k < c; k++) {
-            out[o + k] += global[g + k];
-          }
+        int r = ys.lo()[y];
+        if (sameWidth) {
+          kernels.addFp32(maps, src, global, r * gCols * channels, out, outOffset, n);
+        } else {
+          kernels.addFp32(maps, src, nearestRow(r), 0, out, outOffset, n);
         }
         return;
       }
-      int r0 = ys.lo()[y] * gCols;
-      int r1 = ys.hi()[y] * gCols;
-      float wy0 = ys.loWeight()[y];
-      float wy1 = ys.hiWeight()[y];
-      for (int x = 0; x < w; x++) {
-        int x0 = xs.lo()[x];
-        int x1 = xs.hi()[x];
-        float wx0 = xs.loWeight()[x];
-        float wx1 = xs.hiWeight()[x];
-        int g00 = (r0 + x0) * c;
-        int g01 = (r0 + x1) * c;
-        int g10 = (r1 + x0) * c;
-        int g11 = (r1 + x1) * c;
-        int o = x * c;
-        for (int k = 0; k < c; k++) {
-          float v =
-              wy0 * (wx0 * global[g00 + k] + wx1 * global[g01 + k])
-                  + wy1 * (wx0 * global[g10 + k] + wx1 * global[g11 + k]);
-          out[o + k] += v;
+      float[] a = widened(ys.lo()[y], -1);
+      float[] b = widened(ys.hi()[y], ys.lo()[y]);
+      kernels.blendAddFp32(maps, src, a, b, ys.loWeight()[y], ys.hiWeight()[y], out, outOffset, n);
+    }
+
+    /** Output row {@code y} as FP16 into {@code out} from byte {@code outByte}. */
+    void rowFp16(int y, byte[] out, int outByte) {
+      int n = w * channels;
+      int src = mergedOffset + y * n * FP16_BYTES;
+      if (nearest) {
+        int r = ys.lo()[y];
+        if (sameWidth) {
+          kernels.addFp16(maps, src, global, r * gCols * channels, out, outByte, n);
+        } else {
+          kernels.addFp16(maps, src, nearestRow(r), 0, out, outByte, n);
+        }
+        return;
+      }
+      float[] a = widened(ys.lo()[y], -1);
+      float[] b = widened(ys.hi()[y], ys.lo()[y]);
+      kernels.blendAddFp16(maps, src, a, b, ys.loWeight()[y], ys.hiWeight()[y], out, outByte, n);
+    }
+
+    /** Global row {@code r} with each output column's nearest source column (a copy). */
+    private float[] nearestRow(int r) {
+      float[] row = slots[0];
+      if (slotRow[0] != r) {
+        int[] lo = xs.lo();
+        int c = channels;
+        for (int x = 0; x < w; x++) {
+          System.arraycopy(global, (r * gCols + lo[x]) * c, row, x * c, c);
+        }
+        slotRow[0] = r;
+      }
+      return row;
+    }
+
+    /**
+     * Global row {@code r} blended along the width ({@code wx0 * g[x0] + wx1 * g[x1]}), kept in one
+     * of two slots; the slot holding row {@code keep} is not overwritten.
+     */
+    private float[] widened(int r, int keep) {
+      for (int s = 0; s < 2; s++) {
+        if (slotRow[s] == r) {
+          return slots[s];
         }
       }
+      int s = slotRow[0] == keep ? 1 : 0;
+      float[] row = slots[s];
+      int[] lo = xs.lo();
+      int[] hi = xs.hi();
+      float[] w0 = xs.loWeight();
+      float[] w1 = xs.hiWeight();
+      int c = channels;
+      int base = r * gCols;
+      for (int x = 0; x < w; x++) {
+        kernels.lerp(global, (base + lo[x]) * c, (base + hi[x]) * c, w0[x], w1[x], row, x * c, c);
+      }
+      slotRow[s] = r;
+      return row;
     }
   }
 }
