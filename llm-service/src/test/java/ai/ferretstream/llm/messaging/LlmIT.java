@@ -165,6 +165,9 @@ class LlmIT {
         .get(10, TimeUnit.SECONDS);
   }
 
+  @org.springframework.beans.factory.annotation.Autowired
+  private io.micrometer.core.instrument.MeterRegistry meters;
+
   @Test
   void answerStreamsAsOrderedDeltasThenTheBoxThenDone() throws Exception {
     publish("llm-ok", "Where is the red square?", System.currentTimeMillis() + 60_000);
@@ -195,6 +198,20 @@ class LlmIT {
             "  USER: <image>\nWhere is the red square? Include the coordinates for each"
                 + " mentioned object. ASSISTANT:");
     assertThat(call.request().getInputs(1).getShapeList()).containsExactly(576L + 24 * 48, 8L);
+  }
+
+  @Test
+  void aReplayedFusedContextIsAnsweredOnlyOnce() throws Exception {
+    long deadline = System.currentTimeMillis() + 60_000;
+    publish("llm-twice", "Where is the red square?", deadline);
+    awaitEnd("llm-twice");
+    publish("llm-twice", "Where is the red square?", deadline); // fusion replayed it after a crash
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> meters.get("ferret.llm.duplicates").counter().count() >= 1);
+
+    assertThat(eventsOf("llm-twice")).filteredOn(AnswerEvent::hasDone).hasSize(1);
+    assertThat(fake.calls()).filteredOn(c -> c.request().getId().equals("llm-twice")).hasSize(1);
   }
 
   @Test
