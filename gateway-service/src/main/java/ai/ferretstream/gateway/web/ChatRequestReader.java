@@ -255,7 +255,7 @@ final class ChatRequestReader {
     return DataUrls.decode(url, urlParam, limits.maxImageBytes().toBytes());
   }
 
-  private GenerationOptions options(JsonNode root) {
+  GenerationOptions options(JsonNode root) {
     GenerationOptions.Builder options = GenerationOptions.newBuilder();
     String tokensField =
         present(root, "max_completion_tokens") != null ? "max_completion_tokens" : "max_tokens";

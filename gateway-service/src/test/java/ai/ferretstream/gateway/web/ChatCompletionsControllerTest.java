@@ -57,6 +57,7 @@ class ChatCompletionsControllerTest {
   private PendingRequests pending;
   private ReplyPartitions partitions;
   private MockMvc mvc;
+  private AskDispatch dispatch;
 
   private void start(GatewayProperties properties, Integer... ownedPartitions) {
     @SuppressWarnings("unchecked")
@@ -80,9 +81,8 @@ class ChatCompletionsControllerTest {
     partitions.onPartitionsAssigned(mock(Consumer.class), assigned);
     Clock clock = Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC);
     RequestPublisher publisher = new RequestPublisher(kafka, catalog, properties.sendTimeout());
-    ChatCompletionsController controller =
-        new ChatCompletionsController(
-            json,
+    dispatch =
+        new AskDispatch(
             properties,
             catalog,
             new InstanceId("gateway-test"),
@@ -91,8 +91,13 @@ class ChatCompletionsControllerTest {
             publisher,
             Runnable::run,
             clock);
+    ChatCompletionsController controller =
+        new ChatCompletionsController(json, properties, dispatch);
     mvc =
-        MockMvcBuilders.standaloneSetup(controller, new ModelsController(json, properties, clock))
+        MockMvcBuilders.standaloneSetup(
+                controller,
+                new ModelsController(json, properties, clock),
+                new NativeAskController(json, properties, dispatch))
             .setControllerAdvice(new ApiErrorHandler(json))
             .build();
   }
@@ -367,5 +372,172 @@ class ChatCompletionsControllerTest {
     assertThat(body.at("/data/0/object").stringValue()).isEqualTo("model");
     assertThat(body.at("/data/0/owned_by").stringValue()).isEqualTo("ferret-stream");
     assertThat(body.at("/data/0/created").longValue()).isEqualTo(NOW / 1000);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the native API, POST /v1/ferret/ask
+
+  private MvcResult ask(String body) throws Exception {
+    return mvc.perform(post("/v1/ferret/ask").contentType("application/json").content(body))
+        .andReturn();
+  }
+
+  private String nativeBody(String question, String regions, String extra) {
+    return "{\"question\":\""
+        + question
+        + "\",\"image\":\""
+        + java.util.Base64.getEncoder().encodeToString(png())
+        + "\""
+        + (regions.isEmpty() ? "" : ",\"regions\":" + regions)
+        + (extra.isEmpty() ? "" : "," + extra)
+        + "}";
+  }
+
+  @Test
+  void nativeAskPublishesRegionsOfEveryShapeInPixels() throws Exception {
+    start(TestRequests.properties(), 0);
+    String mask = java.util.Base64.getEncoder().encodeToString(png());
+
+    MvcResult result =
+        ask(
+            nativeBody(
+                "Compare <region_fea>, <region_fea>, <region_fea> and <region_fea>.",
+                "[{\"box\":[10,20,30,40]},{\"point\":[5,6]},"
+                    + "{\"polygon\":[[1,1],[9,1],[5,8]]},{\"mask_png\":\""
+                    + mask
+                    + "\"}]",
+                "\"grounding\":true,\"timeout_ms\":5000,\"max_tokens\":32"));
+
+    assertThat(result.getRequest().isAsyncStarted()).isTrue();
+    AskRequest ask = published();
+    var regions = ask.getContext().getRegionsList();
+    assertThat(regions).hasSize(4);
+    assertThat(regions)
+        .allMatch(
+            r ->
+                r.getSpace() == ai.ferretstream.proto.v1.CoordinateSpace.COORDINATE_SPACE_PIXELS
+                    && !r.getNamedInText());
+    assertThat(regions.get(0).getBox().getX2()).isEqualTo(30);
+    assertThat(regions.get(1).getPoint().getY()).isEqualTo(6);
+    assertThat(regions.get(2).getPolygon().getVerticesCount()).isEqualTo(3);
+    assertThat(regions.get(3).getMaskPng().toByteArray()).isEqualTo(png());
+    assertThat(ask.getContext().getGrounding()).isTrue();
+    assertThat(ask.getContext().getOptions().getMaxTokens()).isEqualTo(32);
+    assertThat(ask.getContext().getDeadlineUnixMs()).isEqualTo(NOW + 5000);
+    assertThat(ask.getImage().toByteArray()).isEqualTo(png());
+  }
+
+  @Test
+  void nativeAskAppendsOneTokenPerRegionWhenTheQuestionHasNone() throws Exception {
+    start(TestRequests.properties(), 0);
+
+    ask(nativeBody("What colour is this?", "[{\"point\":[5,6]}]", ""));
+
+    assertThat(published().getContext().getPrompt()).isEqualTo("What colour is this? <region_fea>");
+  }
+
+  @Test
+  void nativeAskStreamsNamedEvents() throws Exception {
+    start(TestRequests.properties(), 0);
+
+    MvcResult result = ask(nativeBody("Where is it?", "", ""));
+    String id = published().getContext().getRequestId();
+    pending.dispatch(event(id, 0).setDelta(TextDelta.newBuilder().setText("There")).build());
+    pending.dispatch(
+        event(id, 1)
+            .setBox(
+                GroundedBox.newBuilder()
+                    .setPhrase("There")
+                    .setBox999(Box.newBuilder().setX1(1).setY1(2).setX2(3).setY2(4))
+                    .setBoxPixels(Box.newBuilder().setX1(5).setY1(6).setX2(7).setY2(8)))
+            .build());
+    pending.dispatch(
+        event(id, 2)
+            .setDone(
+                Done.newBuilder()
+                    .setFinishReason("stop")
+                    .putTimings("gateway.accepted", 1)
+                    .setUsage(Usage.newBuilder().setPromptTokens(7).setCompletionTokens(3)))
+            .build());
+
+    assertThat(result.getResponse().getContentType()).isEqualTo("text/event-stream");
+    String[] events = result.getResponse().getContentAsString().split("\n\n");
+    assertThat(events).hasSize(3);
+    assertThat(events[0]).isEqualTo("event: delta\ndata: {\"text\":\"There\"}");
+    assertThat(events[1]).startsWith("event: box\ndata: ");
+    JsonNode box = json.readTree(events[1].substring(events[1].indexOf('{')));
+    assertThat(box.get("box_pixels").toString()).isEqualTo("[5,6,7,8]");
+    assertThat(events[2]).startsWith("event: done\ndata: ");
+    JsonNode done = json.readTree(events[2].substring(events[2].indexOf('{')));
+    assertThat(done.get("finish_reason").stringValue()).isEqualTo("stop");
+    assertThat(done.at("/usage/completion_tokens").intValue()).isEqualTo(3);
+    assertThat(done.at("/timings/gateway.accepted").longValue()).isEqualTo(1);
+  }
+
+  @Test
+  void nativeAskAnswersOneBodyWhenNotStreamedAndMapsErrors() throws Exception {
+    start(TestRequests.properties(), 0);
+
+    MvcResult ok = ask(nativeBody("q", "", "\"stream\":false"));
+    String id = published().getContext().getRequestId();
+    pending.dispatch(event(id, 0).setDelta(TextDelta.newBuilder().setText("Red.")).build());
+    pending.dispatch(event(id, 1).setDone(Done.newBuilder().setFinishReason("stop")).build());
+    MvcResult failed = ask(nativeBody("q", "", "\"stream\":false"));
+    String failedId = published().getContext().getRequestId();
+    pending.dispatch(AnswerEvents.error(failedId, "tiler-service", "invalid_image", "bad", false));
+
+    assertThat(json.readTree(ok.getResponse().getContentAsString()).get("text").stringValue())
+        .isEqualTo("Red.");
+    assertThat(failed.getResponse().getStatus()).isEqualTo(400);
+    assertThat(error(failed).get("code").stringValue()).isEqualTo("invalid_image");
+  }
+
+  @Test
+  void nativeAskRefusesBadRegionsAndDeadlinesWithReasons() throws Exception {
+    start(TestRequests.properties(), 0);
+
+    MvcResult tooFew = ask(nativeBody("<region_fea> and <region_fea>", "[{\"point\":[1,1]}]", ""));
+    MvcResult badBox = ask(nativeBody("q", "[{\"box\":[10,10,5,5]}]", ""));
+    MvcResult twoShapes = ask(nativeBody("q", "[{\"box\":[1,1,2,2],\"point\":[1,1]}]", ""));
+    MvcResult longDeadline = ask(nativeBody("q", "", "\"timeout_ms\":999999999"));
+    MvcResult noImage = ask("{\"question\":\"q\"}");
+
+    assertThat(tooFew.getResponse().getStatus()).isEqualTo(400);
+    assertThat(error(tooFew).get("code").stringValue()).isEqualTo("unsupported_region");
+    assertThat(badBox.getResponse().getStatus()).isEqualTo(400);
+    assertThat(error(badBox).get("message").stringValue()).contains("x1 <= x2");
+    assertThat(twoShapes.getResponse().getStatus()).isEqualTo(400);
+    assertThat(longDeadline.getResponse().getStatus()).isEqualTo(400);
+    assertThat(error(longDeadline).get("message").stringValue()).contains("server's maximum");
+    assertThat(noImage.getResponse().getStatus()).isEqualTo(400);
+    assertThat(error(noImage).get("param").stringValue()).isEqualTo("image");
+    assertThat(sent).noneMatch(r -> r.topic().equals(catalog.requests()));
+  }
+
+  @Test
+  void nativeAskTakesAMultipartUpload() throws Exception {
+    start(TestRequests.properties(), 0);
+
+    MvcResult result =
+        mvc.perform(
+                org.springframework.test.web.servlet.request.MockMvcRequestBuilders.multipart(
+                        "/v1/ferret/ask")
+                    .file(
+                        new org.springframework.mock.web.MockMultipartFile(
+                            "image", "a.png", "image/png", png()))
+                    .file(
+                        new org.springframework.mock.web.MockMultipartFile(
+                            "request",
+                            "",
+                            "application/json",
+                            "{\"question\":\"What is in <region_fea>?\",\"regions\":[{\"point\":[3,4]}]}"
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8))))
+            .andReturn();
+
+    assertThat(result.getRequest().isAsyncStarted())
+        .as(result.getResponse().getContentAsString())
+        .isTrue();
+    assertThat(published().getImage().toByteArray()).isEqualTo(png());
+    assertThat(published().getContext().getRegions(0).getPoint().getX()).isEqualTo(3);
   }
 }

@@ -1,0 +1,305 @@
+package ai.ferretstream.gateway.web;
+
+import ai.ferretstream.gateway.config.GatewayProperties;
+import ai.ferretstream.gateway.domain.ChatRequest;
+import ai.ferretstream.gateway.domain.ImageData;
+import ai.ferretstream.gateway.domain.RegionSyntax;
+import ai.ferretstream.gateway.domain.RequestRejected;
+import ai.ferretstream.proto.v1.Box;
+import ai.ferretstream.proto.v1.CoordinateSpace;
+import ai.ferretstream.proto.v1.GenerationOptions;
+import ai.ferretstream.proto.v1.Point;
+import ai.ferretstream.proto.v1.Polygon;
+import ai.ferretstream.proto.v1.Region;
+import ai.ferretstream.proto.v1.Turn;
+import com.google.protobuf.ByteString;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Reads a {@code POST /v1/ferret/ask} request: a JSON object (the image base64 in {@code image}),
+ * or the same object as the multipart part {@code request} with the image as the file part {@code
+ * image}. Regions are given in pixels of the image as displayed:
+ *
+ * <pre>
+ * {"question": "What is in <region_fea>?",
+ *  "regions": [{"box": [x1, y1, x2, y2]} | {"point": [x, y]} | {"polygon": [[x, y], ...]}
+ *              | {"mask_png": "base64 PNG of the image's size, non-zero = inside"}],
+ *  "history": [{"user": "...", "assistant": "..."}], "grounding": true, "stream": true,
+ *  "max_tokens": 256, "temperature": 0, "top_p": 1, "stop": ["..."], "seed": 1,
+ *  "timeout_ms": 30000}
+ * </pre>
+ *
+ * The k-th region fills the k-th {@code <region_fea>} of the question; a question without any gets
+ * one appended per region. Limits as for chat completions: prompt length, number of regions and
+ * turns, image bytes.
+ */
+final class NativeAskReader {
+
+  private final JsonMapper json;
+  private final GatewayProperties properties;
+  private final GatewayProperties.Limits limits;
+  private final ChatRequestReader chat;
+
+  NativeAskReader(JsonMapper json, GatewayProperties properties) {
+    this.json = json;
+    this.properties = properties;
+    this.limits = properties.limits();
+    this.chat = new ChatRequestReader(json, properties);
+  }
+
+  /** A request and its own deadline. */
+  record Ask(ChatRequest request, Duration timeout) {}
+
+  /** The JSON form; {@code image} must be in it. */
+  Ask read(byte[] body) {
+    return read(body, null);
+  }
+
+  /**
+   * @param body the JSON object
+   * @param image the image from a multipart file part, or null to take {@code image} from the JSON
+   */
+  Ask read(byte[] body, byte[] image) {
+    JsonNode root;
+    try {
+      root = json.readTree(body);
+    } catch (JacksonException e) {
+      throw RequestRejected.invalid(
+          null, "the request body is not valid JSON: " + e.getOriginalMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw RequestRejected.invalid(null, "the request body must be a JSON object");
+    }
+    String question = text(root, "question");
+    if (question.isBlank()) {
+      throw RequestRejected.invalid("question", "question must be a non-empty string");
+    }
+    if (question.length() > limits.maxPromptChars()) {
+      throw RequestRejected.invalid(
+          "question",
+          "question has " + question.length() + " characters; at most " + limits.maxPromptChars());
+    }
+    List<Region> regions = regions(root);
+    int tokens = countTokens(question);
+    if (tokens == 0 && !regions.isEmpty()) {
+      question =
+          question
+              + " "
+              + String.join(" ", java.util.Collections.nCopies(regions.size(), RegionSyntax.TOKEN));
+    } else if (tokens != regions.size()) {
+      throw new RequestRejected(
+          RequestRejected.Reason.INVALID,
+          "unsupported_region",
+          "regions",
+          "the question has "
+              + tokens
+              + " "
+              + RegionSyntax.TOKEN
+              + " but "
+              + regions.size()
+              + " regions were given");
+    }
+    byte[] imageBytes =
+        image != null ? image : base64(root, "image", limits.maxImageBytes().toBytes(), true);
+    if (imageBytes.length == 0) {
+      throw RequestRejected.invalid("image", "the image is empty");
+    }
+    if (imageBytes.length > limits.maxImageBytes().toBytes()) {
+      throw new RequestRejected(
+          RequestRejected.Reason.TOO_LARGE,
+          "image_too_large",
+          "image",
+          "the image is "
+              + imageBytes.length
+              + " bytes; at most "
+              + limits.maxImageBytes().toBytes());
+    }
+    GenerationOptions options = chat.options(root);
+    boolean stream = flag(root, "stream", true);
+    boolean grounding = flag(root, "grounding", false);
+    Duration timeout = timeout(root);
+    return new Ask(
+        new ChatRequest(
+            properties.modelName(),
+            question,
+            history(root),
+            regions,
+            new ImageData(imageBytes, "application/octet-stream"),
+            options,
+            grounding,
+            stream,
+            true),
+        timeout);
+  }
+
+  private static int countTokens(String text) {
+    int count = 0;
+    for (int i = text.indexOf(RegionSyntax.TOKEN);
+        i >= 0;
+        i = text.indexOf(RegionSyntax.TOKEN, i + 1)) {
+      count++;
+    }
+    return count;
+  }
+
+  private List<Region> regions(JsonNode root) {
+    JsonNode list = root.get("regions");
+    if (list == null || list.isNull()) {
+      return List.of();
+    }
+    if (!list.isArray()) {
+      throw RequestRejected.invalid("regions", "regions must be an array");
+    }
+    if (list.size() > limits.maxRegions()) {
+      throw RequestRejected.invalid(
+          "regions", list.size() + " regions; at most " + limits.maxRegions());
+    }
+    List<Region> out = new ArrayList<>(list.size());
+    for (int i = 0; i < list.size(); i++) {
+      out.add(region(list.get(i), "regions[" + i + "]"));
+    }
+    return out;
+  }
+
+  private Region region(JsonNode node, String param) {
+    if (node == null || !node.isObject() || node.size() != 1) {
+      throw RequestRejected.invalid(
+          param, param + " must be an object with exactly one of box, point, polygon, mask_png");
+    }
+    Region.Builder region = Region.newBuilder().setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS);
+    if (node.has("box")) {
+      int[] v = ints(node.get("box"), 4, param + ".box");
+      if (v[2] < v[0] || v[3] < v[1]) {
+        throw RequestRejected.invalid(
+            param, param + ".box must be [x1, y1, x2, y2] with x1 <= x2, y1 <= y2");
+      }
+      region.setBox(Box.newBuilder().setX1(v[0]).setY1(v[1]).setX2(v[2]).setY2(v[3]));
+    } else if (node.has("point")) {
+      int[] v = ints(node.get("point"), 2, param + ".point");
+      region.setPoint(Point.newBuilder().setX(v[0]).setY(v[1]));
+    } else if (node.has("polygon")) {
+      JsonNode vertices = node.get("polygon");
+      if (!vertices.isArray() || vertices.size() < 3 || vertices.size() > 4096) {
+        throw RequestRejected.invalid(
+            param, param + ".polygon must have 3 to 4096 [x, y] vertices");
+      }
+      Polygon.Builder polygon = Polygon.newBuilder();
+      for (int k = 0; k < vertices.size(); k++) {
+        int[] v = ints(vertices.get(k), 2, param + ".polygon[" + k + "]");
+        polygon.addVertices(Point.newBuilder().setX(v[0]).setY(v[1]));
+      }
+      region.setPolygon(polygon);
+    } else if (node.has("mask_png")) {
+      region.setMaskPng(
+          ByteString.copyFrom(base64(node, "mask_png", limits.maxImageBytes().toBytes(), true)));
+    } else {
+      throw RequestRejected.invalid(param, param + " must be one of box, point, polygon, mask_png");
+    }
+    return region.build();
+  }
+
+  private static int[] ints(JsonNode node, int n, String param) {
+    if (node == null || !node.isArray() || node.size() != n) {
+      throw RequestRejected.invalid(param, param + " must be an array of " + n + " integers");
+    }
+    int[] out = new int[n];
+    for (int i = 0; i < n; i++) {
+      JsonNode v = node.get(i);
+      if (!v.isIntegralNumber() || !v.canConvertToInt() || v.intValue() < 0) {
+        throw RequestRejected.invalid(param, param + " must hold non-negative pixel integers");
+      }
+      out[i] = v.intValue();
+    }
+    return out;
+  }
+
+  private List<Turn> history(JsonNode root) {
+    JsonNode list = root.get("history");
+    if (list == null || list.isNull()) {
+      return List.of();
+    }
+    if (!list.isArray()) {
+      throw RequestRejected.invalid("history", "history must be an array of {user, assistant}");
+    }
+    if (list.size() * 2 + 1 > limits.maxMessages()) {
+      throw RequestRejected.invalid(
+          "history", list.size() + " turns; at most " + (limits.maxMessages() - 1) / 2);
+    }
+    List<Turn> turns = new ArrayList<>(list.size());
+    for (JsonNode turn : list) {
+      if (!turn.isObject()) {
+        throw RequestRejected.invalid("history", "each history entry must be {user, assistant}");
+      }
+      turns.add(
+          Turn.newBuilder()
+              .setUser(RegionSyntax.withoutTokens(text(turn, "user")))
+              .setAssistant(text(turn, "assistant"))
+              .build());
+    }
+    return turns;
+  }
+
+  private Duration timeout(JsonNode root) {
+    Duration max = properties.requestTimeout();
+    JsonNode node = root.get("timeout_ms");
+    if (node == null || node.isNull()) {
+      return max;
+    }
+    if (!node.isIntegralNumber() || node.longValue() < 1 || node.longValue() > max.toMillis()) {
+      throw RequestRejected.invalid(
+          "timeout_ms",
+          "timeout_ms must be an integer from 1 to " + max.toMillis() + " (the server's maximum)");
+    }
+    return Duration.ofMillis(node.longValue());
+  }
+
+  private static String text(JsonNode node, String field) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      return "";
+    }
+    if (!v.isString()) {
+      throw RequestRejected.invalid(field, field + " must be a string");
+    }
+    return v.stringValue();
+  }
+
+  private static boolean flag(JsonNode node, String field, boolean fallback) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isBoolean()) {
+      throw RequestRejected.invalid(field, field + " must be true or false");
+    }
+    return v.booleanValue();
+  }
+
+  private static byte[] base64(JsonNode node, String field, long maxBytes, boolean required) {
+    String text = text(node, field);
+    if (text.isEmpty()) {
+      if (required) {
+        throw RequestRejected.invalid(field, field + " (base64) is required");
+      }
+      return new byte[0];
+    }
+    if ((long) text.length() * 3 / 4 > maxBytes + 3) {
+      throw new RequestRejected(
+          RequestRejected.Reason.TOO_LARGE,
+          "image_too_large",
+          field,
+          field + " is larger than " + maxBytes + " bytes");
+    }
+    try {
+      return Base64.getMimeDecoder().decode(text);
+    } catch (IllegalArgumentException e) {
+      throw RequestRejected.invalid(field, field + " is not valid base64: " + e.getMessage());
+    }
+  }
+}
