@@ -89,9 +89,14 @@ class GatewayConfiguration {
 
   @Bean
   MeterBinder pendingRequestsMetrics(PendingRequests pending) {
-    return registry ->
-        Gauge.builder("ferret.gateway.pending.requests", pending, PendingRequests::size)
-            .description("requests waiting for their answer")
-            .register(registry);
+    return registry -> {
+      Gauge.builder("ferret.gateway.pending.requests", pending, PendingRequests::size)
+          .description("requests waiting for their answer")
+          .register(registry);
+      // vLLM's num_requests_running, same meaning: requests in flight on this instance
+      Gauge.builder("ferret.num.requests.running", pending, PendingRequests::size)
+          .description("requests in flight on this gateway instance")
+          .register(registry);
+    };
   }
 }

@@ -12,6 +12,7 @@ import ai.ferretstream.proto.kafka.KafkaLimits;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.ReplyTo;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.ByteArrayOutputStream;
@@ -56,6 +57,7 @@ class AskDispatch {
   private final String instanceId;
   private final Executor writers;
   private final Clock clock;
+  private final MeterRegistry meters;
 
   AskDispatch(
       GatewayProperties properties,
@@ -65,7 +67,9 @@ class AskDispatch {
       ReplyPartitions replyPartitions,
       RequestPublisher publisher,
       @Qualifier("streamWriters") Executor writers,
-      Clock clock) {
+      Clock clock,
+      MeterRegistry meters) {
+    this.meters = meters;
     this.properties = properties;
     this.catalog = catalog;
     this.instanceId = instanceId.value();
@@ -118,7 +122,8 @@ class AskDispatch {
     }
     OrderedWriter writer = new OrderedWriter(writers);
     ClientConnection connection = new ClientConnection(response, () -> clientGone(id));
-    AnswerSink sink = sinks.create(id, now, connection, writer);
+    AnswerSink sink =
+        new MeteredAnswer(sinks.create(id, now, connection, writer), meters, System.nanoTime());
     long expiresAt = now + timeout.toMillis() + properties.deadlineGrace().toMillis();
     if (!pending.register(id, partition, expiresAt, sink)) {
       throw ApiError.tooManyRequests(

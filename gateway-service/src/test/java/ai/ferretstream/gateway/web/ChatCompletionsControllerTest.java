@@ -58,6 +58,8 @@ class ChatCompletionsControllerTest {
   private ReplyPartitions partitions;
   private MockMvc mvc;
   private AskDispatch dispatch;
+  private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
   private void start(GatewayProperties properties, Integer... ownedPartitions) {
     @SuppressWarnings("unchecked")
@@ -90,7 +92,8 @@ class ChatCompletionsControllerTest {
             partitions,
             publisher,
             Runnable::run,
-            clock);
+            clock,
+            meters);
     ChatCompletionsController controller =
         new ChatCompletionsController(json, properties, dispatch);
     mvc =
@@ -201,6 +204,12 @@ class ChatCompletionsControllerTest {
     assertThat(chunks.get(5).get("choices").isEmpty()).isTrue();
     assertThat(chunks.get(5).at("/usage/total_tokens").intValue()).isEqualTo(10);
     assertThat(pending.size()).isZero();
+    assertThat(meters.get("ferret.time.to.first.token").timer().count()).isEqualTo(1);
+    assertThat(meters.get("ferret.time.per.output.token").timer().count()).isEqualTo(1);
+    assertThat(meters.get("ferret.e2e.request.latency").timer().count()).isEqualTo(1);
+    assertThat(
+            meters.get("ferret.request.success").tag("finished_reason", "stop").counter().count())
+        .isEqualTo(1.0);
   }
 
   @Test
