@@ -57,6 +57,9 @@ final class ApiError extends RuntimeException {
     if (status == 404) {
       return "not_found_error";
     }
+    if (status == 401) {
+      return "authentication_error";
+    }
     return status < 500 ? "invalid_request_error" : "server_error";
   }
 
