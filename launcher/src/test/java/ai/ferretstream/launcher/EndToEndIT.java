@@ -381,7 +381,7 @@ class EndToEndIT {
     return org.assertj.core.data.Offset.offset(tolerance);
   }
 
-  private static byte[] image(Shape shape) throws IOException {
+  static byte[] image(Shape shape) throws IOException {
     BufferedImage image =
         new BufferedImage(shape.width(), shape.height(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = image.createGraphics();
