@@ -1,5 +1,6 @@
 package ai.ferretstream.gateway.config;
 
+import ai.ferretstream.gateway.domain.AddressPolicy;
 import ai.ferretstream.proto.kafka.KafkaLimits;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
@@ -7,8 +8,11 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Positive;
+import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.ConstructorBinding;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
@@ -29,6 +33,7 @@ import org.springframework.validation.annotation.Validated;
  *     stall the answers consumer)
  * @param answers the answers consumer
  * @param limits input limits
+ * @param fetch fetching of http(s) image URLs
  */
 @Validated
 @ConfigurationProperties("ferret.gateway")
@@ -43,7 +48,43 @@ public record GatewayProperties(
     @DefaultValue("256") @Positive int defaultMaxTokens,
     @DefaultValue("8") @Positive int streamWriterThreads,
     @DefaultValue @Valid @NotNull Answers answers,
-    @DefaultValue @Valid @NotNull Limits limits) {
+    @DefaultValue @Valid @NotNull Limits limits,
+    @DefaultValue @Valid @NotNull Fetch fetch) {
+
+  /** The constructor the binder uses (the record has a second one). */
+  @ConstructorBinding
+  public GatewayProperties {}
+
+  /**
+   * Settings without a {@code fetch} section, as code built them before image URLs were fetched:
+   * http(s) image URLs are turned off ({@link Fetch#off()}). Binding uses the full constructor.
+   */
+  public GatewayProperties(
+      String modelName,
+      String instanceId,
+      Duration requestTimeout,
+      Duration deadlineGrace,
+      Duration expiryInterval,
+      Duration sendTimeout,
+      int maxInFlight,
+      int defaultMaxTokens,
+      int streamWriterThreads,
+      Answers answers,
+      Limits limits) {
+    this(
+        modelName,
+        instanceId,
+        requestTimeout,
+        deadlineGrace,
+        expiryInterval,
+        sendTimeout,
+        maxInFlight,
+        defaultMaxTokens,
+        streamWriterThreads,
+        answers,
+        limits,
+        Fetch.off());
+  }
 
   /**
    * The consumer of {@code ferret.answers}.
@@ -75,6 +116,53 @@ public record GatewayProperties(
     @AssertTrue(message = "max-image-bytes must be below the Kafka record limit of 16 MiB")
     boolean isImageLimitBelowRecordLimit() {
       return maxImageBytes == null || maxImageBytes.toBytes() < KafkaLimits.MAX_RECORD_BYTES;
+    }
+  }
+
+  /**
+   * Fetching of {@code http://} and {@code https://} image URLs (see the gateway README, "Image
+   * URLs"). The host is resolved once and every address it resolves to must be public: loopback,
+   * private, link-local, multicast, unspecified, carrier-grade NAT and reserved addresses are
+   * refused unless allowed here. The image size limit is {@code limits.max-image-bytes}.
+   *
+   * @param enabled whether http(s) image URLs are fetched at all; off = 400 {@code
+   *     unsupported_image_url}
+   * @param timeout the longest one fetch may take: name resolution, every redirect and the body
+   * @param maxRedirects the most redirects followed (each target is checked again); 0 = none
+   * @param allowHosts host names (or IP literals) fetched from whatever they resolve to, e.g. an
+   *     internal image store
+   * @param allowCidrs address ranges fetched from although the policy refuses them, e.g. {@code
+   *     10.20.0.0/16}
+   */
+  public record Fetch(
+      @DefaultValue("true") boolean enabled,
+      @DefaultValue("10s") @NotNull Duration timeout,
+      @DefaultValue("3") @PositiveOrZero @Max(20) int maxRedirects,
+      @DefaultValue @NotNull List<String> allowHosts,
+      @DefaultValue @NotNull List<String> allowCidrs) {
+
+    /** Fetching turned off (the other values are the defaults). */
+    public static Fetch off() {
+      return new Fetch(false, Duration.ofSeconds(10), 3, List.of(), List.of());
+    }
+
+    @AssertTrue(message = "fetch.timeout must be positive")
+    boolean isTimeoutPositive() {
+      return timeout == null || (!timeout.isNegative() && !timeout.isZero());
+    }
+
+    @AssertTrue(
+        message = "fetch.allow-cidrs must hold address ranges such as 10.0.0.0/8 or fd00::/8")
+    boolean isAllowCidrsValid() {
+      if (allowCidrs == null) {
+        return true;
+      }
+      try {
+        new AddressPolicy(List.of(), allowCidrs);
+        return true;
+      } catch (IllegalArgumentException e) {
+        return false;
+      }
     }
   }
 }

@@ -14,8 +14,10 @@ public final class DataUrls {
    * @param url the {@code image_url.url} value
    * @param param the request field, for error messages
    * @param maxBytes the largest decoded image accepted
-   * @throws RequestRejected for remote URLs (not supported yet), malformed or non-image data URLs,
-   *     and images larger than {@code maxBytes}
+   * @throws RequestRejected for http(s) URLs ({@code unsupported_image_url}: this class does not
+   *     fetch; callers route them to {@link ImageFetcher}), other non-data URLs ({@code
+   *     invalid_image_url}), malformed or non-image data URLs, and images larger than {@code
+   *     maxBytes}
    */
   public static ImageData decode(String url, String param, long maxBytes) {
     String lower = url.length() > 16 ? url.substring(0, 16).toLowerCase(Locale.ROOT) : url;
@@ -30,9 +32,9 @@ public final class DataUrls {
     if (!lower.startsWith("data:")) {
       throw new RequestRejected(
           RequestRejected.Reason.INVALID,
-          "invalid_image",
+          "invalid_image_url",
           param,
-          "the image URL must be a data:image/...;base64,... URL");
+          "the image URL must be a data:image/...;base64,... URL or an http(s) URL");
     }
     int comma = url.indexOf(',');
     if (comma < 0) {

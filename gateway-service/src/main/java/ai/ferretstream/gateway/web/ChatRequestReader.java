@@ -1,9 +1,12 @@
 package ai.ferretstream.gateway.web;
 
 import ai.ferretstream.gateway.config.GatewayProperties;
+import ai.ferretstream.gateway.domain.AddressPolicy;
 import ai.ferretstream.gateway.domain.ChatRequest;
 import ai.ferretstream.gateway.domain.DataUrls;
 import ai.ferretstream.gateway.domain.ImageData;
+import ai.ferretstream.gateway.domain.ImageFetchFailed;
+import ai.ferretstream.gateway.domain.ImageFetcher;
 import ai.ferretstream.gateway.domain.RegionSyntax;
 import ai.ferretstream.gateway.domain.RequestRejected;
 import ai.ferretstream.proto.v1.GenerationOptions;
@@ -22,10 +25,15 @@ import tools.jackson.databind.json.JsonMapper;
  * max_tokens} / {@code max_completion_tokens}, {@code temperature}, {@code top_p}, {@code stop},
  * {@code seed}, {@code n} (1 only) and the extension {@code grounding}. Other fields are ignored.
  *
- * <p>The conversation needs exactly one image, sent as a data: URL, and must end with a user
- * message: its text is the prompt, whose {@code [x1, y1, x2, y2] <region_fea>} and {@code [x, y]
- * <region_fea>} references become the request's regions. Earlier user/assistant pairs become the
- * history; system messages are ignored (the model's conversation template has its own).
+ * <p>The conversation needs exactly one image, sent as a data: URL or as an http(s) URL that the
+ * gateway fetches ({@link ImageFetcher}: SSRF-guarded, bounded in time and size; only after the
+ * rest of the request is valid), and must end with a user message: its text is the prompt, whose
+ * {@code [x1, y1, x2, y2] <region_fea>} and {@code [x, y] <region_fea>} references become the
+ * request's regions. Earlier user/assistant pairs become the history; system messages are ignored
+ * (the model's conversation template has its own).
+ *
+ * <p>A fetch that fails on the far side is an {@link ApiError} {@code image_fetch_failed}: 504 when
+ * it ran out of time, 502 otherwise.
  */
 final class ChatRequestReader {
 
@@ -35,12 +43,35 @@ final class ChatRequestReader {
   private final GatewayProperties.Limits limits;
   private final String modelName;
   private final int defaultMaxTokens;
+  private final ImageFetcher fetcher;
 
   ChatRequestReader(JsonMapper json, GatewayProperties properties) {
+    this(json, properties, fetcher(properties));
+  }
+
+  /**
+   * @param fetcher fetches http(s) image URLs; null = such URLs are refused ({@code
+   *     unsupported_image_url})
+   */
+  ChatRequestReader(JsonMapper json, GatewayProperties properties, ImageFetcher fetcher) {
     this.json = json;
     this.limits = properties.limits();
     this.modelName = properties.modelName();
     this.defaultMaxTokens = properties.defaultMaxTokens();
+    this.fetcher = fetcher;
+  }
+
+  private static ImageFetcher fetcher(GatewayProperties properties) {
+    GatewayProperties.Fetch fetch = properties.fetch();
+    if (!fetch.enabled()) {
+      return null;
+    }
+    return new ImageFetcher(
+        new ImageFetcher.Settings(
+            fetch.timeout(),
+            fetch.maxRedirects(),
+            properties.limits().maxImageBytes().toBytes(),
+            new AddressPolicy(fetch.allowHosts(), fetch.allowCidrs())));
   }
 
   ChatRequest read(byte[] body) {
@@ -80,12 +111,14 @@ final class ChatRequestReader {
       includeUsage = optionalBoolean(streamOptions, "include_usage", false);
     }
     boolean grounding = optionalBoolean(root, "grounding", false);
+    // A remote image is fetched last, once nothing else in the request can be refused.
+    ImageData image = conversation.image != null ? conversation.image : fetch(conversation);
     return new ChatRequest(
         model,
         conversation.prompt,
         conversation.history,
         conversation.regions,
-        conversation.image,
+        image,
         options,
         grounding,
         stream,
@@ -97,6 +130,8 @@ final class ChatRequestReader {
     List<Turn> history = new ArrayList<>();
     List<Region> regions;
     ImageData image;
+    String imageUrl;
+    String imageParam;
   }
 
   private Conversation conversation(JsonNode root) {
@@ -178,13 +213,13 @@ final class ChatRequestReader {
         pendingUser = null;
       }
     }
-    if (conversation.image == null) {
+    if (conversation.image == null && conversation.imageUrl == null) {
       throw new RequestRejected(
           RequestRejected.Reason.INVALID,
           "missing_image",
           "messages",
           "the conversation needs one image: an image_url part with a data:image/...;base64,..."
-              + " URL in a user message");
+              + " or http(s) URL in a user message");
     }
     return conversation;
   }
@@ -225,11 +260,11 @@ final class ChatRequestReader {
           if (!user) {
             throw RequestRejected.invalid(partParam, "images are accepted in user messages only");
           }
-          if (conversation.image != null) {
+          if (conversation.image != null || conversation.imageUrl != null) {
             throw RequestRejected.invalid(
                 partParam, "exactly one image per conversation is supported; found a second one");
           }
-          conversation.image = image(part, partParam);
+          image(part, partParam, conversation);
         }
         default ->
             throw RequestRejected.invalid(
@@ -239,7 +274,8 @@ final class ChatRequestReader {
     return text.toString();
   }
 
-  private ImageData image(JsonNode part, String param) {
+  /** Decodes a data: URL at once; keeps an http(s) URL for {@link #fetch}. */
+  private void image(JsonNode part, String param, Conversation conversation) {
     JsonNode imageUrl = present(part, "image_url");
     String url = null;
     String urlParam = param + ".image_url";
@@ -252,7 +288,29 @@ final class ChatRequestReader {
     if (url == null || url.isEmpty()) {
       throw RequestRejected.invalid(urlParam, urlParam + " must hold the image URL");
     }
-    return DataUrls.decode(url, urlParam, limits.maxImageBytes().toBytes());
+    if (!ImageFetcher.isRemote(url)) {
+      conversation.image = DataUrls.decode(url, urlParam, limits.maxImageBytes().toBytes());
+      return;
+    }
+    if (fetcher == null) {
+      throw new RequestRejected(
+          RequestRejected.Reason.INVALID,
+          "unsupported_image_url",
+          urlParam,
+          "http(s) image URLs are turned off on this gateway (ferret.gateway.fetch.enabled);"
+              + " send the image inline as a data:image/...;base64,... URL");
+    }
+    conversation.imageUrl = url;
+    conversation.imageParam = urlParam;
+  }
+
+  private ImageData fetch(Conversation conversation) {
+    try {
+      return fetcher.fetch(conversation.imageUrl, conversation.imageParam);
+    } catch (ImageFetchFailed e) {
+      throw new ApiError(
+          e.timedOut() ? 504 : 502, "image_fetch_failed", e.param(), e.getMessage(), 0);
+    }
   }
 
   GenerationOptions options(JsonNode root) {

@@ -291,7 +291,7 @@ class ChatCompletionsControllerTest {
     assertThat(large.getResponse().getStatus()).isEqualTo(413);
     assertThat(error(large).get("code").stringValue()).isEqualTo("image_too_large");
     assertThat(remote.getResponse().getStatus()).isEqualTo(400);
-    assertThat(error(remote).get("message").stringValue()).contains("not supported yet");
+    assertThat(error(remote).get("message").stringValue()).contains("turned off");
     assertThat(sent).isEmpty();
     assertThat(pending.size()).isZero();
   }

@@ -165,7 +165,7 @@ class ChatRequestReaderTest {
   }
 
   @Test
-  void rejectsRemoteImageUrlsAsNotSupportedYet() {
+  void rejectsRemoteImageUrlsWhenFetchingIsOff() {
     assertRejected(
         () -> read(body("q", "https://example.com/a.png", "")),
         RequestRejected.Reason.INVALID,
