@@ -109,6 +109,7 @@ class FusionFailoverIT {
     // interleave the requests' records, as concurrent requests arrive
     Collections.shuffle(records, new Random(42));
 
+    awaitLeaders(catalog.features());
     try (KafkaProducer<String, Object> producer = producer();
         TopicReader reader =
             new TopicReader(broker.getBrokersAsString(), catalog.fused(), catalog.answers())) {
@@ -145,6 +146,26 @@ class FusionFailoverIT {
     }
   }
 
+  /** Waits until every partition of {@code topic} has a leader. */
+  private static void awaitLeaders(String topic) {
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of("bootstrap.servers", broker.getBrokersAsString()))) {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () ->
+                  admin
+                      .describeTopics(List.of(topic))
+                      .allTopicNames()
+                      .get()
+                      .get(topic)
+                      .partitions()
+                      .stream()
+                      .allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+    }
+  }
+
   private static Map<String, Integer> fusedCounts(TopicReader reader) {
     Map<String, Integer> counts = new HashMap<>();
     for (ConsumerRecord<String, byte[]> r : reader.poll()) {
@@ -170,7 +191,13 @@ class FusionFailoverIT {
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
             broker.getBrokersAsString(),
             ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
-            16 * 1024 * 1024),
+            16 * 1024 * 1024,
+            // the topics were created a moment ago: a leader change right after creation must not
+            // wedge an idempotent producer's sequence numbers (OUT_OF_ORDER_SEQUENCE_NUMBER)
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+            false,
+            ProducerConfig.ACKS_CONFIG,
+            "all"),
         new StringSerializer(),
         new ProtobufSerializer());
   }
