@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.region.MaskPngScanner;
+import ai.ferretstream.proto.region.MaskPngs;
 import com.google.protobuf.ByteString;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
@@ -62,7 +64,7 @@ class MaskPngTest {
     for (Case c : cases) {
       for (boolean interlaced : new boolean[] {false, true}) {
         ByteString png = MaskPngs.png(c.image().apply(W, H), interlaced);
-        MaskPng.Header header = MaskPng.header(png);
+        MaskPngScanner.Header header = MaskPngScanner.header(png);
         assertThat(header.colourType()).as(c.name()).isEqualTo(c.colourType());
         assertThat(header.bitDepth()).as(c.name()).isEqualTo(c.bitDepth());
         assertThat(header.interlace()).as(c.name()).isEqualTo(interlaced ? 1 : 0);
@@ -140,7 +142,7 @@ class MaskPngTest {
   @Test
   void tooManyEncodedBytesAreRefusedBeforeAnythingElse() {
     ByteString png = MaskPngs.png(MaskPngs.grey(W, H, L));
-    ByteString huge = png.concat(ByteString.copyFrom(new byte[MaskPng.MAX_ENCODED_BYTES]));
+    ByteString huge = png.concat(ByteString.copyFrom(new byte[MaskPngScanner.MAX_ENCODED_BYTES]));
     assertInvalid(() -> MaskPng.decode(huge, W, H), "at most 8388608");
   }
 

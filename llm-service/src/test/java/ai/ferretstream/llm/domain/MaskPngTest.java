@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.region.MaskPngScanner;
+import ai.ferretstream.proto.region.MaskPngs;
 import com.google.protobuf.ByteString;
 import java.awt.image.BufferedImage;
 import java.util.List;
@@ -47,7 +49,7 @@ class MaskPngTest {
     for (int i = 0; i < images.size(); i++) {
       for (boolean interlaced : new boolean[] {false, true}) {
         ByteString png = MaskPngs.png(images.get(i).apply(W, H), interlaced);
-        assertThat(MaskPng.header(png).colourType()).isEqualTo(colourTypes[i]);
+        assertThat(MaskPngScanner.header(png).colourType()).isEqualTo(colourTypes[i]);
         assertThat(MaskPng.bounds(png, W, H)).as("case %d", i).isEqualTo(L_BOUNDS);
         assertThat(MaskPng.bounds(png, W, H, 1)).as("case %d, row strips", i).isEqualTo(L_BOUNDS);
       }
@@ -93,7 +95,7 @@ class MaskPngTest {
   @Test
   void tooManyEncodedBytesAreRefused() {
     ByteString png = MaskPngs.png(MaskPngs.grey(W, H, L));
-    ByteString huge = png.concat(ByteString.copyFrom(new byte[MaskPng.MAX_ENCODED_BYTES]));
+    ByteString huge = png.concat(ByteString.copyFrom(new byte[MaskPngScanner.MAX_ENCODED_BYTES]));
     assertInvalid(() -> MaskPng.bounds(huge, W, H), "at most 8388608");
   }
 

@@ -1,4 +1,4 @@
-package ai.ferretstream.fusion.domain;
+package ai.ferretstream.proto.region;
 
 import com.google.protobuf.ByteString;
 import java.awt.Transparency;
@@ -18,17 +18,17 @@ import javax.imageio.ImageWriter;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /** Mask PNGs for tests, in every PNG colour type. */
-final class MaskPngs {
+public final class MaskPngs {
 
   /** Whether pixel {@code (x, y)} is inside. */
-  interface Shape {
+  public interface Shape {
     boolean inside(int x, int y);
   }
 
   private MaskPngs() {}
 
   /** 8-bit grey, 255 inside, 0 outside. */
-  static BufferedImage grey(int width, int height, Shape shape) {
+  public static BufferedImage grey(int width, int height, Shape shape) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
     WritableRaster r = image.getRaster();
     for (int y = 0; y < height; y++) {
@@ -40,7 +40,7 @@ final class MaskPngs {
   }
 
   /** 16-bit grey, 1 inside (the smallest non-zero value), 0 outside. */
-  static BufferedImage grey16(int width, int height, Shape shape) {
+  public static BufferedImage grey16(int width, int height, Shape shape) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_USHORT_GRAY);
     WritableRaster r = image.getRaster();
     for (int y = 0; y < height; y++) {
@@ -52,7 +52,7 @@ final class MaskPngs {
   }
 
   /** 1-bit grey. */
-  static BufferedImage binary(int width, int height, Shape shape) {
+  public static BufferedImage binary(int width, int height, Shape shape) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_BINARY);
     WritableRaster r = image.getRaster();
     for (int y = 0; y < height; y++) {
@@ -67,7 +67,7 @@ final class MaskPngs {
    * 8-bit palette whose index 0 is white and index 1 black: inside pixels have the non-zero index 1
    * although their colour is black.
    */
-  static BufferedImage palette(int width, int height, Shape shape) {
+  public static BufferedImage palette(int width, int height, Shape shape) {
     byte[] red = {(byte) 255, 0, 10};
     byte[] green = {(byte) 255, 0, 20};
     byte[] blue = {(byte) 255, 0, 30};
@@ -83,7 +83,7 @@ final class MaskPngs {
   }
 
   /** 8-bit RGB: inside pixels have exactly one non-zero channel, cycling red, green, blue. */
-  static BufferedImage rgb(int width, int height, Shape shape) {
+  public static BufferedImage rgb(int width, int height, Shape shape) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
     WritableRaster r = image.getRaster();
     for (int y = 0; y < height; y++) {
@@ -101,7 +101,7 @@ final class MaskPngs {
    * 8-bit RGBA where alpha contradicts the mask: inside pixels are fully transparent, outside ones
    * opaque black.
    */
-  static BufferedImage rgba(int width, int height, Shape shape) {
+  public static BufferedImage rgba(int width, int height, Shape shape) {
     BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_4BYTE_ABGR);
     WritableRaster r = image.getRaster();
     for (int y = 0; y < height; y++) {
@@ -117,7 +117,7 @@ final class MaskPngs {
   }
 
   /** 8-bit grey + alpha, alpha contradicting the mask as in {@link #rgba}. */
-  static BufferedImage greyAlpha(int width, int height, Shape shape) {
+  public static BufferedImage greyAlpha(int width, int height, Shape shape) {
     ComponentColorModel model =
         new ComponentColorModel(
             ColorSpace.getInstance(ColorSpace.CS_GRAY),
@@ -136,12 +136,12 @@ final class MaskPngs {
     return new BufferedImage(model, r, false, null);
   }
 
-  static ByteString png(BufferedImage image) {
+  public static ByteString png(BufferedImage image) {
     return png(image, false);
   }
 
   /** {@code image} as a PNG, Adam7-interlaced when asked. */
-  static ByteString png(BufferedImage image, boolean interlaced) {
+  public static ByteString png(BufferedImage image, boolean interlaced) {
     ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (MemoryCacheImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
