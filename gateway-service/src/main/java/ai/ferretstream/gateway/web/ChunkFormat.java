@@ -126,6 +126,12 @@ final class ChunkFormat {
         .forEach(e -> node.put(e.getKey(), e.getValue() - start));
   }
 
+  /** The OpenAI error body of a pipeline error event, with the event's HTTP status. */
+  static byte[] errorBody(JsonMapper json, ai.ferretstream.proto.v1.Error error) {
+    return json.writeValueAsBytes(
+        errorBody(json, ErrorCodes.status(error), error.getCode(), null, error.getMessage()));
+  }
+
   /** {@code {"error":{"message","type","param","code"}}}. */
   static ObjectNode errorBody(
       JsonMapper json, int status, String code, String param, String message) {

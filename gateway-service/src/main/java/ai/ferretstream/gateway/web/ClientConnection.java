@@ -58,10 +58,6 @@ final class ClientConnection {
         });
   }
 
-  HttpServletResponse response() {
-    return response;
-  }
-
   /** Writes and flushes; false (and {@code onGone}) when the client is gone. */
   boolean write(byte[] bytes) {
     if (closed) {
@@ -78,6 +74,23 @@ final class ClientConnection {
       complete();
       return false;
     }
+  }
+
+  /**
+   * Answers with one JSON body and ends the exchange: status, content type and length ({@code
+   * Retry-After: 1} with a 503), unless the client is gone already.
+   */
+  void respondJson(int status, byte[] body) {
+    if (!closed) {
+      response.setStatus(status);
+      response.setContentType("application/json");
+      response.setContentLength(body.length);
+      if (status == 503) {
+        response.setHeader("Retry-After", "1");
+      }
+    }
+    write(body);
+    complete();
   }
 
   /** Ends the exchange (idempotent). */

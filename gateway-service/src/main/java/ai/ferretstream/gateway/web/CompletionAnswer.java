@@ -3,7 +3,6 @@ package ai.ferretstream.gateway.web;
 import ai.ferretstream.gateway.domain.AnswerSink;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.GroundedBox;
-import jakarta.servlet.http.HttpServletResponse;
 import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.databind.json.JsonMapper;
@@ -55,24 +54,8 @@ final class CompletionAnswer implements AnswerSink {
               event.getDone().getTimingsMap());
     } else {
       status = ErrorCodes.status(event.getError());
-      body =
-          json.writeValueAsBytes(
-              ChunkFormat.errorBody(
-                  json, status, event.getError().getCode(), null, event.getError().getMessage()));
+      body = ChunkFormat.errorBody(json, event.getError());
     }
-    writer.submit(
-        () -> {
-          HttpServletResponse response = connection.response();
-          if (!connection.isClosed()) {
-            response.setStatus(status);
-            response.setContentType("application/json");
-            response.setContentLength(body.length);
-            if (status == 503) {
-              response.setHeader("Retry-After", "1");
-            }
-          }
-          connection.write(body);
-          connection.complete();
-        });
+    writer.submit(() -> connection.respondJson(status, body));
   }
 }

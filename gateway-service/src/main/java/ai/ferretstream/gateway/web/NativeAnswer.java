@@ -5,7 +5,6 @@ import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.Done;
 import ai.ferretstream.proto.v1.GroundedBox;
-import jakarta.servlet.http.HttpServletResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -101,25 +100,9 @@ final class NativeAnswer implements AnswerSink {
       body = json.writeValueAsBytes(answer);
     } else {
       status = ErrorCodes.status(event.getError());
-      body =
-          json.writeValueAsBytes(
-              ChunkFormat.errorBody(
-                  json, status, event.getError().getCode(), null, event.getError().getMessage()));
+      body = ChunkFormat.errorBody(json, event.getError());
     }
-    writer.submit(
-        () -> {
-          HttpServletResponse response = connection.response();
-          if (!connection.isClosed()) {
-            response.setStatus(status);
-            response.setContentType("application/json");
-            response.setContentLength(body.length);
-            if (status == 503) {
-              response.setHeader("Retry-After", "1");
-            }
-          }
-          connection.write(body);
-          connection.complete();
-        });
+    writer.submit(() -> connection.respondJson(status, body));
   }
 
   private ObjectNode box(GroundedBox box) {
