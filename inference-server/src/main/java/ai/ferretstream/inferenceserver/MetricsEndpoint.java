@@ -21,6 +21,10 @@ import java.util.function.ToLongFunction;
  * nv_inference_request_success}, {@code nv_inference_queue_duration_us}, … with labels {@code
  * model} and {@code version}), so dashboards and autoscaling rules written for Triton work
  * unchanged, plus a histogram of the executed batch sizes ({@code ferret_inference_batch_size}).
+ *
+ * <p>The same port answers Triton's HTTP health paths, for container health checks and Kubernetes
+ * probes: {@code GET /v2/health/live} (200 while the process serves) and {@code GET
+ * /v2/health/ready} (200 once every model is loaded, 503 before and while closing).
  */
 final class MetricsEndpoint implements AutoCloseable {
 
@@ -57,7 +61,14 @@ final class MetricsEndpoint implements AutoCloseable {
   private static void handle(HttpExchange exchange, ModelRegistry registry) throws IOException {
     try (exchange) {
       String path = exchange.getRequestURI().getPath();
-      if (!"/metrics".equals(path)) {
+      boolean read =
+          "GET".equals(exchange.getRequestMethod()) || "HEAD".equals(exchange.getRequestMethod());
+      if (read && "/v2/health/live".equals(path)) {
+        reply(exchange, 200, "live\n");
+      } else if (read && "/v2/health/ready".equals(path)) {
+        boolean ready = registry.serverReady();
+        reply(exchange, ready ? 200 : 503, ready ? "ready\n" : "not ready: models loading\n");
+      } else if (!"/metrics".equals(path)) {
         reply(exchange, 404, "not found: the metrics are at /metrics\n");
       } else if (!"GET".equals(exchange.getRequestMethod())
           && !"HEAD".equals(exchange.getRequestMethod())) {

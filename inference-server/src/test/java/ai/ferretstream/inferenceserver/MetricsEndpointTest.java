@@ -84,6 +84,33 @@ class MetricsEndpointTest {
   }
 
   @Test
+  void answersTritonHealthPathsNotReadyUntilEveryModelLoaded() throws Exception {
+    Slot slot = new Slot("enc", "1", ENCODER, null, State.LOADING, "");
+    ModelRegistry registry = new ModelRegistry(Map.of("enc", List.of(slot)));
+    try (registry;
+        MetricsEndpoint endpoint = MetricsEndpoint.start(0, registry)) {
+      HttpClient http = HttpClient.newHttpClient();
+      String base = "http://localhost:" + endpoint.port();
+
+      assertThat(status(http, base + "/v2/health/live")).isEqualTo(200);
+      assertThat(status(http, base + "/v2/health/ready")).isEqualTo(503);
+
+      registry.loadAll((config, dir) -> new InferenceServiceTest.Echo());
+      assertThat(status(http, base + "/v2/health/ready")).isEqualTo(200);
+
+      registry.close();
+      assertThat(status(http, base + "/v2/health/ready")).isEqualTo(503);
+      assertThat(status(http, base + "/v2/health/live")).isEqualTo(200);
+    }
+  }
+
+  private static int status(HttpClient http, String url) throws Exception {
+    return http.send(
+            HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
+        .statusCode();
+  }
+
+  @Test
   void escapesLabelValues() {
     assertThat(MetricsEndpoint.escape("a\"b\\c\nd")).isEqualTo("a\\\"b\\\\c\\nd");
   }

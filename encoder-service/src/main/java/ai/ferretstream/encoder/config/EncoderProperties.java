@@ -60,6 +60,8 @@ record EncoderProperties(
    * @param retries retries of a transient failure (Triton or broker unavailable) before giving up
    * @param retryBackoff first retry delay; doubles on each retry
    * @param startupTimeout deadline of each start-up check call (readiness, metadata)
+   * @param groupId consumer group of the tiles listener; empty = {@code encoder-<role>}
+   *     (deployments set it explicitly so that lag-based autoscaling watches the same group)
    */
   public record Encoder(
       @NotNull @DefaultValue("global") EncoderRole role,
@@ -77,7 +79,8 @@ record EncoderProperties(
       @NotNull @DefaultValue("10s") Duration sendTimeout,
       @Min(0) @DefaultValue("3") int retries,
       @NotNull @DefaultValue("200ms") Duration retryBackoff,
-      @NotNull @DefaultValue("10s") Duration startupTimeout) {
+      @NotNull @DefaultValue("10s") Duration startupTimeout,
+      @NotNull @DefaultValue("") String groupId) {
 
     /** The configured model, or the role's default. */
     public String modelName() {
@@ -89,9 +92,12 @@ record EncoderProperties(
       return queueCapacity > 0 ? queueCapacity : 4 * maxBatchSize;
     }
 
-    /** Consumer group of this role: {@code encoder-global} / {@code encoder-local}. */
+    /**
+     * The configured consumer group, or the role's: {@code encoder-global} / {@code encoder-local}.
+     */
+    @Override
     public String groupId() {
-      return "encoder-" + role.id();
+      return groupId.isBlank() ? "encoder-" + role.id() : groupId;
     }
   }
 

@@ -80,9 +80,9 @@ class TilerKafkaConfig {
 
   @Bean
   ConsumerFactory<String, AskRequest> consumerFactory(
-      KafkaProperties kafka, MeterRegistry meterRegistry) {
+      KafkaProperties kafka, TilerProperties properties, MeterRegistry meterRegistry) {
     Map<String, Object> config = kafka.buildConsumerProperties();
-    config.put(ConsumerConfig.GROUP_ID_CONFIG, SERVICE);
+    config.put(ConsumerConfig.GROUP_ID_CONFIG, properties.tiler().groupId());
     DefaultKafkaConsumerFactory<String, AskRequest> factory =
         FerretKafka.consumerFactory(config, AskRequest.parser());
     factory.addListener(new MicrometerConsumerListener<>(meterRegistry));
@@ -115,10 +115,11 @@ class TilerKafkaConfig {
   ConcurrentMessageListenerContainer<String, AskRequest> askRequestContainer(
       ConcurrentKafkaListenerContainerFactory<String, AskRequest> factory,
       TopicCatalog catalog,
+      TilerProperties properties,
       AskRequestListener listener) {
     ConcurrentMessageListenerContainer<String, AskRequest> container =
         factory.createContainer(catalog.requests());
-    container.getContainerProperties().setGroupId(SERVICE);
+    container.getContainerProperties().setGroupId(properties.tiler().groupId());
     container.getContainerProperties().setClientId(SERVICE);
     container.setupMessageListener(listener);
     return container;

@@ -3,6 +3,7 @@ package ai.ferretstream.tiler.config;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
@@ -51,6 +52,7 @@ record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue 
    * @param sendTimeout how long to wait for the broker to acknowledge a request's tiles
    * @param retries retries of a transient failure (e.g. broker unavailable) before giving up
    * @param retryBackoff first retry delay; doubles on each retry
+   * @param groupId consumer group of the requests listener (lag-based autoscaling watches it)
    */
   public record Tiler(
       @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
@@ -68,5 +70,6 @@ record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue 
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,
       @NotNull @DefaultValue("10s") Duration sendTimeout,
       @Min(0) @DefaultValue("3") int retries,
-      @NotNull @DefaultValue("200ms") Duration retryBackoff) {}
+      @NotNull @DefaultValue("200ms") Duration retryBackoff,
+      @NotBlank @DefaultValue("tiler-service") String groupId) {}
 }

@@ -9,6 +9,7 @@ import ai.ferretstream.proto.kafka.ProtobufDeserializer;
 import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.kafka.TopicProvisioner;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.FusedContext;
@@ -19,7 +20,6 @@ import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,14 +102,7 @@ public final class FerretKafka {
 
   /** One topic declaration per catalog topic and dead-letter topic, sized for our records. */
   public static List<NewTopic> topics(TopicCatalog catalog, int partitions, short replication) {
-    List<NewTopic> topics = new ArrayList<>();
-    for (String name : catalog.allTopicNames()) {
-      topics.add(
-          new NewTopic(name, partitions, replication)
-              .configs(
-                  Map.of("max.message.bytes", Integer.toString(KafkaLimits.MAX_RECORD_BYTES))));
-    }
-    return topics;
+    return TopicProvisioner.declarations(catalog, partitions, replication);
   }
 
   /**
