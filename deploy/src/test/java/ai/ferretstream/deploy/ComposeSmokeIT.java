@@ -160,7 +160,8 @@ class ComposeSmokeIT {
     }
     long t2 = System.nanoTime();
     // `up -d` returns once every stage is healthy (the gateway depends on them being healthy) and
-    // the gateway is started; then the gateway's own readiness is awaited through its published port
+    // the gateway is started; then the gateway's own readiness is awaited through its published
+    // port
     compose.start();
     timings.put("compose build + up", elapsed(t2));
     gateway = "http://127.0.0.1:" + gatewayPort;

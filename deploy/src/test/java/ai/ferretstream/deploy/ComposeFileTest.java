@@ -1,0 +1,199 @@
+package ai.ferretstream.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * The top-level docker-compose.yml, validated by {@code docker-compose config} (Debian's compose
+ * v1; no engine needed) and asserted on as compose resolves it: profiles, health-gated start-up,
+ * overridable images, the GPU reservation, the non-default variables.
+ */
+class ComposeFileTest {
+
+  static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+  static final List<String> PIPELINE =
+      List.of("tiler", "encoder-global", "encoder-local", "fusion", "llm", "gateway");
+
+  @Test
+  void isValidAndVersionless() throws Exception {
+    Result quiet = compose(Map.of(), "config", "-q");
+    assertThat(quiet.exit).as(quiet.output).isZero();
+    Map<String, Object> raw = new Yaml().load(Files.readString(REPO.resolve("docker-compose.yml")));
+    assertThat(raw).doesNotContainKey("version");
+  }
+
+  @Test
+  void cpuProfileServesTheDevModelsAsInferenceAndEveryStageWaitsForHealthyDependencies()
+      throws Exception {
+    Map<String, Map<String, Object>> services = services(Map.of());
+
+    Map<String, Object> inference = services.get("inference-server");
+    assertThat(list(inference, "profiles")).containsExactly("cpu");
+    assertThat(aliases(inference)).contains("inference");
+    assertThat(list(inference, "volumes").toString())
+        .contains("inference-server/model-repository", "/models");
+    assertThat(map(map(inference, "build"), "args")).containsKey("BASE_IMAGE");
+
+    Map<String, Object> triton = services.get("triton");
+    assertThat(list(triton, "profiles")).containsExactly("gpu");
+    assertThat(aliases(triton)).contains("inference");
+    Map<String, Object> device =
+        (Map<String, Object>)
+            list(map(map(map(triton, "deploy"), "resources"), "reservations"), "devices").get(0);
+    assertThat(device).containsEntry("driver", "nvidia");
+    assertThat(list(device, "capabilities")).containsExactly("gpu");
+    assertThat(triton.get("image").toString()).startsWith("nvcr.io/nvidia/tritonserver:");
+    assertThat(list(triton, "command")).contains("--model-repository=/models", "--grpc-port=8001");
+
+    for (String name : PIPELINE) {
+      Map<String, Object> s = services.get(name);
+      assertThat(s).as(name).isNotNull().doesNotContainKey("profiles");
+      Map<String, Object> deps = map(s, "depends_on");
+      assertThat(map(deps, "kafka")).as(name).containsEntry("condition", "service_healthy");
+      assertThat(map(deps, "topics"))
+          .as(name)
+          .containsEntry("condition", "service_completed_successfully");
+      Map<String, Object> env = map(s, "environment");
+      assertThat(env).as(name).containsEntry("SPRING_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092");
+      assertThat(s.get("image").toString()).as(name).startsWith("ferretstream/");
+    }
+    for (String stage : List.of("tiler", "encoder-global", "encoder-local", "fusion", "llm")) {
+      assertThat(map(map(services.get("gateway"), "depends_on"), stage))
+          .containsEntry("condition", "service_healthy");
+    }
+    for (String caller : List.of("encoder-global", "encoder-local", "fusion", "llm")) {
+      assertThat(map(services.get(caller), "environment"))
+          .containsEntry("FERRET_INFERENCE_TARGET", "inference:8001");
+    }
+    assertThat(map(services.get("encoder-global"), "environment"))
+        .containsEntry("FERRET_ENCODER_ROLE", "global")
+        .containsEntry("FERRET_ENCODER_GROUP_ID", "encoder-global");
+    assertThat(map(services.get("encoder-local"), "environment"))
+        .containsEntry("FERRET_ENCODER_ROLE", "local")
+        .containsEntry("FERRET_ENCODER_GROUP_ID", "encoder-local");
+    assertThat(list(services.get("gateway"), "ports").toString()).contains("127.0.0.1");
+
+    Map<String, Object> kafka = services.get("kafka");
+    assertThat(map(kafka, "environment"))
+        .containsEntry("KAFKA_MESSAGE_MAX_BYTES", 17825792)
+        .containsEntry("KAFKA_REPLICA_FETCH_MAX_BYTES", 17825792)
+        .containsEntry("KAFKA_PROCESS_ROLES", "broker,controller");
+    assertThat(map(kafka, "healthcheck")).containsKey("test");
+    assertThat(list(services.get("topics"), "entrypoint"))
+        .contains("ai.ferretstream.proto.kafka.TopicProvisioner");
+    assertThat(list(services.get("prometheus"), "profiles")).containsExactly("monitoring");
+    assertThat(list(services.get("grafana"), "profiles")).containsExactly("monitoring");
+  }
+
+  @Test
+  void imagesAndPortsFollowTheVariables() throws Exception {
+    Map<String, Map<String, Object>> services =
+        services(
+            Map.of(
+                "FERRET_IMAGE_PREFIX", "registry.example.com/ml/",
+                "FERRET_IMAGE_TAG", "1.2.3",
+                "FERRET_KAFKA_IMAGE", "example/kafka:9",
+                "FERRET_TRITON_IMAGE", "nvcr.io/nvidia/tritonserver:24.12-py3",
+                "FERRET_GATEWAY_PORT", "18080",
+                "FERRET_BASE_IMAGE", "example/jre:17"));
+    for (String name : PIPELINE) {
+      assertThat(services.get(name).get("image").toString())
+          .as(name)
+          .startsWith("registry.example.com/ml/")
+          .endsWith(":1.2.3");
+    }
+    assertThat(services.get("topics").get("image"))
+        .isEqualTo("registry.example.com/ml/gateway:1.2.3");
+    assertThat(services.get("kafka").get("image")).isEqualTo("example/kafka:9");
+    assertThat(services.get("triton").get("image"))
+        .isEqualTo("nvcr.io/nvidia/tritonserver:24.12-py3");
+    assertThat(list(services.get("gateway"), "ports").toString()).contains("18080");
+    assertThat(map(map(services.get("tiler"), "build"), "args"))
+        .containsEntry("BASE_IMAGE", "example/jre:17");
+  }
+
+  @Test
+  void prometheusScrapesEveryServiceAndTheDashboardIsProvisioned() throws IOException {
+    Map<String, Object> prometheus =
+        new Yaml().load(Files.readString(REPO.resolve("monitoring/prometheus.yml")));
+    List<String> targets = new ArrayList<>();
+    for (Object job : (List<?>) prometheus.get("scrape_configs")) {
+      for (Object sc : (List<?>) ((Map<?, ?>) job).get("static_configs")) {
+        for (Object t : (List<?>) ((Map<?, ?>) sc).get("targets")) {
+          targets.add(t.toString().replaceAll(":\\d+$", ""));
+        }
+      }
+    }
+    assertThat(targets)
+        .containsExactlyInAnyOrder(
+            "gateway", "tiler", "encoder-global", "encoder-local", "fusion", "llm", "inference");
+    assertThat(REPO.resolve("monitoring/grafana/dashboards/ferret-pipeline.json")).isRegularFile();
+    assertThat(
+            Files.readString(
+                REPO.resolve("monitoring/grafana/provisioning/datasources/prometheus.yml")))
+        .contains("uid: ferret-prometheus");
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  record Result(int exit, String output) {}
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Map<String, Object>> services(Map<String, String> env)
+      throws Exception {
+    Result r = compose(env, "config");
+    assertThat(r.exit).as(r.output).isZero();
+    Map<String, Object> config = new Yaml().load(r.output);
+    return (Map<String, Map<String, Object>>) config.get("services");
+  }
+
+  private static Result compose(Map<String, String> env, String... args) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add("docker-compose");
+    command.add("-f");
+    command.add(REPO.resolve("docker-compose.yml").toString());
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).directory(REPO.toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("FERRET_") || k.startsWith("COMPOSE_"));
+    pb.environment().putAll(env);
+    pb.redirectErrorStream(true);
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      throw new AssertionError(
+          "docker-compose (Debian's v1) is needed: apt-get install docker-compose", e);
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return new Result(p.exitValue(), out);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> map(Map<String, Object> m, String key) {
+    Object v = m.get(key);
+    assertThat(v).as(key).isInstanceOf(Map.class);
+    return (Map<String, Object>) v;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Object> list(Map<String, Object> m, String key) {
+    Object v = m.get(key);
+    assertThat(v).as(key).isInstanceOf(List.class);
+    return (List<Object>) v;
+  }
+
+  private static List<Object> aliases(Map<String, Object> service) {
+    return list(map(map(service, "networks"), "default"), "aliases");
+  }
+}
