@@ -273,7 +273,12 @@ Inference target and API keys
 {{- required "inference.externalTarget (host:port) is required with inference.backend=external" .Values.inference.externalTarget -}}
 {{- else -}}
 {{- $v := include "ferret.inference.values" . | fromYaml -}}
-{{- printf "%s:%v" (include "ferret.componentName" (dict "root" . "component" (include "ferret.inference.component" .))) $v.service.port -}}
+{{- $name := include "ferret.componentName" (dict "root" . "component" (include "ferret.inference.component" .)) -}}
+{{- if eq .Values.inference.loadBalancing "round_robin" -}}
+{{- printf "dns:///%s-headless:%v" $name $v.port -}}
+{{- else -}}
+{{- printf "%s:%v" $name $v.service.port -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

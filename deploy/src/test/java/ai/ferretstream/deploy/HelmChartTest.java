@@ -352,7 +352,7 @@ class HelmChartTest {
         .contains("dev models");
     for (String stage : List.of("encoder-global", "encoder-local", "fusion", "llm")) {
       assertThat(env(container(workload(docs, "Deployment", stage)), "FERRET_INFERENCE_TARGET"))
-          .isEqualTo(FULLNAME + "-inference-server:8001");
+          .isEqualTo("dns:///" + FULLNAME + "-inference-server-headless:8001");
     }
     assertThat(
             env(container(workload(docs, "Deployment", "encoder-global")), "FERRET_ENCODER_ROLE"))
@@ -416,8 +416,30 @@ class HelmChartTest {
     assertThat(map(triton, "spec").get("replicas")).isEqualTo(2);
     for (String stage : List.of("encoder-global", "encoder-local", "fusion", "llm")) {
       assertThat(env(container(workload(docs, "Deployment", stage)), "FERRET_INFERENCE_TARGET"))
-          .isEqualTo(FULLNAME + "-triton:8001");
+          .isEqualTo("dns:///" + FULLNAME + "-triton-headless:8001");
+      assertThat(
+              env(
+                  container(workload(docs, "Deployment", stage)),
+                  "FERRET_INFERENCE_LOAD_BALANCING"))
+          .isEqualTo("round_robin");
+      assertThat(
+              env(
+                  container(workload(docs, "Deployment", stage)),
+                  "FERRET_INFERENCE_RE_RESOLVE_INTERVAL"))
+          .isEqualTo("30s");
     }
+    // the clients' target: a headless Service over the Triton pods' gRPC port
+    Map<String, Object> headless =
+        docs.stream()
+            .filter(
+                d ->
+                    "Service".equals(d.get("kind"))
+                        && (FULLNAME + "-triton-headless").equals(map(d, "metadata").get("name")))
+            .findFirst()
+            .orElseThrow();
+    assertThat(map(headless, "spec")).containsEntry("clusterIP", "None");
+    assertThat(list(headless, "spec", "ports"))
+        .anyMatch(p -> Integer.valueOf(8001).equals(p.get("port")));
     Map<String, Object> svc = workload(docs, "Service", "triton");
     assertThat(list(svc, "spec", "ports"))
         .anyMatch(p -> Integer.valueOf(8001).equals(p.get("port")) && "grpc".equals(p.get("name")));

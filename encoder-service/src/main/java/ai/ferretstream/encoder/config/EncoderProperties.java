@@ -1,11 +1,13 @@
 package ai.ferretstream.encoder.config;
 
 import ai.ferretstream.encoder.domain.EncoderRole;
+import ai.ferretstream.proto.triton.TritonChannels;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -109,11 +111,24 @@ record EncoderProperties(
    * @param maxMessageSize gRPC message size limit
    * @param keepAlive keepalive ping interval while calls are active
    * @param maxAttempts attempts per call when the server is UNAVAILABLE (1 = no retry)
+   * @param loadBalancing {@code pick_first} (one connection) or {@code round_robin} (every address
+   *     the target resolves to, e.g. {@code dns:///triton-headless:8001} over Triton replicas)
+   * @param reResolveInterval how often the target is resolved again so that added replicas get
+   *     calls; 0 = only when a connection fails
    */
   public record Inference(
       @NotBlank @DefaultValue("localhost:8001") String target,
       @NotNull @DefaultValue("30s") Duration callTimeout,
       @NotNull @DefaultValue("64MB") DataSize maxMessageSize,
       @NotNull @DefaultValue("30s") Duration keepAlive,
-      @Min(1) @Max(5) @DefaultValue("4") int maxAttempts) {}
+      @Min(1) @Max(5) @DefaultValue("4") int maxAttempts,
+      @NotNull @Pattern(regexp = "pick_first|round_robin") @DefaultValue("pick_first")
+          String loadBalancing,
+      @NotNull @DefaultValue("0s") Duration reResolveInterval) {
+
+    /** The channel's load balancing settings. */
+    public TritonChannels.Balancing balancing() {
+      return new TritonChannels.Balancing(loadBalancing, reResolveInterval);
+    }
+  }
 }

@@ -36,7 +36,8 @@ class InferenceConfig {
         inference.target(),
         Math.toIntExact(inference.maxMessageSize().toBytes()),
         inference.keepAlive(),
-        inference.maxAttempts());
+        inference.maxAttempts(),
+        inference.balancing());
   }
 
   @Bean

@@ -1,11 +1,13 @@
 package ai.ferretstream.fusion.config;
 
 import ai.ferretstream.fusion.domain.UpsampleMode;
+import ai.ferretstream.proto.triton.TritonChannels;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -49,6 +51,10 @@ public record FusionProperties(
    * @param maxAttempts attempts per call when the server is UNAVAILABLE (1 = no retry)
    * @param verifyOnStartup check the model's contract at start-up and fail fast on a mismatch
    * @param model the region sampler model name
+   * @param loadBalancing {@code pick_first} (one connection) or {@code round_robin} (every address
+   *     the target resolves to, e.g. {@code dns:///triton-headless:8001} over Triton replicas)
+   * @param reResolveInterval how often the target is resolved again so that added replicas get
+   *     calls; 0 = only when a connection fails
    */
   public record Inference(
       @DefaultValue("localhost:8001") @NotBlank String target,
@@ -57,7 +63,16 @@ public record FusionProperties(
       @DefaultValue("30s") @NotNull Duration keepAlive,
       @DefaultValue("3") @Min(1) @Max(5) int maxAttempts,
       @DefaultValue("true") boolean verifyOnStartup,
-      @DefaultValue("ferret_region_sampler") @NotBlank String model) {}
+      @DefaultValue("ferret_region_sampler") @NotBlank String model,
+      @NotNull @Pattern(regexp = "pick_first|round_robin") @DefaultValue("pick_first")
+          String loadBalancing,
+      @NotNull @DefaultValue("0s") Duration reResolveInterval) {
+
+    /** The channel's load balancing settings. */
+    public TritonChannels.Balancing balancing() {
+      return new TritonChannels.Balancing(loadBalancing, reResolveInterval);
+    }
+  }
 
   /**
    * Join, fusion and listener settings.

@@ -28,7 +28,8 @@ class InferenceConfig {
         inference.target(),
         (int) inference.maxMessageSize().toBytes(),
         inference.keepAlive(),
-        inference.maxAttempts());
+        inference.maxAttempts(),
+        inference.balancing());
   }
 
   @Bean

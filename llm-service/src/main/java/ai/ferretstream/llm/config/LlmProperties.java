@@ -1,11 +1,13 @@
 package ai.ferretstream.llm.config;
 
 import ai.ferretstream.llm.domain.PromptTemplate;
+import ai.ferretstream.proto.triton.TritonChannels;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -48,6 +50,10 @@ public record LlmProperties(
    * @param maxAttempts attempts per call when the server is UNAVAILABLE (1 = no retry)
    * @param verifyOnStartup check the model's contract at start-up and fail fast on a mismatch
    * @param model the LLM model name (decoupled, streamed)
+   * @param loadBalancing {@code pick_first} (one connection) or {@code round_robin} (every address
+   *     the target resolves to, e.g. {@code dns:///triton-headless:8001} over Triton replicas)
+   * @param reResolveInterval how often the target is resolved again so that added replicas get
+   *     calls; 0 = only when a connection fails
    */
   public record Inference(
       @DefaultValue("localhost:8001") @NotBlank String target,
@@ -56,7 +62,16 @@ public record LlmProperties(
       @DefaultValue("30s") @NotNull Duration keepAlive,
       @DefaultValue("3") @Min(1) @Max(5) int maxAttempts,
       @DefaultValue("true") boolean verifyOnStartup,
-      @DefaultValue("ferret_llm") @NotBlank String model) {}
+      @DefaultValue("ferret_llm") @NotBlank String model,
+      @NotNull @Pattern(regexp = "pick_first|round_robin") @DefaultValue("pick_first")
+          String loadBalancing,
+      @NotNull @DefaultValue("0s") Duration reResolveInterval) {
+
+    /** The channel's load balancing settings. */
+    public TritonChannels.Balancing balancing() {
+      return new TritonChannels.Balancing(loadBalancing, reResolveInterval);
+    }
+  }
 
   /**
    * Generation settings.
