@@ -36,7 +36,8 @@ final class AskCommand {
       boolean stream,
       boolean grounding,
       int maxTokens,
-      String model) {}
+      String model,
+      String apiKey) {}
 
   private final HttpClient http;
   private final JsonMapper json;
@@ -106,13 +107,16 @@ final class AskCommand {
       throw new UsageException("cannot read the image " + options.image());
     }
     String body = body(options, Files.readAllBytes(options.image()));
-    HttpRequest request =
+    HttpRequest.Builder builder =
         HttpRequest.newBuilder(options.gateway().resolve("/v1/chat/completions"))
             .timeout(Duration.ofMinutes(5))
             .header("Content-Type", "application/json")
             .header("Accept", options.stream() ? "text/event-stream" : "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build();
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (options.apiKey() != null && !options.apiKey().isBlank()) {
+      builder.header("Authorization", "Bearer " + options.apiKey());
+    }
+    HttpRequest request = builder.build();
     HttpResponse<InputStream> response;
     try {
       response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());

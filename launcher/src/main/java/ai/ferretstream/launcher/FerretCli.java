@@ -31,10 +31,11 @@ public final class FerretCli {
              Stops on Ctrl-C / SIGTERM.
 
         ask  --image FILE [--url http://localhost:8080] [--no-stream] [--no-grounding]
-             [--max-tokens N] [--model NAME] "question"
+             [--max-tokens N] [--model NAME] [--api-key KEY] "question"
              Asks a question about an image; prints the answer as it streams in, then the
              boxes in pixel coordinates. Refer to regions as [x1, y1, x2, y2] <region_fea>
-             (0..999 grid). Exit status 1 when the request fails.
+             (0..999 grid). The API key (gateways with keys on) is --api-key or the
+             environment variable FERRET_API_KEY. Exit status 1 when the request fails.
 
         tile IMAGE OUTDIR [--mode stretch|pad]
              Tiles an image exactly as the tiler service does and writes OUTDIR/grid.json,
@@ -169,7 +170,7 @@ public final class FerretCli {
     CliArgs options =
         CliArgs.parse(
             args,
-            Set.of("image", "url", "max-tokens", "model"),
+            Set.of("image", "url", "max-tokens", "model", "api-key"),
             Set.of("no-stream", "no-grounding"));
     String image = options.get("image", null);
     if (image == null) {
@@ -196,7 +197,8 @@ public final class FerretCli {
             !options.flag("no-stream"),
             !options.flag("no-grounding"),
             options.positiveInt("max-tokens", 256),
-            options.get("model", "ferret-v2-dev"));
+            options.get("model", "ferret-v2-dev"),
+            options.get("api-key", System.getenv("FERRET_API_KEY")));
     HttpClient http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)

@@ -32,6 +32,8 @@ class AskCommandTest {
 
   private HttpServer server;
   private final AtomicReference<String> requestBody = new AtomicReference<>();
+  private final AtomicReference<String> authorization = new AtomicReference<>();
+  private String apiKey;
   private volatile int status = 200;
   private volatile String contentType = "text/event-stream";
   private volatile String responseBody = "";
@@ -47,6 +49,7 @@ class AskCommandTest {
         exchange -> {
           requestBody.set(
               new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+          authorization.set(exchange.getRequestHeaders().getFirst("Authorization"));
           byte[] bytes = responseBody.getBytes(StandardCharsets.UTF_8);
           exchange.getResponseHeaders().add("Content-Type", contentType);
           exchange.sendResponseHeaders(status, bytes.length);
@@ -79,7 +82,19 @@ class AskCommandTest {
             stream,
             true,
             64,
-            "ferret-v2-dev"));
+            "ferret-v2-dev",
+            apiKey));
+  }
+
+  @Test
+  void sendsTheApiKeyAsABearerTokenOnlyWhenGiven() throws Exception {
+    responseBody = "data: [DONE]\n\n";
+    ask(true);
+    assertThat(authorization.get()).isNull();
+
+    apiKey = "k-123";
+    ask(true);
+    assertThat(authorization.get()).isEqualTo("Bearer k-123");
   }
 
   private static String event(String json) {
