@@ -55,9 +55,14 @@ class ComposeFileTest {
     assertThat(triton.get("image").toString()).startsWith("nvcr.io/nvidia/tritonserver:");
     assertThat(list(triton, "command")).contains("--model-repository=/models", "--grpc-port=8001");
 
+    // every service of ours can be built, so `up --build` never tries to pull one of our images
+    for (String name : List.of("topics", "inference-server")) {
+      assertThat(map(services.get(name), "build")).as(name).containsKey("context");
+    }
     for (String name : PIPELINE) {
       Map<String, Object> s = services.get(name);
       assertThat(s).as(name).isNotNull().doesNotContainKey("profiles");
+      assertThat(map(s, "build")).as(name).containsKey("context");
       Map<String, Object> deps = map(s, "depends_on");
       assertThat(map(deps, "kafka")).as(name).containsEntry("condition", "service_healthy");
       assertThat(map(deps, "topics"))
