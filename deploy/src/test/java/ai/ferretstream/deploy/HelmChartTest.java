@@ -324,7 +324,7 @@ class HelmChartTest {
     // the bundled broker: one KRaft node sized for multi-MB records
     Map<String, Object> kafka = workload(docs, "StatefulSet", "kafka");
     Map<String, Object> kc = container(kafka);
-    assertThat(kc.get("image")).isEqualTo("docker.io/apache/kafka:4.1.1");
+    assertThat(kc.get("image")).isEqualTo("docker.io/apache/kafka:4.1.2");
     assertThat(env(kc, "KAFKA_PROCESS_ROLES")).isEqualTo("broker,controller");
     assertThat(Long.parseLong(env(kc, "KAFKA_MESSAGE_MAX_BYTES"))).isGreaterThan(16_777_216L);
     assertThat(Long.parseLong(env(kc, "KAFKA_REPLICA_FETCH_MAX_BYTES"))).isGreaterThan(16_777_216L);
