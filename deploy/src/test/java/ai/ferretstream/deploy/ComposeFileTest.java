@@ -142,7 +142,7 @@ class ComposeFileTest {
     assertThat(targets)
         .containsExactlyInAnyOrder(
             "gateway", "tiler", "encoder-global", "encoder-local", "fusion", "llm", "inference");
-    assertThat(REPO.resolve("monitoring/grafana/dashboards/ferret-pipeline.json")).isRegularFile();
+    assertThat(REPO.resolve("helm/dashboards/ferret-pipeline.json")).isRegularFile();
     assertThat(
             Files.readString(
                 REPO.resolve("monitoring/grafana/provisioning/datasources/prometheus.yml")))

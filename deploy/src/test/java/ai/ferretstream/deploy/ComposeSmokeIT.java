@@ -308,7 +308,7 @@ class ComposeSmokeIT {
       }
     }
     String dashboard =
-        Files.readString(repo.resolve("monitoring/grafana/dashboards/ferret-pipeline.json"));
+        Files.readString(repo.resolve("helm/dashboards/ferret-pipeline.json"));
     Set<String> plotted = new TreeSet<>();
     Matcher m = Pattern.compile("\\b((?:ferret|nv|kafka)_[a-z0-9_]+)\\b").matcher(dashboard);
     while (m.find()) {

@@ -662,6 +662,21 @@ class HelmChartTest {
       assertThat(endpoint.get("path"))
           .isEqualTo(component.equals("inference-server") ? "/metrics" : "/actuator/prometheus");
     }
+    // the dashboard ConfigMap carries the very file compose provisions, for Grafana's sidecar
+    Map<String, Object> dashboard =
+        kinds(docs, "ConfigMap").stream()
+            .filter(c -> map(c, "metadata", "labels").containsKey("grafana_dashboard"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(map(dashboard, "metadata", "annotations"))
+        .containsEntry("grafana_folder", "Ferret Stream");
+    try {
+      assertThat(map(dashboard, "data").get("ferret-pipeline.json"))
+          .isEqualTo(
+              Files.readString(chart.resolve("dashboards/ferret-pipeline.json")).stripTrailing());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     assertThat(container(workload(docs, "Deployment", "gateway")).get("image"))
         .isEqualTo("registry.example.com/mirror/ferretstream/gateway:0.1.0");
     assertThat(container(workload(docs, "Deployment", "tiler")).get("image"))
