@@ -32,6 +32,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -103,7 +104,8 @@ class ComposeSmokeIT {
           .version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(10))
           .build();
-  private final Map<String, Writer> logWriters = new HashMap<>();
+  // written from one log-following thread per service
+  private final Map<String, Writer> logWriters = new ConcurrentHashMap<>();
 
   private DockerComposeContainer<?> compose;
   private String gateway;
@@ -289,11 +291,24 @@ class ComposeSmokeIT {
   }
 
   /**
+   * The images start the JVM with the Vector API module: the tiler and fusion run their SIMD
+   * kernels (the speed-ups measured in docs/bench need them), not the scalar fallbacks.
+   */
+  @Test
+  @Order(4)
+  void theServicesRunTheirVectorApiKernels() throws Exception {
+    assertThat(Files.readString(logs.resolve("tiler.log")))
+        .containsPattern("tiling with vector-\\d+ resampling kernels");
+    assertThat(Files.readString(logs.resolve("fusion.log")))
+        .containsPattern("fusion computes H_a with vector-\\d+ kernels");
+  }
+
+  /**
    * Every metric the provisioned Grafana dashboard plots is one the running containers export, so
    * the dashboard cannot silently drift from the code.
    */
   @Test
-  @Order(4)
+  @Order(5)
   void theGrafanaDashboardOnlyPlotsMetricsTheContainersExport() throws Exception {
     Set<String> exported = new TreeSet<>();
     for (Map.Entry<String, String> e : METRICS_URLS.entrySet()) {
@@ -307,8 +322,7 @@ class ComposeSmokeIT {
         }
       }
     }
-    String dashboard =
-        Files.readString(repo.resolve("helm/dashboards/ferret-pipeline.json"));
+    String dashboard = Files.readString(repo.resolve("helm/dashboards/ferret-pipeline.json"));
     Set<String> plotted = new TreeSet<>();
     Matcher m = Pattern.compile("\\b((?:ferret|nv|kafka)_[a-z0-9_]+)\\b").matcher(dashboard);
     while (m.find()) {
