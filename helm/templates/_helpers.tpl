@@ -154,7 +154,8 @@ Kafka client configuration (shared by every client)
 {{- if .Values.kafka.bootstrapServers -}}
 {{- .Values.kafka.bootstrapServers -}}
 {{- else if .Values.kafka.bundled.enabled -}}
-{{- printf "%s:9092" (include "ferret.componentName" (dict "root" . "component" "kafka")) -}}
+{{- /* fully qualified: KEDA's Kafka scaler resolves it from the KEDA operator's namespace */ -}}
+{{- printf "%s.%s.svc:9092" (include "ferret.componentName" (dict "root" . "component" "kafka")) .Release.Namespace -}}
 {{- else -}}
 {{- fail "kafka.bootstrapServers is required when kafka.bundled.enabled is false" -}}
 {{- end -}}

@@ -135,13 +135,19 @@ class ComposeFileTest {
     for (Object job : (List<?>) prometheus.get("scrape_configs")) {
       for (Object sc : (List<?>) ((Map<?, ?>) job).get("static_configs")) {
         for (Object t : (List<?>) ((Map<?, ?>) sc).get("targets")) {
-          targets.add(t.toString().replaceAll(":\\d+$", ""));
+          targets.add(t.toString());
         }
       }
     }
     assertThat(targets)
         .containsExactlyInAnyOrder(
-            "gateway", "tiler", "encoder-global", "encoder-local", "fusion", "llm", "inference");
+            "gateway:8080",
+            "tiler:8081",
+            "encoder-global:8082",
+            "encoder-local:8082",
+            "fusion:8084",
+            "llm:8085",
+            "inference:8002");
     assertThat(REPO.resolve("helm/dashboards/ferret-pipeline.json")).isRegularFile();
     assertThat(
             Files.readString(

@@ -333,7 +333,13 @@ class HelmChartTest {
     assertThat(env(kc, "KAFKA_CONTROLLER_QUORUM_VOTERS"))
         .startsWith("1@" + FULLNAME + "-kafka-0." + FULLNAME + "-kafka-headless.");
     assertThat(list(kafka, "spec", "volumeClaimTemplates")).hasSize(1);
-    assertThat(env(gateway, "SPRING_KAFKA_BOOTSTRAP_SERVERS")).isEqualTo(FULLNAME + "-kafka:9092");
+    // fully qualified, so that KEDA's scaler (in its own namespace) reaches it too
+    assertThat(env(gateway, "SPRING_KAFKA_BOOTSTRAP_SERVERS"))
+        .isEqualTo(FULLNAME + "-kafka." + NAMESPACE + ".svc:9092");
+    // the log directory below the volume root (ext4 volumes have lost+found there)
+    assertThat(env(kc, "KAFKA_LOG_DIRS")).isEqualTo("/var/lib/kafka/data/logs");
+    assertThat(list(kc, "volumeMounts"))
+        .anyMatch(m -> "/var/lib/kafka/data".equals(m.get("mountPath")));
     // the topic Job: the provisioner from the gateway image, 12 partitions
     Map<String, Object> job = kinds(docs, "Job").get(0);
     Map<String, Object> jc = container(job);
@@ -350,6 +356,9 @@ class HelmChartTest {
             map(dev, "spec", "template", "metadata", "annotations").get("ferretstream.ai/models"))
         .asString()
         .contains("dev models");
+    // the server listens where the Service, probes and ServiceMonitor look
+    assertThat(values(container(dev), "args"))
+        .containsExactly("--model-repository=/models", "--port=8001", "--metrics-port=8002");
     for (String stage : List.of("encoder-global", "encoder-local", "fusion", "llm")) {
       assertThat(env(container(workload(docs, "Deployment", stage)), "FERRET_INFERENCE_TARGET"))
           .isEqualTo("dns:///" + FULLNAME + "-inference-server-headless:8001");
@@ -481,6 +490,8 @@ class HelmChartTest {
       assertThat(meta.get("topic")).isEqualTo(env(c, "FERRET_TOPICS_PREFIX") + stage.getValue()[1]);
       assertThat(meta.get("topic")).isEqualTo("prod-" + stage.getValue()[1]);
       assertThat(meta.get("bootstrapServers")).isEqualTo(env(c, "SPRING_KAFKA_BOOTSTRAP_SERVERS"));
+      // KEDA resolves it from its own namespace: a short Service name would not resolve there
+      assertThat((String) meta.get("bootstrapServers")).contains("." + NAMESPACE + ".svc:");
       assertThat(meta.get("offsetResetPolicy")).isEqualTo("earliest");
       assertThat(meta.get("allowIdleConsumers")).as("replicas stay capped by partitions").isNull();
     }
@@ -711,12 +722,13 @@ class HelmChartTest {
         "kafka.securityProtocol | SASL_SCRAM | /kafka/securityProtocol",
         "kafka.sasl.mechanism | GSSAPI | /kafka/sasl/mechanism",
         "topics.partitions | 0 | /topics/partitions",
+        "tiler.autoscaling.lagThreshold | 0 | /tiler/autoscaling/lagThreshold",
         "topics.prefix | bad prefix! | /topics/prefix",
         "topics.provisioning | manual | /topics/provisioning",
         "inference.backend | onnx | /inference/backend",
         "triton.gpu.count | 0 | /triton/gpu/count",
         "triton.modelRepository.uri | http://models | /triton/modelRepository/uri",
-        "gateway.replicas | 13 | exceeds topics.partitions",
+        "gateway.replicas | 12 | must be below topics.partitions",
         "inference.backend | triton | needs a model repository",
         "inference.backend | external | inference.externalTarget",
         "topics.provisioning | strimzi | needs a Strimzi cluster",
@@ -740,10 +752,11 @@ class HelmChartTest {
   void gatewayAutoscalingBeyondAnswersPartitionsIsRefused() {
     Map<String, Object> sets = new LinkedHashMap<>();
     sets.put("autoscaling.enabled", "true");
-    sets.put("gateway.autoscaling.maxReplicas", "13");
+    // equal is too many: a rolling update's extra pod needs a reply partition of its own
+    sets.put("gateway.autoscaling.maxReplicas", "12");
     assertThatThrownBy(() -> template(List.of(), sets))
         .hasMessageContaining(
-            "gateway.autoscaling.maxReplicas (13) exceeds topics.partitions (12)");
+            "gateway.autoscaling.maxReplicas (12) must be below topics.partitions (12)");
     sets.put("topics.partitions", "16");
     assertThat(parse(template(List.of(), sets))).isNotEmpty();
   }
