@@ -372,17 +372,7 @@ public final class TileEncoder {
     RequestContext context = features.getContext();
     ProducerRecord<String, Object> record =
         new ProducerRecord<>(catalog.features(), context.getRequestId(), features);
-    FerretHeaders.put(record.headers(), FerretHeaders.REQUEST_ID, context.getRequestId());
-    FerretHeaders.put(record.headers(), FerretHeaders.VALUE_TYPE, VALUE_TYPE);
-    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, service);
-    if (context.getDeadlineUnixMs() > 0) {
-      FerretHeaders.put(
-          record.headers(), FerretHeaders.DEADLINE, Long.toString(context.getDeadlineUnixMs()));
-    }
-    Integer replyPartition = AnswerEvents.replyPartition(context);
-    if (replyPartition != null) {
-      FerretHeaders.put(record.headers(), FerretHeaders.REPLY_PARTITION, replyPartition.toString());
-    }
+    FerretHeaders.stamp(record.headers(), context, VALUE_TYPE, service);
     return record;
   }
 }

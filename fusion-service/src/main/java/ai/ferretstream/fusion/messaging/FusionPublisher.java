@@ -6,6 +6,7 @@ import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.kafka.spring.DurablePublisher;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.RequestContext;
@@ -36,13 +37,8 @@ class FusionPublisher {
     RequestContext context = fused.getContext();
     ProducerRecord<String, Object> record =
         new ProducerRecord<>(catalog.fused(), context.getRequestId(), fused);
-    FerretHeaders.put(record.headers(), FerretHeaders.REQUEST_ID, context.getRequestId());
-    FerretHeaders.put(record.headers(), FerretHeaders.VALUE_TYPE, "ferret.v1.FusedContext");
-    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, FusionApplication.SERVICE_NAME);
-    if (context.getDeadlineUnixMs() > 0) {
-      FerretHeaders.put(
-          record.headers(), FerretHeaders.DEADLINE, Long.toString(context.getDeadlineUnixMs()));
-    }
+    FerretHeaders.stamp(
+        record.headers(), context, "ferret.v1.FusedContext", FusionApplication.SERVICE_NAME);
     send(record);
   }
 
@@ -51,10 +47,7 @@ class FusionPublisher {
     AnswerEvent event =
         AnswerEvents.error(
             context.getRequestId(), FusionApplication.SERVICE_NAME, code, message, retryable);
-    ProducerRecord<String, AnswerEvent> typed = AnswerEvents.record(context, catalog, event);
-    send(
-        new ProducerRecord<>(
-            typed.topic(), typed.partition(), typed.key(), typed.value(), typed.headers()));
+    send(DurablePublisher.widen(AnswerEvents.record(context, catalog, event)));
   }
 
   private void send(ProducerRecord<String, Object> record) {

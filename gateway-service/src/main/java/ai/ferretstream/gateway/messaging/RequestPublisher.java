@@ -45,17 +45,7 @@ public final class RequestPublisher {
     String id = request.getContext().getRequestId();
     ProducerRecord<String, Object> record =
         new ProducerRecord<>(catalog.requests(), null, id, request);
-    FerretHeaders.put(record.headers(), FerretHeaders.REQUEST_ID, id);
-    FerretHeaders.put(record.headers(), FerretHeaders.VALUE_TYPE, "ferret.v1.AskRequest");
-    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, PRODUCER);
-    FerretHeaders.put(
-        record.headers(),
-        FerretHeaders.DEADLINE,
-        Long.toString(request.getContext().getDeadlineUnixMs()));
-    FerretHeaders.put(
-        record.headers(),
-        FerretHeaders.REPLY_PARTITION,
-        Integer.toString(request.getContext().getReplyTo().getPartition()));
+    FerretHeaders.stamp(record.headers(), request.getContext(), "ferret.v1.AskRequest", PRODUCER);
     CompletableFuture<?> sent;
     try {
       sent = kafka.send(record);

@@ -4,6 +4,7 @@ import ai.ferretstream.llm.config.LlmProperties;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.kafka.spring.DurablePublisher;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.RequestContext;
 import java.time.Duration;
@@ -13,7 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
 
@@ -50,11 +50,8 @@ class AnswerPublisher {
     }
 
     void send(AnswerEvent event) {
-      ProducerRecord<String, AnswerEvent> typed = AnswerEvents.record(context, catalog, event);
       pending.add(
-          template.send(
-              new ProducerRecord<>(
-                  typed.topic(), typed.partition(), typed.key(), typed.value(), typed.headers())));
+          template.send(DurablePublisher.widen(AnswerEvents.record(context, catalog, event))));
     }
 
     void send(List<AnswerEvent> events) {

@@ -1,5 +1,6 @@
 package ai.ferretstream.proto.kafka;
 
+import ai.ferretstream.proto.v1.RequestContext;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -40,6 +41,26 @@ public final class FerretHeaders {
   public static void put(Headers headers, String name, String value) {
     headers.remove(name);
     headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The headers every pipeline record carries, from its request's context: request id, value type,
+   * producer, the deadline (when set) and the reply partition (when set). The reply partition lets
+   * a stage that cannot even decode the record still route its error event to the gateway waiting
+   * for it.
+   */
+  public static void stamp(
+      Headers headers, RequestContext context, String valueType, String producer) {
+    put(headers, REQUEST_ID, context.getRequestId());
+    put(headers, VALUE_TYPE, valueType);
+    put(headers, PRODUCER, producer);
+    if (context.getDeadlineUnixMs() > 0) {
+      put(headers, DEADLINE, Long.toString(context.getDeadlineUnixMs()));
+    }
+    Integer replyPartition = AnswerEvents.replyPartition(context);
+    if (replyPartition != null) {
+      put(headers, REPLY_PARTITION, replyPartition.toString());
+    }
   }
 
   /** The last value of a header, or {@code null}. */

@@ -1,6 +1,5 @@
 package ai.ferretstream.tiler.messaging;
 
-import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Rect;
@@ -92,17 +91,7 @@ final class TileMessages {
     RequestContext context = tile.getContext();
     ProducerRecord<String, Object> record =
         new ProducerRecord<>(topic, context.getRequestId(), tile);
-    FerretHeaders.put(record.headers(), FerretHeaders.REQUEST_ID, context.getRequestId());
-    FerretHeaders.put(record.headers(), FerretHeaders.VALUE_TYPE, VALUE_TYPE);
-    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, producer);
-    if (context.getDeadlineUnixMs() > 0) {
-      FerretHeaders.put(
-          record.headers(), FerretHeaders.DEADLINE, Long.toString(context.getDeadlineUnixMs()));
-    }
-    Integer replyPartition = AnswerEvents.replyPartition(context);
-    if (replyPartition != null) {
-      FerretHeaders.put(record.headers(), FerretHeaders.REPLY_PARTITION, replyPartition.toString());
-    }
+    FerretHeaders.stamp(record.headers(), context, VALUE_TYPE, producer);
     return record;
   }
 }

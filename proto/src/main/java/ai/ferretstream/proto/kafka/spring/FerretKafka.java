@@ -211,10 +211,7 @@ public final class FerretKafka {
     AnswerEvent event = AnswerEvents.error(requestId, service, code, message, !isPermanent(ex));
     ProducerRecord<String, Object> out;
     if (context != null) {
-      ProducerRecord<String, AnswerEvent> typed = AnswerEvents.record(context, catalog, event);
-      out =
-          new ProducerRecord<>(
-              typed.topic(), typed.partition(), typed.key(), typed.value(), typed.headers());
+      out = DurablePublisher.widen(AnswerEvents.record(context, catalog, event));
     } else {
       Integer partition = null;
       String header = FerretHeaders.get(record.headers(), FerretHeaders.REPLY_PARTITION);
