@@ -75,6 +75,11 @@ final class ChatRequestReader {
   }
 
   ChatRequest read(byte[] body) {
+    return read(jsonObject(body));
+  }
+
+  /** The body as a JSON object; a 400 when it is not valid JSON or not an object. */
+  JsonNode jsonObject(byte[] body) {
     JsonNode root;
     try {
       root = json.readTree(body);
@@ -85,7 +90,7 @@ final class ChatRequestReader {
     if (root == null || !root.isObject()) {
       throw RequestRejected.invalid(null, "the request body must be a JSON object");
     }
-    return read(root);
+    return root;
   }
 
   ChatRequest read(JsonNode root) {

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -41,13 +40,11 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class NativeAskReader {
 
-  private final JsonMapper json;
   private final GatewayProperties properties;
   private final GatewayProperties.Limits limits;
   private final ChatRequestReader chat;
 
   NativeAskReader(JsonMapper json, GatewayProperties properties) {
-    this.json = json;
     this.properties = properties;
     this.limits = properties.limits();
     this.chat = new ChatRequestReader(json, properties);
@@ -66,16 +63,7 @@ final class NativeAskReader {
    * @param image the image from a multipart file part, or null to take {@code image} from the JSON
    */
   Ask read(byte[] body, byte[] image) {
-    JsonNode root;
-    try {
-      root = json.readTree(body);
-    } catch (JacksonException e) {
-      throw RequestRejected.invalid(
-          null, "the request body is not valid JSON: " + e.getOriginalMessage());
-    }
-    if (root == null || !root.isObject()) {
-      throw RequestRejected.invalid(null, "the request body must be a JSON object");
-    }
+    JsonNode root = chat.jsonObject(body);
     String question = text(root, "question");
     if (question.isBlank()) {
       throw RequestRejected.invalid("question", "question must be a non-empty string");
