@@ -5,7 +5,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
@@ -155,9 +154,5 @@ public final class TileBatcher<T> {
    * @param item the item
    * @param queuedNanos how long it waited in the queue
    */
-  public record Batched<T>(T item, long queuedNanos) {
-    public long queuedMillis() {
-      return TimeUnit.NANOSECONDS.toMillis(queuedNanos);
-    }
-  }
+  public record Batched<T>(T item, long queuedNanos) {}
 }

@@ -47,24 +47,4 @@ public final class RgbImage {
   public int sample(int x, int y, int c) {
     return pixels[(y * width + x) * 3 + c] & 0xff;
   }
-
-  /** A copy of the rectangle {@code rect}, which must lie inside the image. */
-  public RgbImage crop(PixelRect rect) {
-    if (rect.x0() < 0
-        || rect.y0() < 0
-        || rect.x1() > width
-        || rect.y1() > height
-        || rect.width() < 1
-        || rect.height() < 1) {
-      throw new IllegalArgumentException(
-          "crop " + rect + " outside a " + width + "x" + height + " image");
-    }
-    int rowBytes = rect.width() * 3;
-    byte[] out = new byte[rowBytes * rect.height()];
-    for (int y = 0; y < rect.height(); y++) {
-      System.arraycopy(
-          pixels, ((rect.y0() + y) * width + rect.x0()) * 3, out, y * rowBytes, rowBytes);
-    }
-    return new RgbImage(rect.width(), rect.height(), out);
-  }
 }
