@@ -151,14 +151,14 @@ public final class ImageServer implements AutoCloseable {
     };
   }
 
-  /** A small PNG: white with a red square. */
+  /** A small PNG: 64x48, white with a red square (the gateway tests' one test image). */
   public static byte[] png() {
-    BufferedImage image = new BufferedImage(32, 24, BufferedImage.TYPE_INT_RGB);
+    BufferedImage image = new BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = image.createGraphics();
     g.setColor(Color.WHITE);
-    g.fillRect(0, 0, 32, 24);
+    g.fillRect(0, 0, 64, 48);
     g.setColor(Color.RED);
-    g.fillRect(4, 4, 8, 8);
+    g.fillRect(8, 8, 16, 16);
     g.dispose();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {

@@ -1,15 +1,8 @@
 package ai.ferretstream.gateway.web;
 
 import ai.ferretstream.gateway.config.GatewayProperties;
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Base64;
-import javax.imageio.ImageIO;
 import org.springframework.util.unit.DataSize;
 
 /** Request bodies and settings the web tests share. */
@@ -46,20 +39,7 @@ final class TestRequests {
 
   /** A small PNG: white with a red square. */
   static byte[] png() {
-    BufferedImage image = new BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = image.createGraphics();
-    g.setColor(Color.WHITE);
-    g.fillRect(0, 0, 64, 48);
-    g.setColor(Color.RED);
-    g.fillRect(8, 8, 16, 16);
-    g.dispose();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try {
-      ImageIO.write(image, "png", out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
+    return ai.ferretstream.gateway.domain.ImageServer.png();
   }
 
   static String dataUrl(byte[] png) {
