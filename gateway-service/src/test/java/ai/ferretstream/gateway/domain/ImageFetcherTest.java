@@ -269,23 +269,8 @@ class ImageFetcherTest {
     long total = 64L * 1024 * 1024;
     AtomicLong written = new AtomicLong();
     CountDownLatch done = new CountDownLatch(1);
-    server.route(
-        "/huge",
-        exchange -> {
-          exchange.getResponseHeaders().set("Content-Type", "image/png");
-          exchange.sendResponseHeaders(200, 0); // chunked: no Content-Length to go by
-          byte[] chunk = new byte[64 * 1024];
-          try (OutputStream out = exchange.getResponseBody()) {
-            while (written.get() < total) {
-              out.write(chunk);
-              written.addAndGet(chunk.length);
-            }
-          } catch (IOException e) {
-            // the fetcher hung up
-          } finally {
-            done.countDown();
-          }
-        });
+    // chunked: no Content-Length to go by
+    server.route("/huge", streaming("image/png", 0, total, written, done));
 
     assertRejected(
         () ->
@@ -303,23 +288,7 @@ class ImageFetcherTest {
     AtomicLong written = new AtomicLong();
     CountDownLatch done = new CountDownLatch(1);
     long declared = 50_000_000;
-    server.route(
-        "/declared",
-        exchange -> {
-          exchange.getResponseHeaders().set("Content-Type", "image/jpeg");
-          exchange.sendResponseHeaders(200, declared);
-          byte[] chunk = new byte[64 * 1024];
-          try (OutputStream out = exchange.getResponseBody()) {
-            while (written.get() < declared) {
-              out.write(chunk);
-              written.addAndGet(chunk.length);
-            }
-          } catch (IOException e) {
-            // the fetcher hung up
-          } finally {
-            done.countDown();
-          }
-        });
+    server.route("/declared", streaming("image/jpeg", declared, declared, written, done));
 
     assertRejected(
         () ->
@@ -467,5 +436,29 @@ class ImageFetcherTest {
     assertThat(ImageFetcher.isRemote("data:image/png;base64,AAAA")).isFalse();
     assertThat(ImageFetcher.isRemote("ftp://example.com/a.png")).isFalse();
     assertThat(ImageFetcher.isRemote("http:")).isFalse();
+  }
+
+  /**
+   * Answers 200 with {@code contentLength} (0: chunked) and writes 64 KiB chunks until {@code
+   * total} bytes are out or the client hangs up, counting them in {@code written}; {@code done}
+   * opens when it stops.
+   */
+  private static com.sun.net.httpserver.HttpHandler streaming(
+      String contentType, long contentLength, long total, AtomicLong written, CountDownLatch done) {
+    return exchange -> {
+      exchange.getResponseHeaders().set("Content-Type", contentType);
+      exchange.sendResponseHeaders(200, contentLength);
+      byte[] chunk = new byte[64 * 1024];
+      try (OutputStream out = exchange.getResponseBody()) {
+        while (written.get() < total) {
+          out.write(chunk);
+          written.addAndGet(chunk.length);
+        }
+      } catch (IOException e) {
+        // the fetcher hung up
+      } finally {
+        done.countDown();
+      }
+    };
   }
 }
