@@ -23,7 +23,8 @@ class MaskPngTest {
   private static final MaskPngs.Shape L =
       (x, y) -> x >= 3 && x < 30 && y >= 2 && y < 21 && (x < 8 || y >= 15);
 
-  private static void assertMask(RegionMask mask, int width, int height, MaskPngs.Shape shape) {
+  /** The mask holds exactly the pixels inside {@code shape}. */
+  static void assertMask(RegionMask mask, int width, int height, MaskPngs.Shape shape) {
     long count = 0;
     for (int y = 0; y < height; y++) {
       for (int x = 0; x < width; x++) {

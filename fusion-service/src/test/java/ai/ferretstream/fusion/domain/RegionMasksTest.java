@@ -144,15 +144,7 @@ class RegionMasksTest {
   }
 
   private static void assertPixels(RegionMask mask, int width, int height, MaskPngs.Shape shape) {
-    long count = 0;
-    for (int y = 0; y < height; y++) {
-      for (int x = 0; x < width; x++) {
-        boolean inside = shape.inside(x, y);
-        assertThat(mask.contains(x, y)).as("(%d, %d)", x, y).isEqualTo(inside);
-        count += inside ? 1 : 0;
-      }
-    }
-    assertThat(mask.size()).isEqualTo(count);
+    MaskPngTest.assertMask(mask, width, height, shape);
   }
 
   @Test
