@@ -39,7 +39,7 @@ java --add-modules=jdk.incubator.vector -cp "$JAR" ai.ferretstream.bench.FusionB
 KERNELS="$(java --add-modules=jdk.incubator.vector -cp "$JAR" \
   ai.ferretstream.bench.FusionBenchmark --kernels 2> /dev/null | tail -n 1)"
 CPU="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-JAVA="$(java -version 2>&1 | head -1)"
+JAVA="$(java -version 2>&1 | sed -n 1p)"
 
 OUT="$OUT" CPU="$CPU" CORES="$(nproc)" JAVA_VERSION="$JAVA" KERNELS="$KERNELS" \
   LOAD_BEFORE="$LOAD_BEFORE" LOAD_AFTER="$LOAD_AFTER" /usr/bin/python3 - > "$REPORT" <<'EOF'

@@ -43,7 +43,8 @@ mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/home/ferret"
   done
   for name in libstdc++.so.6 libgcc_s.so.1 libm.so.6 libdl.so.2 librt.so.1 libpthread.so.0 \
     libz.so.1; do
-    ldconfig -p | awk -v n="$name" '$1 == n && /x86-64|x86_64|amd64/ {print "x => " $NF}' | head -1
+    # awk stops at the first match itself: no `head` that could SIGPIPE the pipe under pipefail
+    ldconfig -p | awk -v n="$name" '!found && $1 == n && /x86-64|x86_64|amd64/ {print "x => " $NF; found = 1}'
   done
 } | awk '/=> \// {print $3} /^[[:space:]]*\// {print $1}' | sort -u | while read -r lib; do
   [ -e "$lib" ] || continue
@@ -84,5 +85,6 @@ LABEL org.opencontainers.image.title="ferretstream/jre" \
 DOCKERFILE
 
 DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$work" >/dev/null
-docker run --rm "$tag" java -version 2>&1 | head -1 >&2
+version="$(docker run --rm "$tag" java -version 2>&1)"
+printf '%s\n' "${version%%$'\n'*}" >&2
 echo "$tag"
