@@ -120,6 +120,7 @@ class ComposeSmokeIT {
         .isTrue();
     assertThat(repo.resolve("docker-compose.yml")).exists();
     Files.createDirectories(logs);
+    Files.deleteIfExists(logs.resolve("image-build.log"));
 
     long t0 = System.nanoTime();
     run(List.of(repo.resolve("docker/base/build-base-image.sh").toString(), BASE_IMAGE));
@@ -425,14 +426,18 @@ class ComposeSmokeIT {
   }
 
   private void run(List<String> command) throws IOException, InterruptedException {
+    Path log = logs.resolve("image-build.log");
     ProcessBuilder pb = new ProcessBuilder(command).directory(repo.toFile());
     pb.redirectErrorStream(true);
-    pb.redirectOutput(logs.resolve("image-build.log").toFile());
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     Process p = pb.start();
     assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("%s finished", command).isTrue();
-    assertThat(p.exitValue())
-        .as("%s (output in %s)", command, logs.resolve("image-build.log"))
-        .isZero();
+    if (p.exitValue() != 0) {
+      // the CI report shows only the assertion message, so it carries the end of the output
+      List<String> lines = Files.readAllLines(log);
+      String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+      assertThat(p.exitValue()).as("%s exited; last lines of %s:%n%s", command, log, tail).isZero();
+    }
   }
 
   private static int freePort() throws IOException {
