@@ -434,7 +434,9 @@ class ComposeSmokeIT {
     assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("%s finished", command).isTrue();
     if (p.exitValue() != 0) {
       // the CI report shows only the assertion message, so it carries the end of the output
-      List<String> lines = Files.readAllLines(log);
+      // decoded leniently: a stray non-UTF-8 byte in the log must not hide the failure itself
+      List<String> lines =
+          new String(Files.readAllBytes(log), StandardCharsets.UTF_8).lines().toList();
       String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
       assertThat(p.exitValue()).as("%s exited; last lines of %s:%n%s", command, log, tail).isZero();
     }
