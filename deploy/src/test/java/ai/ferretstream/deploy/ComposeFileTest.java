@@ -95,7 +95,7 @@ class ComposeFileTest {
         .containsEntry("KAFKA_PROCESS_ROLES", "broker,controller");
     assertThat(map(kafka, "healthcheck")).containsKey("test");
     assertThat(list(services.get("topics"), "entrypoint"))
-        .contains("ai.ferretstream.proto.kafka.TopicProvisioner");
+        .contains("ai.ferretstream.boot.kafka.TopicProvisioner");
     assertThat(list(services.get("prometheus"), "profiles")).containsExactly("monitoring");
     assertThat(list(services.get("grafana"), "profiles")).containsExactly("monitoring");
   }

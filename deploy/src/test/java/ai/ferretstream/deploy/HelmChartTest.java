@@ -345,7 +345,7 @@ class HelmChartTest {
     Map<String, Object> jc = container(job);
     assertThat(values(jc, "command"))
         .containsExactly(
-            "java", "-cp", "/app/app.jar", "ai.ferretstream.proto.kafka.TopicProvisioner");
+            "java", "-cp", "/app/app.jar", "ai.ferretstream.boot.kafka.TopicProvisioner");
     assertThat(jc.get("image")).isEqualTo("ferretstream/gateway:0.1.0");
     assertThat(env(jc, "FERRET_TOPICS_PARTITIONS")).isEqualTo("12");
     assertThat(env(jc, "FERRET_TOPICS_WAIT")).isEqualTo("300s");

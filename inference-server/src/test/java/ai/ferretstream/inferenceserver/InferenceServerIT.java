@@ -24,7 +24,7 @@ import ai.ferretstream.proto.inference.RepositoryIndexResponse.ModelIndex;
 import ai.ferretstream.proto.inference.ServerLiveRequest;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.proto.triton.ModelContract;
+import ai.ferretstream.boot.inference.ModelContract;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;

@@ -1,44 +1,27 @@
 package ai.ferretstream.encoder.config;
 
 import ai.ferretstream.encoder.domain.EncoderRole;
-import ai.ferretstream.proto.triton.TritonChannels;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
-import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
  * The encoder's settings ({@code ferret.*}).
  *
- * @param topics topic naming and declaration
- * @param encoder role, model contract, batching and delivery
- * @param inference the Triton (KServe v2 gRPC) connection
+ * <p>The settings every service shares ({@code ferret.kafka.*}: send timeout and retries, {@code
+ * ferret.topics.*}, {@code ferret.inference.*}: the Triton connection) are the starter's.
+ *
+ * @param encoder role, model contract, batching and the tiles listener
  */
 @ConfigurationProperties("ferret")
 @Validated
-record EncoderProperties(
-    @Valid @DefaultValue Topics topics,
-    @Valid @DefaultValue Encoder encoder,
-    @Valid @DefaultValue Inference inference) {
-
-  /**
-   * Topic naming and declaration, shared by every service.
-   *
-   * @param prefix prefix of every topic name
-   * @param partitions partitions of declared topics
-   * @param replication replication factor of declared topics
-   */
-  public record Topics(
-      @NotNull @DefaultValue("") String prefix,
-      @Min(1) @DefaultValue("4") int partitions,
-      @Min(1) @DefaultValue("1") short replication) {}
+record EncoderProperties(@Valid @DefaultValue Encoder encoder) {
 
   /**
    * Encoder settings.
@@ -58,9 +41,6 @@ record EncoderProperties(
    * @param tileSize tile edge in pixels
    * @param patchGrid patches per tile edge (336 / 14 = 24)
    * @param concurrency listener threads, each making its own ModelInfer calls
-   * @param sendTimeout how long to wait for the broker to acknowledge a batch's features
-   * @param retries retries of a transient failure (Triton or broker unavailable) before giving up
-   * @param retryBackoff first retry delay; doubles on each retry
    * @param startupTimeout deadline of each start-up check call (readiness, metadata)
    * @param groupId consumer group of the tiles listener; empty = {@code encoder-<role>}
    *     (deployments set it explicitly so that lag-based autoscaling watches the same group)
@@ -78,9 +58,6 @@ record EncoderProperties(
       @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
       @Min(1) @Max(1024) @DefaultValue("24") int patchGrid,
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,
-      @NotNull @DefaultValue("10s") Duration sendTimeout,
-      @Min(0) @DefaultValue("3") int retries,
-      @NotNull @DefaultValue("200ms") Duration retryBackoff,
       @NotNull @DefaultValue("10s") Duration startupTimeout,
       @NotNull @DefaultValue("") String groupId) {
 
@@ -100,35 +77,6 @@ record EncoderProperties(
     @Override
     public String groupId() {
       return groupId.isBlank() ? "encoder-" + role.id() : groupId;
-    }
-  }
-
-  /**
-   * The inference server connection.
-   *
-   * @param target Triton / inference-server gRPC {@code host:port}
-   * @param callTimeout deadline of one ModelInfer call, retries included
-   * @param maxMessageSize gRPC message size limit
-   * @param keepAlive keepalive ping interval while calls are active
-   * @param maxAttempts attempts per call when the server is UNAVAILABLE (1 = no retry)
-   * @param loadBalancing {@code pick_first} (one connection) or {@code round_robin} (every address
-   *     the target resolves to, e.g. {@code dns:///triton-headless:8001} over Triton replicas)
-   * @param reResolveInterval how often the target is resolved again so that added replicas get
-   *     calls; 0 = only when a connection fails
-   */
-  public record Inference(
-      @NotBlank @DefaultValue("localhost:8001") String target,
-      @NotNull @DefaultValue("30s") Duration callTimeout,
-      @NotNull @DefaultValue("64MB") DataSize maxMessageSize,
-      @NotNull @DefaultValue("30s") Duration keepAlive,
-      @Min(1) @Max(5) @DefaultValue("4") int maxAttempts,
-      @NotNull @Pattern(regexp = "pick_first|round_robin") @DefaultValue("pick_first")
-          String loadBalancing,
-      @NotNull @DefaultValue("0s") Duration reResolveInterval) {
-
-    /** The channel's load balancing settings. */
-    public TritonChannels.Balancing balancing() {
-      return new TritonChannels.Balancing(loadBalancing, reResolveInterval);
     }
   }
 }

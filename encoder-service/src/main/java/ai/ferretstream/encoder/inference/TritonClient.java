@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.inference;
 
+import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
@@ -11,10 +12,9 @@ import ai.ferretstream.proto.inference.ModelInferResponse.InferOutputTensor;
 import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
 import ai.ferretstream.proto.inference.ModelReadyRequest;
-import ai.ferretstream.proto.triton.ModelContract;
-import ai.ferretstream.proto.triton.ModelContract.Tensor;
-import ai.ferretstream.proto.triton.TritonChannels;
-import ai.ferretstream.proto.triton.TritonErrors;
+import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.ModelContract.Tensor;
+import ai.ferretstream.boot.inference.TritonErrors;
 import com.google.protobuf.ByteString;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
@@ -148,7 +148,7 @@ public final class TritonClient {
       response =
           stub.withInterceptors(
                   MetadataUtils.newAttachHeadersInterceptor(
-                      TritonChannels.requestIdHeaders(requestIds.get(0))))
+                      TritonHeaders.requestIdHeaders(requestIds.get(0))))
               .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
               .modelInfer(request);
     } catch (StatusRuntimeException e) {

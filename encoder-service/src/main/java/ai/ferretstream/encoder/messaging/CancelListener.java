@@ -1,17 +1,21 @@
 package ai.ferretstream.encoder.messaging;
 
-import ai.ferretstream.proto.kafka.RecentIds;
+import ai.ferretstream.boot.kafka.RecentIds;
 import ai.ferretstream.proto.v1.Cancel;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.kafka.listener.MessageListener;
+import ai.ferretstream.boot.kafka.FerretListeners;
+import org.springframework.kafka.annotation.KafkaListener;
 
 /**
  * Reads {@code ferret.control} (a consumer group of this instance's own, from the latest offset):
  * remembers each cancelled request and drops its tiles still waiting for a batch.
  */
-public final class CancelListener implements MessageListener<String, Cancel> {
+public final class CancelListener {
+
+  /** Listener (container) id. */
+  public static final String ID = "encoder-control";
 
   private static final Logger log = LoggerFactory.getLogger(CancelListener.class);
 
@@ -23,7 +27,13 @@ public final class CancelListener implements MessageListener<String, Cancel> {
     this.pipeline = pipeline;
   }
 
-  @Override
+  @KafkaListener(
+      id = ID,
+      idIsGroup = false,
+      groupId = "#{@ferretServiceInstance.controlGroup()}",
+      topics = "#{@topicCatalog.control()}",
+      properties = "auto.offset.reset=latest",
+      containerPostProcessor = FerretListeners.BROADCAST)
   public void onMessage(ConsumerRecord<String, Cancel> record) {
     Cancel cancel = record.value();
     if (cancel == null || cancel.getRequestId().isEmpty()) {

@@ -8,7 +8,7 @@ import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.proto.kafka.spring.DurablePublisher;
+import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;

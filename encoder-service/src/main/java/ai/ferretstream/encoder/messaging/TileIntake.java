@@ -1,30 +1,33 @@
 package ai.ferretstream.encoder.messaging;
 
-import ai.ferretstream.proto.kafka.OffsetTracker;
-import ai.ferretstream.proto.kafka.SourcePartition;
-import ai.ferretstream.proto.kafka.spring.OffsetCommitter;
+import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.proto.v1.Tile;
-import java.util.Collection;
 import java.util.List;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.event.EventListener;
 import org.springframework.kafka.event.ListenerContainerIdleEvent;
-import org.springframework.kafka.listener.BatchConsumerAwareMessageListener;
-import org.springframework.kafka.listener.ConsumerAwareRebalanceListener;
+import org.springframework.kafka.annotation.KafkaListener;
 
 /**
  * The consumer-thread side of the encoder: holds each polled tile's offset, refuses invalid tiles
  * at once (error event + dead letter), hands valid ones to the {@link EncodingPipeline}, and
- * commits, on this thread, what the {@link OffsetTracker} allows — after every poll, when the
- * consumer is idle (or paused), and before partitions are revoked. The container's ack mode is
- * MANUAL and nothing is acked: only this class commits.
+ * commits, on this thread, what the {@link OffsetTracker} allows — after every poll and when the
+ * consumer is idle (or paused). The container's ack mode is
+ * MANUAL and nothing is acked: only this class commits. {@link TilePartitions} commits before
+ * partitions are revoked and drops their queued tiles.
  */
-public final class TileIntake
-    implements BatchConsumerAwareMessageListener<String, Tile>, ConsumerAwareRebalanceListener {
+public final class TileIntake {
+
+  /** Listener (container) id. */
+  public static final String ID = "encoder-tiles";
+
+  /** The {@code containerPostProcessor} of the tiles container (see the encoder's config). */
+  public static final String CONTAINER_SETUP = "tileContainerSetup";
 
   private static final Logger log = LoggerFactory.getLogger(TileIntake.class);
 
@@ -44,7 +47,16 @@ public final class TileIntake
     this.committer = committer;
   }
 
-  @Override
+  @KafkaListener(
+      id = ID,
+      idIsGroup = false,
+      groupId = "#{@encoderInput.groupId()}",
+      clientIdPrefix = "#{@encoderInput.groupId()}",
+      topics = "#{@encoderInput.topic()}",
+      concurrency = "${ferret.encoder.concurrency:1}",
+      batch = "true",
+      properties = "max.poll.records=${ferret.encoder.max-batch-size:16}",
+      containerPostProcessor = CONTAINER_SETUP)
   public void onMessage(List<ConsumerRecord<String, Tile>> records, Consumer<?, ?> consumer) {
     for (ConsumerRecord<String, Tile> record : records) {
       SourcePartition partition = new SourcePartition(record.topic(), record.partition());
@@ -63,23 +75,11 @@ public final class TileIntake
   }
 
   /** Commits what finished while no records arrived (also while paused by back-pressure). */
-  @EventListener
+  @EventListener(condition = "event.listenerId.startsWith('" + ID + "')")
   public void onIdle(ListenerContainerIdleEvent event) {
     Consumer<?, ?> consumer = event.getConsumer();
     if (consumer != null) {
       committer.commit(consumer);
-    }
-  }
-
-  @Override
-  public void onPartitionsRevokedBeforeCommit(
-      Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-    committer.commit(consumer, partitions);
-    List<SourcePartition> lost = partitions.stream().map(OffsetCommitter::source).toList();
-    int dropped = pipeline.drop(lost);
-    lost.forEach(tracker::forget);
-    if (dropped > 0) {
-      log.info("partitions {} revoked: {} queued tiles left to their next owner", lost, dropped);
     }
   }
 }

@@ -3,7 +3,6 @@ package ai.ferretstream.encoder.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.ferretstream.encoder.domain.EncoderRole;
-import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -24,9 +23,6 @@ class EncoderPropertiesTest {
     assertThat(properties.encoder().modelName()).isEqualTo("clip_vision");
     assertThat(properties.encoder().groupId()).isEqualTo("encoder-global");
     assertThat(properties.encoder().maxBatchSize()).isEqualTo(16);
-    assertThat(properties.inference().target()).isEqualTo("localhost:8001");
-    assertThat(properties.inference().callTimeout()).isEqualTo(Duration.ofSeconds(30));
-    assertThat(properties.inference().maxMessageSize().toMegabytes()).isEqualTo(64);
   }
 
   @Test

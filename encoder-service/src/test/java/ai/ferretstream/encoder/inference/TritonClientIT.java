@@ -1,11 +1,12 @@
 package ai.ferretstream.encoder.inference;
 
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
-import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.boot.inference.TritonChannels;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.Test;
  */
 class TritonClientIT {
 
-  private final FakeInferenceService fake = new FakeInferenceService(2);
+  private final FakeEncoderModel fake = new FakeEncoderModel(2);
   private Server server;
   private ManagedChannel channel;
   private TritonClient client;
@@ -42,7 +43,7 @@ class TritonClientIT {
     client =
         new TritonClient(
             channel,
-            new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24),
+            new ModelSpec(FakeEncoderModel.MODEL, "", "pixels", "features", 336, 24),
             Duration.ofSeconds(10));
   }
 
@@ -57,7 +58,7 @@ class TritonClientIT {
     fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE);
 
     EncodedBatch batch =
-        client.encode(List.of(FakeInferenceService.solidTile(7)), List.of("retried"));
+        client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("retried"));
 
     assertThat(batch.features()).hasSize(1);
     assertThat(fake.calls()).hasSize(3);
@@ -69,7 +70,7 @@ class TritonClientIT {
     fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE);
 
     assertThatThrownBy(
-            () -> client.encode(List.of(FakeInferenceService.solidTile(7)), List.of("down")))
+            () -> client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("down")))
         .isInstanceOf(TransientFailure.class);
     assertThat(fake.calls()).hasSize(4);
   }
@@ -79,7 +80,7 @@ class TritonClientIT {
     fake.failNext(Status.RESOURCE_EXHAUSTED, Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED);
 
     EncodedBatch batch =
-        client.encode(List.of(FakeInferenceService.solidTile(9)), List.of("overloaded"));
+        client.encode(List.of(FakeEncoderModel.solidTile(9)), List.of("overloaded"));
 
     assertThat(batch.features()).hasSize(1);
     assertThat(fake.calls()).hasSize(4);
@@ -91,11 +92,11 @@ class TritonClientIT {
     TritonClient impatient =
         new TritonClient(
             channel,
-            new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24),
+            new ModelSpec(FakeEncoderModel.MODEL, "", "pixels", "features", 336, 24),
             Duration.ofMillis(300));
 
     assertThatThrownBy(
-            () -> impatient.encode(List.of(FakeInferenceService.solidTile(7)), List.of("slow")))
+            () -> impatient.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("slow")))
         .isInstanceOf(TransientFailure.class)
         .hasMessageContaining("DEADLINE_EXCEEDED");
     // the deadline covers the whole call: no retry of a deadline
@@ -107,7 +108,7 @@ class TritonClientIT {
     fake.failNext(Status.INVALID_ARGUMENT);
 
     assertThatThrownBy(
-            () -> client.encode(List.of(FakeInferenceService.solidTile(7)), List.of("bad")))
+            () -> client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("bad")))
         .isInstanceOf(PermanentFailure.class);
     assertThat(fake.calls()).hasSize(1);
   }

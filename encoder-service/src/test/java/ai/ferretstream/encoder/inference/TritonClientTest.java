@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.inference;
 
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -24,9 +25,9 @@ class TritonClientTest {
 
   private static final int CHANNELS = 4;
   private static final ModelSpec SPEC =
-      new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24);
+      new ModelSpec(FakeEncoderModel.MODEL, "", "pixels", "features", 336, 24);
 
-  private final FakeInferenceService fake = new FakeInferenceService(CHANNELS);
+  private final FakeEncoderModel fake = new FakeEncoderModel(CHANNELS);
   private Server server;
   private ManagedChannel channel;
   private TritonClient client;
@@ -54,9 +55,9 @@ class TritonClientTest {
   void splitsTheBatchOutputPerTileInInputOrder() {
     List<ByteString> tiles =
         List.of(
-            FakeInferenceService.solidTile(10),
-            FakeInferenceService.patchNumberedTile(),
-            FakeInferenceService.solidTile(30));
+            FakeEncoderModel.solidTile(10),
+            FakeEncoderModel.patchNumberedTile(),
+            FakeEncoderModel.solidTile(30));
 
     EncodedBatch batch = client.encode(tiles, List.of("a", "b", "a"));
 
@@ -77,13 +78,13 @@ class TritonClientTest {
 
   @Test
   void sendsTheTilesStackedAsOneUint8TensorWithTheRequestIds() {
-    ByteString a = FakeInferenceService.solidTile(1);
-    ByteString b = FakeInferenceService.solidTile(2);
+    ByteString a = FakeEncoderModel.solidTile(1);
+    ByteString b = FakeEncoderModel.solidTile(2);
 
     client.encode(List.of(a, b), List.of("req-1", "req-2"));
 
     ModelInferRequest call = fake.calls().get(0);
-    assertThat(call.getModelName()).isEqualTo(FakeInferenceService.MODEL);
+    assertThat(call.getModelName()).isEqualTo(FakeEncoderModel.MODEL);
     assertThat(call.getInputs(0).getName()).isEqualTo("pixels");
     assertThat(call.getInputs(0).getDatatype()).isEqualTo("UINT8");
     assertThat(call.getInputs(0).getShapeList()).containsExactly(2L, 336L, 336L, 3L);
@@ -99,7 +100,7 @@ class TritonClientTest {
     fake.failNext(Status.INVALID_ARGUMENT.withDescription("bad tensor"));
 
     assertThatThrownBy(
-            () -> client.encode(List.of(FakeInferenceService.solidTile(1)), List.of("r")))
+            () -> client.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("r")))
         .isInstanceOfSatisfying(
             PermanentFailure.class,
             e -> {
@@ -111,7 +112,7 @@ class TritonClientTest {
   @Test
   void mapsUnavailableAndOverloadToTransientFailures() {
     fake.failNext(Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED);
-    List<ByteString> tile = List.of(FakeInferenceService.solidTile(1));
+    List<ByteString> tile = List.of(FakeEncoderModel.solidTile(1));
 
     assertThatThrownBy(() -> client.encode(tile, List.of("r")))
         .isInstanceOf(TransientFailure.class)
@@ -126,7 +127,7 @@ class TritonClientTest {
     fake.corruptOutputSize(2);
 
     assertThatThrownBy(
-            () -> client.encode(List.of(FakeInferenceService.solidTile(1)), List.of("r")))
+            () -> client.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("r")))
         .isInstanceOfSatisfying(
             PermanentFailure.class, e -> assertThat(e.code()).isEqualTo(TritonClient.BAD_OUTPUT))
         .hasMessageContaining("bytes");
@@ -143,7 +144,7 @@ class TritonClientTest {
   @Test
   void acceptsAModelWithTheAgreedContract() {
     assertThat(client.verifyModel(Duration.ofSeconds(5)).getName())
-        .isEqualTo(FakeInferenceService.MODEL);
+        .isEqualTo(FakeEncoderModel.MODEL);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.inference;
 
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.grpc.ManagedChannel;
@@ -16,7 +17,7 @@ import org.springframework.boot.health.contributor.Status;
 
 class TritonHealthIndicatorTest {
 
-  private final FakeInferenceService fake = new FakeInferenceService(2);
+  private final FakeEncoderModel fake = new FakeEncoderModel(2);
   private Server server;
   private ManagedChannel channel;
   private TritonHealthIndicator health;
@@ -29,7 +30,7 @@ class TritonHealthIndicatorTest {
     TritonClient client =
         new TritonClient(
             channel,
-            new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24),
+            new ModelSpec(FakeEncoderModel.MODEL, "", "pixels", "features", 336, 24),
             Duration.ofSeconds(5));
     health = new TritonHealthIndicator(client, "in-process", Duration.ofSeconds(2));
   }
@@ -45,7 +46,7 @@ class TritonHealthIndicatorTest {
     Health result = health.health();
 
     assertThat(result.getStatus()).isEqualTo(Status.UP);
-    assertThat(result.getDetails()).containsEntry("model", FakeInferenceService.MODEL);
+    assertThat(result.getDetails()).containsEntry("model", FakeEncoderModel.MODEL);
   }
 
   @Test

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ai.ferretstream.encoder.EncoderApplication;
-import ai.ferretstream.encoder.inference.FakeInferenceService;
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.ProtobufDeserializer;
@@ -75,7 +75,7 @@ class EncoderIT {
 
   private static EmbeddedKafkaBroker broker;
 
-  private final FakeInferenceService fake = new FakeInferenceService(CHANNELS);
+  private final FakeEncoderModel fake = new FakeEncoderModel(CHANNELS);
   private Server server;
   private KafkaProducer<String, Object> producer;
 
@@ -117,7 +117,7 @@ class EncoderIT {
                 "--ferret.topics.prefix=" + prefix,
                 "--ferret.topics.partitions=1",
                 "--ferret.encoder.role=local",
-                "--ferret.encoder.retries=0",
+                "--ferret.kafka.retries=0",
                 "--ferret.inference.target=localhost:" + server.getPort()));
     args.addAll(List.of(more));
     return EncoderApplication.builder().run(args.toArray(String[]::new));
@@ -202,8 +202,8 @@ class EncoderIT {
                   gone,
                   (Object) ai.ferretstream.proto.v1.Cancel.newBuilder().setRequestId(gone).build()))
           .get();
-      ai.ferretstream.proto.kafka.RecentIds cancelled =
-          encoder.getBean(ai.ferretstream.proto.kafka.RecentIds.class);
+      ai.ferretstream.boot.kafka.RecentIds cancelled =
+          encoder.getBean(ai.ferretstream.boot.kafka.RecentIds.class);
       await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.contains(gone));
 
       publish(catalog, tile(gone, 0, 1, 0));
@@ -258,7 +258,7 @@ class EncoderIT {
         assertThat(values[0]).as("%s tile %d", id, f.getIndex()).isEqualTo(expectedRed);
         assertThat(values[575 * CHANNELS + 7]).isEqualTo(expectedRed + 7f);
         assertThat(f.getChannels()).isEqualTo(CHANNELS);
-        assertThat(f.getModel()).isEqualTo(FakeInferenceService.MODEL);
+        assertThat(f.getModel()).isEqualTo(FakeEncoderModel.MODEL);
         assertThat(f.getContext().getTimingsMap()).containsKey("encoder.local.done");
       }
       assertThat(features)
@@ -371,7 +371,7 @@ class EncoderIT {
         .setLayout(GridLayout.newBuilder().setCols(3).setRows(1).setTileSize(336))
         .setWidth(336)
         .setHeight(336)
-        .setRgb(FakeInferenceService.solidTile(red))
+        .setRgb(FakeEncoderModel.solidTile(red))
         .build();
   }
 

@@ -5,7 +5,7 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
 import ai.ferretstream.encoder.domain.EncoderRole;
-import ai.ferretstream.encoder.inference.FakeInferenceService;
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.TritonClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
@@ -51,7 +51,7 @@ class TileEncoderTest {
   private static final long NOW = 1_700_000_000_000L;
   private static final int CHANNELS = 3;
 
-  private final FakeInferenceService fake = new FakeInferenceService(CHANNELS);
+  private final FakeEncoderModel fake = new FakeEncoderModel(CHANNELS);
   private final TopicCatalog catalog = new TopicCatalog("t.");
   private final List<ProducerRecord<String, Object>> sent = new ArrayList<>();
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -82,7 +82,7 @@ class TileEncoderTest {
     TritonClient triton =
         new TritonClient(
             channel,
-            new ModelSpec(FakeInferenceService.MODEL, "", "pixels", "features", 336, 24),
+            new ModelSpec(FakeEncoderModel.MODEL, "", "pixels", "features", 336, 24),
             Duration.ofSeconds(5));
     encoder =
         new TileEncoder(
@@ -140,7 +140,7 @@ class TileEncoderTest {
             .setLayout(GridLayout.newBuilder().setCols(2).setRows(2).setTileSize(336))
             .setWidth(336)
             .setHeight(336)
-            .setRgb(FakeInferenceService.solidTile(red))
+            .setRgb(FakeEncoderModel.solidTile(red))
             .build());
   }
 
@@ -178,7 +178,7 @@ class TileEncoderTest {
     assertThat(firstFeature(features.get(2), 1)).isEqualTo(31f);
     TileFeatures first = features.get(0);
     assertThat(first.getKind()).isEqualTo(TileKind.TILE_KIND_LOCAL);
-    assertThat(first.getModel()).isEqualTo(FakeInferenceService.MODEL);
+    assertThat(first.getModel()).isEqualTo(FakeEncoderModel.MODEL);
     assertThat(first.getPatchRows()).isEqualTo(24);
     assertThat(first.getPatchCols()).isEqualTo(24);
     assertThat(first.getChannels()).isEqualTo(CHANNELS);

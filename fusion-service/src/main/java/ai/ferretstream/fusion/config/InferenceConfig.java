@@ -4,7 +4,7 @@ import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.fusion.inference.TritonRegionSampler;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
-import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.boot.inference.TritonChannels;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.time.Clock;

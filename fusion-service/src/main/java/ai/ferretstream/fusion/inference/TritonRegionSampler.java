@@ -1,5 +1,6 @@
 package ai.ferretstream.fusion.inference;
 
+import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.fusion.domain.PointSampler;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.proto.failure.PermanentFailure;
@@ -7,9 +8,8 @@ import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceSer
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.proto.triton.ModelContract;
-import ai.ferretstream.proto.triton.TritonChannels;
-import ai.ferretstream.proto.triton.TritonErrors;
+import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.TritonErrors;
 import ai.ferretstream.proto.v1.RequestContext;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.StatusRuntimeException;
@@ -90,7 +90,7 @@ public final class TritonRegionSampler implements RegionSampler {
           stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
               .withInterceptors(
                   MetadataUtils.newAttachHeadersInterceptor(
-                      TritonChannels.requestIdHeaders(context.getRequestId())))
+                      TritonHeaders.requestIdHeaders(context.getRequestId())))
               .modelInfer(request);
     } catch (StatusRuntimeException e) {
       throw TritonErrors.classify(model, e);

@@ -2,9 +2,9 @@ package ai.ferretstream.fusion.messaging;
 
 import ai.ferretstream.fusion.domain.Fusion;
 import ai.ferretstream.fusion.domain.JoinBook;
-import ai.ferretstream.proto.kafka.OffsetTracker;
-import ai.ferretstream.proto.kafka.SourcePartition;
-import ai.ferretstream.proto.kafka.spring.OffsetCommitter;
+import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.TileFeatures;
 import java.time.Clock;

@@ -3,7 +3,7 @@ package ai.ferretstream.fusion.messaging;
 import ai.ferretstream.fusion.config.FusionProperties;
 import ai.ferretstream.fusion.domain.FeatureJoin;
 import ai.ferretstream.fusion.domain.JoinBook;
-import ai.ferretstream.proto.spring.PeriodicTask;
+import ai.ferretstream.boot.task.PeriodicTask;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.proto.failure.PermanentFailure;
-import ai.ferretstream.proto.kafka.OffsetTracker;
-import ai.ferretstream.proto.kafka.SourcePartition;
+import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
-import ai.ferretstream.proto.region.MaskPngs;
+import ai.ferretstream.testsupport.MaskPngs;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;
 import ai.ferretstream.proto.v1.Point;

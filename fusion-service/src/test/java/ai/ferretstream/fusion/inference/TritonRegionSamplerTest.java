@@ -3,7 +3,7 @@ package ai.ferretstream.fusion.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.ferretstream.fusion.FakeRegionSampler;
+import ai.ferretstream.testsupport.FakeRegionSampler;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.proto.failure.PermanentFailure;

@@ -3,7 +3,7 @@ package ai.ferretstream.fusion.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ai.ferretstream.fusion.FakeRegionSampler;
+import ai.ferretstream.testsupport.FakeRegionSampler;
 import ai.ferretstream.fusion.FusionApplication;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.fusion.TopicReader;
@@ -59,8 +59,8 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
       "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
       "ferret.fusion.idle-commit-interval=200ms",
       "ferret.fusion.sweep-interval=100ms",
-      "ferret.fusion.retries=1",
-      "ferret.fusion.retry-backoff=50ms"
+      "ferret.kafka.retries=1",
+      "ferret.kafka.retry-backoff=50ms"
     })
 @EmbeddedKafka(
     brokerProperties = {"message.max.bytes=16777216", "replica.fetch.max.bytes=16777216"})

@@ -1,7 +1,7 @@
 package ai.ferretstream.gateway.messaging;
 
 import ai.ferretstream.gateway.domain.PendingRequests;
-import ai.ferretstream.proto.spring.PeriodicTask;
+import ai.ferretstream.boot.task.PeriodicTask;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;

@@ -2,7 +2,7 @@ package ai.ferretstream.llm.config;
 
 import ai.ferretstream.llm.inference.TritonLlmClient;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
-import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.boot.inference.TritonChannels;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.time.Clock;

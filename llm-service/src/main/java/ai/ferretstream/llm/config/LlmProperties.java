@@ -1,7 +1,7 @@
 package ai.ferretstream.llm.config;
 
 import ai.ferretstream.llm.domain.PromptTemplate;
-import ai.ferretstream.proto.triton.TritonChannels;
+import ai.ferretstream.boot.inference.TritonChannels;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;

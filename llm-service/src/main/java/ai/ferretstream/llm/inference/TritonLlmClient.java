@@ -1,5 +1,6 @@
 package ai.ferretstream.llm.inference;
 
+import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceStub;
 import ai.ferretstream.proto.inference.InferParameter;
@@ -7,9 +8,8 @@ import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.inference.ModelStreamInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.proto.triton.ModelContract;
-import ai.ferretstream.proto.triton.TritonChannels;
-import ai.ferretstream.proto.triton.TritonErrors;
+import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.TritonErrors;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Deadline;
@@ -89,7 +89,7 @@ public final class TritonLlmClient {
         stub.withDeadline(Deadline.after(Math.max(1, timeoutMillis), TimeUnit.MILLISECONDS))
             .withInterceptors(
                 MetadataUtils.newAttachHeadersInterceptor(
-                    TritonChannels.requestIdHeaders(request.requestId())))
+                    TritonHeaders.requestIdHeaders(request.requestId())))
             .modelStreamInfer(observer);
     requests.onNext(infer);
     requests.onCompleted();

@@ -11,7 +11,7 @@ import ai.ferretstream.llm.inference.TritonLlmClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
-import ai.ferretstream.proto.kafka.RecentIds;
+import ai.ferretstream.boot.kafka.RecentIds;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GenerationOptions;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.region.MaskPngScanner;
-import ai.ferretstream.proto.region.MaskPngs;
+import ai.ferretstream.testsupport.MaskPngs;
 import com.google.protobuf.ByteString;
 import java.awt.image.BufferedImage;
 import java.util.List;

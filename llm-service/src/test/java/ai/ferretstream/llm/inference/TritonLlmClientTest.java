@@ -3,7 +3,7 @@ package ai.ferretstream.llm.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ai.ferretstream.llm.FakeLlm;
+import ai.ferretstream.testsupport.FakeLlm;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;

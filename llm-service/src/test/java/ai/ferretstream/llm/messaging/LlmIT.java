@@ -3,7 +3,7 @@ package ai.ferretstream.llm.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ai.ferretstream.llm.FakeLlm;
+import ai.ferretstream.testsupport.FakeLlm;
 import ai.ferretstream.llm.LlmApplication;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AnswerEvent;
@@ -50,7 +50,7 @@ import org.springframework.kafka.test.utils.ContainerTestUtils;
     properties = {
       "spring.config.name=llm-service",
       "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
-      "ferret.llm.retries=0"
+      "ferret.kafka.retries=0"
     })
 @EmbeddedKafka(
     brokerProperties = {"message.max.bytes=16777216", "replica.fetch.max.bytes=16777216"})

@@ -7,7 +7,6 @@ import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
-import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -17,24 +16,14 @@ import org.springframework.validation.annotation.Validated;
 /**
  * The tiler's settings ({@code ferret.*}).
  *
- * @param topics topic naming and declaration
- * @param tiler tiling, image limits and delivery
+ * <p>The settings every service shares ({@code ferret.kafka.*}: send timeout and retries, {@code
+ * ferret.topics.*}) are the starter's.
+ *
+ * @param tiler tiling, image limits and the requests listener
  */
 @ConfigurationProperties("ferret")
 @Validated
-record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue Tiler tiler) {
-
-  /**
-   * Topic naming and declaration, shared by every service.
-   *
-   * @param prefix prefix of every topic name
-   * @param partitions partitions of declared topics
-   * @param replication replication factor of declared topics
-   */
-  public record Topics(
-      @NotNull @DefaultValue("") String prefix,
-      @Min(1) @DefaultValue("4") int partitions,
-      @Min(1) @DefaultValue("1") short replication) {}
+record TilerProperties(@Valid @DefaultValue Tiler tiler) {
 
   /**
    * Tiling settings.
@@ -49,9 +38,6 @@ record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue 
    * @param maxImageSize largest encoded image accepted
    * @param maxPixels largest decoded image accepted, width x height, checked from the header
    * @param concurrency listener threads (tiling is CPU-bound: up to the cores available)
-   * @param sendTimeout how long to wait for the broker to acknowledge a request's tiles
-   * @param retries retries of a transient failure (e.g. broker unavailable) before giving up
-   * @param retryBackoff first retry delay; doubles on each retry
    * @param groupId consumer group of the requests listener (lag-based autoscaling watches it)
    */
   public record Tiler(
@@ -68,8 +54,5 @@ record TilerProperties(@Valid @DefaultValue Topics topics, @Valid @DefaultValue 
       @NotNull @DefaultValue("20MB") DataSize maxImageSize,
       @Min(1) @DefaultValue("40000000") long maxPixels,
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,
-      @NotNull @DefaultValue("10s") Duration sendTimeout,
-      @Min(0) @DefaultValue("3") int retries,
-      @NotNull @DefaultValue("200ms") Duration retryBackoff,
       @NotBlank @DefaultValue("tiler-service") String groupId) {}
 }

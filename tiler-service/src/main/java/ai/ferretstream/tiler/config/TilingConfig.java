@@ -1,5 +1,9 @@
 package ai.ferretstream.tiler.config;
 
+import ai.ferretstream.boot.kafka.DurablePublisher;
+import ai.ferretstream.boot.kafka.ServiceName;
+import ai.ferretstream.boot.kafka.TopicUsage;
+import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.tiler.domain.GridSelector;
 import ai.ferretstream.tiler.domain.ImageTiler;
@@ -12,9 +16,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.kafka.core.KafkaTemplate;
 
-/** The tiling domain objects and the request listener, built from {@link TilerProperties}. */
+/**
+ * The tiling domain objects and the request listener, built from {@link TilerProperties}; the
+ * Kafka wiring is the starter's.
+ */
 @Configuration(proxyBeanMethods = false)
 class TilingConfig {
 
@@ -46,22 +52,27 @@ class TilingConfig {
         resampler);
   }
 
+  /** The topics checked at start-up for our record size. */
+  @Bean
+  TopicUsage topicUsage(TopicCatalog catalog) {
+    return TopicUsage.of(
+        catalog.requests(),
+        catalog.deadLetter(Topic.REQUESTS),
+        catalog.tilesGlobal(),
+        catalog.tilesLocal(),
+        catalog.answers());
+  }
+
   @Bean
   AskRequestListener askRequestListener(
       ImageDecoder decoder,
       ImageTiler tiler,
-      KafkaTemplate<String, Object> kafkaTemplate,
+      DurablePublisher publisher,
       TopicCatalog catalog,
-      TilerProperties properties,
+      ServiceName service,
+      Clock clock,
       MeterRegistry meterRegistry) {
     return new AskRequestListener(
-        decoder,
-        tiler,
-        kafkaTemplate,
-        catalog,
-        properties.tiler().sendTimeout(),
-        TilerKafkaConfig.SERVICE,
-        Clock.systemUTC(),
-        meterRegistry);
+        decoder, tiler, publisher, catalog, service.value(), clock, meterRegistry);
   }
 }

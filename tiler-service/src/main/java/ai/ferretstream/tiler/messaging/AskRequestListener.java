@@ -3,7 +3,7 @@ package ai.ferretstream.tiler.messaging;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.proto.kafka.spring.DurablePublisher;
+import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
@@ -16,7 +16,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -24,8 +23,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.kafka.core.KafkaOperations;
-import org.springframework.kafka.listener.MessageListener;
+import org.springframework.kafka.annotation.KafkaListener;
 
 /**
  * Consumes {@code ferret.requests}: drops expired requests with a {@code deadline_exceeded} error
@@ -35,7 +33,10 @@ import org.springframework.kafka.listener.MessageListener;
  * <p>A bad image throws {@link PermanentFailure} ({@code invalid_image} / {@code image_too_large});
  * the shared error handler then sends the client an error event and dead-letters the request.
  */
-public final class AskRequestListener implements MessageListener<String, AskRequest> {
+public final class AskRequestListener {
+
+  /** Listener (container) id. */
+  public static final String ID = "tiler-requests";
 
   private static final Logger log = LoggerFactory.getLogger(AskRequestListener.class);
 
@@ -54,9 +55,8 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
   /**
    * @param decoder image decoding with size limits
    * @param tiler grid choice, resampling and cutting
-   * @param kafka producer of tiles and error events
+   * @param publisher producer of tiles and error events, waiting for the broker's acknowledgements
    * @param catalog topic names
-   * @param sendTimeout how long to wait for the broker's acknowledgements
    * @param service this service's name, for headers and error events
    * @param clock time source for deadlines and stage timings
    * @param meters metrics registry
@@ -64,16 +64,15 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
   public AskRequestListener(
       ImageDecoder decoder,
       ImageTiler tiler,
-      KafkaOperations<String, Object> kafka,
+      DurablePublisher publisher,
       TopicCatalog catalog,
-      Duration sendTimeout,
       String service,
       Clock clock,
       MeterRegistry meters) {
     this.decoder = decoder;
     this.tiler = tiler;
     this.catalog = catalog;
-    this.publisher = new DurablePublisher(kafka, sendTimeout);
+    this.publisher = publisher;
     this.service = service;
     this.clock = clock;
     this.meters = meters;
@@ -98,7 +97,13 @@ public final class AskRequestListener implements MessageListener<String, AskRequ
             .register(meters);
   }
 
-  @Override
+  @KafkaListener(
+      id = ID,
+      idIsGroup = false,
+      groupId = "${ferret.tiler.group-id:tiler-service}",
+      clientIdPrefix = "${spring.application.name}",
+      topics = "#{@topicCatalog.requests()}",
+      concurrency = "${ferret.tiler.concurrency:1}")
   public void onMessage(ConsumerRecord<String, AskRequest> record) {
     AskRequest request = record.value();
     if (request == null) {

@@ -11,6 +11,7 @@ import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.ReplyTo;
@@ -54,9 +55,8 @@ class AskRequestListenerTest {
         new ImageTiler(
             new GridSelector(
                 List.of(Grid.parse("1x1"), Grid.parse("2x1"), Grid.parse("2x2")), 336)),
-        kafka,
+        new DurablePublisher(kafka, Duration.ofSeconds(1)),
         catalog,
-        Duration.ofSeconds(1),
         "tiler-service",
         Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
         meters);

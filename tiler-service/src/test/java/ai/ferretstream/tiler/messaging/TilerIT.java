@@ -66,7 +66,7 @@ class TilerIT {
                 "--server.port=0",
                 "--ferret.topics.prefix=it.",
                 "--ferret.topics.partitions=2",
-                "--ferret.tiler.retries=0");
+                "--ferret.kafka.retries=0");
     producer =
         new KafkaProducer<>(
             Map.of(

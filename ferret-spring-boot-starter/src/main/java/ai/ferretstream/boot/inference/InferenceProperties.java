@@ -1,0 +1,54 @@
+package ai.ferretstream.boot.inference;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The connection to Triton or our inference server ({@code ferret.inference.*}), for the services
+ * that call models (encoder, fusion, llm). Which model a service calls is that service's setting.
+ *
+ * @param target gRPC target: {@code host:port}, or {@code dns:///name:port} to balance over every
+ *     address the name resolves to
+ * @param callTimeout deadline of one unary call (a sampler call is shortened to its request's
+ *     deadline) and of each start-up check call
+ * @param maxMessageSize gRPC message size limit, both directions
+ * @param keepAlive keepalive ping interval while calls are active
+ * @param maxAttempts attempts per call when the server is {@code UNAVAILABLE} or {@code
+ *     RESOURCE_EXHAUSTED} (1 = no retry; gRPC caps it at 5)
+ * @param verifyOnStartup check the model's contract at start-up and fail fast on a mismatch
+ * @param loadBalancing {@code pick_first} (one connection) or {@code round_robin} (every address
+ *     the target resolves to, e.g. {@code dns:///triton-headless:8001} over Triton replicas)
+ * @param reResolveInterval how often the target is resolved again so that added replicas get
+ *     calls; 0 = only when a connection fails
+ */
+@ConfigurationProperties("ferret.inference")
+@Validated
+public record InferenceProperties(
+    @NotBlank @DefaultValue("localhost:8001") String target,
+    @NotNull @DefaultValue("30s") Duration callTimeout,
+    @NotNull @DefaultValue("64MB") DataSize maxMessageSize,
+    @NotNull @DefaultValue("30s") Duration keepAlive,
+    @Min(1) @Max(5) @DefaultValue("3") int maxAttempts,
+    @DefaultValue("true") boolean verifyOnStartup,
+    @NotNull @Pattern(regexp = "pick_first|round_robin") @DefaultValue("pick_first")
+        String loadBalancing,
+    @NotNull @DefaultValue("0s") Duration reResolveInterval) {
+
+  /** The channel's load balancing settings. */
+  public TritonChannels.Balancing balancing() {
+    return new TritonChannels.Balancing(loadBalancing, reResolveInterval);
+  }
+
+  /** {@link #maxMessageSize} in bytes. */
+  public int maxMessageBytes() {
+    return Math.toIntExact(maxMessageSize.toBytes());
+  }
+}

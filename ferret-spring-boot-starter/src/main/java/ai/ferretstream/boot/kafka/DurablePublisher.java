@@ -1,0 +1,57 @@
+package ai.ferretstream.boot.kafka;
+
+import ai.ferretstream.proto.failure.TransientFailure;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.springframework.kafka.core.KafkaOperations;
+
+/**
+ * Sends a set of records and waits until the broker acknowledged all of them, so that the listener
+ * returns (and its offset is committed) only after its outputs are durable. Any failure is a {@link
+ * TransientFailure}: the error handler retries the input record.
+ */
+public final class DurablePublisher {
+
+  private final KafkaOperations<String, Object> kafka;
+  private final Duration timeout;
+
+  public DurablePublisher(KafkaOperations<String, Object> kafka, Duration timeout) {
+    this.kafka = kafka;
+    this.timeout = timeout;
+  }
+
+  public void sendAll(List<ProducerRecord<String, Object>> records) {
+    List<CompletableFuture<?>> acks = new ArrayList<>(records.size());
+    try {
+      for (ProducerRecord<String, Object> record : records) {
+        acks.add(kafka.send(record));
+      }
+      CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TransientFailure("interrupted while publishing " + records.size() + " records", e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      throw new TransientFailure("publishing to Kafka failed: " + cause.getMessage(), cause);
+    } catch (TimeoutException e) {
+      throw new TransientFailure(
+          "Kafka did not acknowledge " + records.size() + " records within " + timeout, e);
+    } catch (RuntimeException e) {
+      // send() itself fails for e.g. a full buffer or missing topic metadata
+      throw new TransientFailure("publishing to Kafka failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** The same record with the wider value type our producer takes. */
+  public static ProducerRecord<String, Object> widen(ProducerRecord<String, ?> record) {
+    return new ProducerRecord<>(
+        record.topic(), record.partition(), record.key(), record.value(), record.headers());
+  }
+}

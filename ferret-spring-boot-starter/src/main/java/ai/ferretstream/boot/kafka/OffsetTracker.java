@@ -1,0 +1,129 @@
+package ai.ferretstream.boot.kafka;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Which offsets of each partition may be committed when records are consumed in order but finished
+ * out of order: the offsets of records that belong to unfinished requests are <em>held</em>, and
+ * the committable offset of a partition is its lowest held offset, or the last seen offset + 1 when
+ * nothing is held. A commit therefore never passes a record of an unfinished request; after a crash
+ * or a rebalance the new owner replays from there and rebuilds every unfinished join.
+ *
+ * <p>Thread-safe.
+ */
+public final class OffsetTracker {
+
+  private static final class State {
+    final TreeSet<Long> held = new TreeSet<>();
+    // finished requests -> their last offset: replayed records of these must be ignored
+    final Map<String, Long> finished = new LinkedHashMap<>();
+    // a request finished since the last commit: commit again, at the same offset if need be
+    boolean finishedSinceCommit;
+    long next = -1;
+    long committed = -1;
+  }
+
+  private final Map<SourcePartition, State> states = new HashMap<>();
+
+  /** Record {@code offset} of {@code partition} was consumed. */
+  public synchronized void seen(SourcePartition partition, long offset) {
+    State s = state(partition);
+    s.next = Math.max(s.next, offset + 1);
+  }
+
+  /** Record {@code offset} belongs to an unfinished request: do not commit past it. */
+  public synchronized void hold(SourcePartition partition, long offset) {
+    State s = state(partition);
+    s.held.add(offset);
+    s.next = Math.max(s.next, offset + 1);
+  }
+
+  /** The request that held {@code offset} finished (or was given up). */
+  public synchronized void release(SourcePartition partition, long offset) {
+    State s = states.get(partition);
+    if (s != null) {
+      s.held.remove(offset);
+    }
+  }
+
+  /**
+   * The offset to commit for {@code partition} now, or -1 when there is nothing new to commit: the
+   * offset would not move forward and no request finished since the last commit (whose id the
+   * commit's metadata must then carry).
+   */
+  public synchronized long committable(SourcePartition partition) {
+    State s = states.get(partition);
+    if (s == null || s.next < 0) {
+      return -1;
+    }
+    long offset = s.held.isEmpty() ? s.next : s.held.first();
+    if (offset > s.committed || (s.finishedSinceCommit && offset == s.committed)) {
+      return offset;
+    }
+    return -1;
+  }
+
+  /** The offsets to commit now for the given partitions (only those that move forward). */
+  public synchronized Map<SourcePartition, Long> committable(
+      Collection<SourcePartition> partitions) {
+    Map<SourcePartition, Long> out = new LinkedHashMap<>();
+    for (SourcePartition p : partitions) {
+      long offset = committable(p);
+      if (offset >= 0) {
+        out.put(p, offset);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A request whose records in {@code partition} end at {@code lastOffset} finished. Until the
+   * committed offset passes {@code lastOffset}, a new owner of the partition would replay some of
+   * its records: {@link #finishedFrom} names it so the commit can carry it along.
+   */
+  public synchronized void finished(SourcePartition partition, String requestId, long lastOffset) {
+    State s = state(partition);
+    s.finished.merge(requestId, lastOffset, Math::max);
+    s.finishedSinceCommit = true;
+  }
+
+  /**
+   * The finished requests with records at or after {@code offset} in {@code partition}, oldest
+   * first; forgets those entirely before it.
+   */
+  public synchronized List<String> finishedFrom(SourcePartition partition, long offset) {
+    State s = states.get(partition);
+    if (s == null) {
+      return List.of();
+    }
+    s.finished.values().removeIf(last -> last < offset);
+    return List.copyOf(s.finished.keySet());
+  }
+
+  /** {@code offset} of {@code partition} was committed. */
+  public synchronized void committed(SourcePartition partition, long offset) {
+    State s = state(partition);
+    s.committed = Math.max(s.committed, offset);
+    s.finishedSinceCommit = false;
+  }
+
+  /** Forgets a partition this consumer no longer owns. */
+  public synchronized void forget(SourcePartition partition) {
+    states.remove(partition);
+  }
+
+  /** Number of held offsets of {@code partition}. */
+  public synchronized int held(SourcePartition partition) {
+    State s = states.get(partition);
+    return s == null ? 0 : s.held.size();
+  }
+
+  private State state(SourcePartition partition) {
+    return states.computeIfAbsent(partition, p -> new State());
+  }
+}

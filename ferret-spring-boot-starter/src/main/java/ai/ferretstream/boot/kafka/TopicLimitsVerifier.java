@@ -1,0 +1,93 @@
+package ai.ferretstream.boot.kafka;
+
+import ai.ferretstream.proto.kafka.KafkaLimits;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.AdminClient;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.kafka.core.KafkaAdmin;
+
+/**
+ * Checks at start-up, after the topics were declared and before any listener starts, that every
+ * topic this service uses accepts records of {@link KafkaLimits#MAX_RECORD_BYTES}. A topic created
+ * elsewhere with a smaller {@code max.message.bytes} would otherwise make large requests fail or
+ * hang at run time; here start-up fails with a message naming the topic and both limits.
+ */
+public final class TopicLimitsVerifier implements SmartLifecycle {
+
+  private final KafkaAdmin admin;
+  private final Collection<String> topics;
+  private final int requiredBytes;
+  private volatile boolean running;
+
+  public TopicLimitsVerifier(KafkaAdmin admin, Collection<String> topics) {
+    this(admin, topics, KafkaLimits.MAX_RECORD_BYTES);
+  }
+
+  public TopicLimitsVerifier(KafkaAdmin admin, Collection<String> topics, int requiredBytes) {
+    this.admin = admin;
+    this.topics = List.copyOf(topics);
+    this.requiredBytes = requiredBytes;
+  }
+
+  @Override
+  public void start() {
+    verify();
+    running = true;
+  }
+
+  /** Runs the check now. */
+  public void verify() {
+    List<ConfigResource> resources =
+        topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
+    Map<ConfigResource, Config> configs;
+    try (AdminClient client = AdminClient.create(admin.getConfigurationProperties())) {
+      configs = client.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          "could not read the configuration of topics " + topics + ": " + e.getMessage(), e);
+    }
+    List<String> problems = new ArrayList<>();
+    for (ConfigResource resource : resources) {
+      Config config = configs.get(resource);
+      ConfigEntry entry = config == null ? null : config.get("max.message.bytes");
+      if (entry == null || entry.value() == null) {
+        problems.add(resource.name() + ": max.message.bytes unknown");
+        continue;
+      }
+      long limit = Long.parseLong(entry.value());
+      if (limit < requiredBytes) {
+        problems.add(
+            resource.name() + ": max.message.bytes=" + limit + " < required " + requiredBytes);
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalStateException(
+          "Kafka topic limits are too small for Ferret Stream records (raise max.message.bytes on the"
+              + " topics and message.max.bytes on the broker): "
+              + String.join("; ", problems));
+    }
+  }
+
+  @Override
+  public void stop() {
+    running = false;
+  }
+
+  @Override
+  public boolean isRunning() {
+    return running;
+  }
+
+  /** Before the listener containers (which start late in the default phase). */
+  @Override
+  public int getPhase() {
+    return Integer.MIN_VALUE + 1000;
+  }
+}
