@@ -1,5 +1,8 @@
 package ai.ferretstream.bench;
 
+import ai.ferretstream.boot.inference.TritonChannels;
+import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.TritonClient;
@@ -9,10 +12,7 @@ import ai.ferretstream.inferenceserver.InferenceServer;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelStatistics;
 import ai.ferretstream.proto.inference.ModelStatisticsRequest;
-import ai.ferretstream.boot.kafka.OffsetTracker;
-import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.boot.inference.TritonChannels;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;

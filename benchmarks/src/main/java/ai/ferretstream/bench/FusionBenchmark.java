@@ -1,13 +1,13 @@
 package ai.ferretstream.bench;
 
+import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.fusion.domain.FeatureJoin;
 import ai.ferretstream.fusion.domain.FeatureMaps;
 import ai.ferretstream.fusion.domain.Fusion;
 import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.fusion.domain.UpsampleMode;
-import ai.ferretstream.boot.kafka.OffsetTracker;
-import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.tensor.Fp16;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;

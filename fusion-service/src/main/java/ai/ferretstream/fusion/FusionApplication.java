@@ -15,9 +15,6 @@ public class FusionApplication {
   /** The service's configuration file name ({@code fusion-service.yml}). */
   public static final String CONFIG_NAME = "fusion-service";
 
-  /** The service's name on error events and dead-letter headers. */
-  public static final String SERVICE_NAME = "fusion-service";
-
   /** A builder for this service with {@code spring.config.name=fusion-service}. */
   public static SpringApplicationBuilder builder() {
     return new SpringApplicationBuilder(FusionApplication.class)

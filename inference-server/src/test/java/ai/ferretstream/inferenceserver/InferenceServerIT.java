@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import ai.ferretstream.boot.inference.ModelContract;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
 import ai.ferretstream.proto.inference.InferBatchStatistics;
@@ -24,7 +25,6 @@ import ai.ferretstream.proto.inference.RepositoryIndexResponse.ModelIndex;
 import ai.ferretstream.proto.inference.ServerLiveRequest;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.boot.inference.ModelContract;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;

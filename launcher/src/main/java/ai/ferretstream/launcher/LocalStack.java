@@ -199,7 +199,6 @@ public final class LocalStack implements AutoCloseable {
     List<String> common =
         List.of(
             "--spring.kafka.bootstrap-servers=" + bootstrapServers,
-            "--ferret.inference.target=localhost:" + grpcPort,
             "--ferret.topics.partitions=" + options.partitions,
             "--spring.main.banner-mode=off",
             "--spring.main.register-shutdown-hook=false",
@@ -207,21 +206,25 @@ public final class LocalStack implements AutoCloseable {
             // shutdown hook that stops logging before close() has stopped everything
             "--logging.include-application-name=false",
             "--logging.register-shutdown-hook=false");
+    // the services that call models (the tiler and the gateway get no inference channel)
+    String inferenceTarget = "--ferret.inference.target=localhost:" + grpcPort;
     run("tiler-service", TilerApplication::builder, common, "--server.port=0");
     run(
         "encoder-service (global)",
         EncoderApplication::builder,
         common,
         "--server.port=0",
+        inferenceTarget,
         "--ferret.encoder.role=global");
     run(
         "encoder-service (local)",
         EncoderApplication::builder,
         common,
         "--server.port=0",
+        inferenceTarget,
         "--ferret.encoder.role=local");
-    run("fusion-service", FusionApplication::builder, common, "--server.port=0");
-    run("llm-service", LlmApplication::builder, common, "--server.port=0");
+    run("fusion-service", FusionApplication::builder, common, "--server.port=0", inferenceTarget);
+    run("llm-service", LlmApplication::builder, common, "--server.port=0", inferenceTarget);
     ConfigurableApplicationContext gateway =
         run(
             "gateway-service",

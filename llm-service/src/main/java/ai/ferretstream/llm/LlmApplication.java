@@ -16,9 +16,6 @@ public class LlmApplication {
   /** The service's configuration file name ({@code llm-service.yml}). */
   public static final String CONFIG_NAME = "llm-service";
 
-  /** The service's name on answer events and dead-letter headers. */
-  public static final String SERVICE_NAME = "llm-service";
-
   /** A builder for this service with {@code spring.config.name=llm-service}. */
   public static SpringApplicationBuilder builder() {
     return new SpringApplicationBuilder(LlmApplication.class)

@@ -1,6 +1,5 @@
 package ai.ferretstream.testsupport;
 
-import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
@@ -12,6 +11,7 @@ import ai.ferretstream.proto.inference.ModelReadyResponse;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
 import ai.ferretstream.proto.inference.ServerReadyResponse;
 import ai.ferretstream.proto.tensor.Fp16;
+import ai.ferretstream.proto.triton.TritonHeaders;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Contexts;
@@ -34,8 +34,7 @@ import java.util.List;
  * FP16 [-1, 576, C] out, where feature (tile b, patch p, channel c) = the red value of the patch's
  * top-left pixel + c. A test can script failures, reject tiles, and change the advertised metadata.
  */
-public final class FakeEncoderModel
-    extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+public final class FakeEncoderModel extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
 
   public static final String MODEL = "dinov2_vision";
   public static final int TILE = 336;

@@ -5,7 +5,6 @@ import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.inference.ModelStreamInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.testsupport.FakeTritonModel;
 import com.google.protobuf.ByteString;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;

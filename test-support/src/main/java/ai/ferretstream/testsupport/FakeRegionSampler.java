@@ -3,7 +3,6 @@ package ai.ferretstream.testsupport;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.testsupport.FakeTritonModel;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;

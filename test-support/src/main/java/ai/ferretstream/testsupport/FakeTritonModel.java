@@ -1,6 +1,5 @@
 package ai.ferretstream.testsupport;
 
-import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelMetadataRequest;
 import ai.ferretstream.proto.inference.ModelMetadataResponse;
@@ -9,6 +8,7 @@ import ai.ferretstream.proto.inference.ModelReadyRequest;
 import ai.ferretstream.proto.inference.ModelReadyResponse;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
 import ai.ferretstream.proto.inference.ServerReadyResponse;
+import ai.ferretstream.proto.triton.TritonHeaders;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;

@@ -137,8 +137,8 @@ class EncodingConfig {
 
   /**
    * The tiles container: the intake commits itself on the consumer thread (MANUAL, nothing is
-   * acked), idle events let it commit while paused, {@link TilePartitions} handles revocations,
-   * and the batching pipeline pauses and resumes the consumer.
+   * acked), idle events let it commit while paused, {@link TilePartitions} handles revocations, and
+   * the batching pipeline pauses and resumes the consumer.
    */
   @Bean(TileIntake.CONTAINER_SETUP)
   ContainerPostProcessor<String, Object, AbstractMessageListenerContainer<String, Object>>

@@ -10,9 +10,7 @@ import java.time.Duration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/**
- * The Triton adapter on the starter's channel, the start-up model check and health.
- */
+/** The Triton adapter on the starter's channel, the start-up model check and health. */
 @Configuration(proxyBeanMethods = false)
 class InferenceConfig {
 

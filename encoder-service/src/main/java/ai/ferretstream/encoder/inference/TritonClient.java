@@ -1,6 +1,8 @@
 package ai.ferretstream.encoder.inference;
 
-import ai.ferretstream.proto.triton.TritonHeaders;
+import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.ModelContract.Tensor;
+import ai.ferretstream.boot.inference.TritonErrors;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
@@ -12,9 +14,7 @@ import ai.ferretstream.proto.inference.ModelInferResponse.InferOutputTensor;
 import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
 import ai.ferretstream.proto.inference.ModelReadyRequest;
-import ai.ferretstream.boot.inference.ModelContract;
-import ai.ferretstream.boot.inference.ModelContract.Tensor;
-import ai.ferretstream.boot.inference.TritonErrors;
+import ai.ferretstream.proto.triton.TritonHeaders;
 import com.google.protobuf.ByteString;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;

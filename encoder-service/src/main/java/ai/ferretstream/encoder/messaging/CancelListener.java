@@ -1,11 +1,11 @@
 package ai.ferretstream.encoder.messaging;
 
+import ai.ferretstream.boot.kafka.FerretListeners;
 import ai.ferretstream.boot.kafka.RecentIds;
 import ai.ferretstream.proto.v1.Cancel;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import ai.ferretstream.boot.kafka.FerretListeners;
 import org.springframework.kafka.annotation.KafkaListener;
 
 /**

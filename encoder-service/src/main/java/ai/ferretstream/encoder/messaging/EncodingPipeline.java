@@ -1,8 +1,8 @@
 package ai.ferretstream.encoder.messaging;
 
-import ai.ferretstream.encoder.batching.TileBatcher;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.encoder.batching.TileBatcher;
 import ai.ferretstream.proto.v1.Tile;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.messaging;
 
+import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.inference.EncodedBatch;
 import ai.ferretstream.encoder.inference.TritonClient;
@@ -8,7 +9,6 @@ import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;

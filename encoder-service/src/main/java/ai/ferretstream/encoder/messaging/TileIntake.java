@@ -1,8 +1,8 @@
 package ai.ferretstream.encoder.messaging;
 
+import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
-import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.proto.v1.Tile;
 import java.util.List;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -10,16 +10,16 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.event.EventListener;
-import org.springframework.kafka.event.ListenerContainerIdleEvent;
 import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.event.ListenerContainerIdleEvent;
 
 /**
  * The consumer-thread side of the encoder: holds each polled tile's offset, refuses invalid tiles
  * at once (error event + dead letter), hands valid ones to the {@link EncodingPipeline}, and
  * commits, on this thread, what the {@link OffsetTracker} allows — after every poll and when the
- * consumer is idle (or paused). The container's ack mode is
- * MANUAL and nothing is acked: only this class commits. {@link TilePartitions} commits before
- * partitions are revoked and drops their queued tiles.
+ * consumer is idle (or paused). The container's ack mode is MANUAL and nothing is acked: only this
+ * class commits. {@link TilePartitions} commits before partitions are revoked and drops their
+ * queued tiles.
  */
 public final class TileIntake {
 

@@ -1,12 +1,12 @@
 package ai.ferretstream.encoder.inference;
 
-import ai.ferretstream.testsupport.FakeEncoderModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.ferretstream.boot.inference.TritonChannels;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
-import ai.ferretstream.boot.inference.TritonChannels;
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
@@ -57,8 +57,7 @@ class TritonClientIT {
   void retriesUnavailableUntilTheCallSucceeds() {
     fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE);
 
-    EncodedBatch batch =
-        client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("retried"));
+    EncodedBatch batch = client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("retried"));
 
     assertThat(batch.features()).hasSize(1);
     assertThat(fake.calls()).hasSize(3);
@@ -69,8 +68,7 @@ class TritonClientIT {
   void givesUpOnUnavailableAfterTheConfiguredAttempts() {
     fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE);
 
-    assertThatThrownBy(
-            () -> client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("down")))
+    assertThatThrownBy(() -> client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("down")))
         .isInstanceOf(TransientFailure.class);
     assertThat(fake.calls()).hasSize(4);
   }
@@ -107,8 +105,7 @@ class TritonClientIT {
   void doesNotRetryARejectedInput() {
     fake.failNext(Status.INVALID_ARGUMENT);
 
-    assertThatThrownBy(
-            () -> client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("bad")))
+    assertThatThrownBy(() -> client.encode(List.of(FakeEncoderModel.solidTile(7)), List.of("bad")))
         .isInstanceOf(PermanentFailure.class);
     assertThat(fake.calls()).hasSize(1);
   }

@@ -1,6 +1,5 @@
 package ai.ferretstream.encoder.inference;
 
-import ai.ferretstream.testsupport.FakeEncoderModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,6 +7,7 @@ import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -99,8 +99,7 @@ class TritonClientTest {
   void mapsInvalidArgumentToAPermanentFailure() {
     fake.failNext(Status.INVALID_ARGUMENT.withDescription("bad tensor"));
 
-    assertThatThrownBy(
-            () -> client.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("r")))
+    assertThatThrownBy(() -> client.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("r")))
         .isInstanceOfSatisfying(
             PermanentFailure.class,
             e -> {
@@ -126,8 +125,7 @@ class TritonClientTest {
   void rejectsAResponseWhoseSizeDoesNotMatchItsShape() {
     fake.corruptOutputSize(2);
 
-    assertThatThrownBy(
-            () -> client.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("r")))
+    assertThatThrownBy(() -> client.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("r")))
         .isInstanceOfSatisfying(
             PermanentFailure.class, e -> assertThat(e.code()).isEqualTo(TritonClient.BAD_OUTPUT))
         .hasMessageContaining("bytes");

@@ -1,8 +1,8 @@
 package ai.ferretstream.encoder.inference;
 
-import ai.ferretstream.testsupport.FakeEncoderModel;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;

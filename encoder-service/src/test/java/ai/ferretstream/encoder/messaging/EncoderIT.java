@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ai.ferretstream.encoder.EncoderApplication;
-import ai.ferretstream.testsupport.FakeEncoderModel;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.ProtobufDeserializer;
@@ -19,6 +18,7 @@ import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;

@@ -5,7 +5,6 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
 import ai.ferretstream.encoder.domain.EncoderRole;
-import ai.ferretstream.testsupport.FakeEncoderModel;
 import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.TritonClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
@@ -18,6 +17,7 @@ import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.testsupport.FakeEncoderModel;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;

@@ -26,8 +26,8 @@ import org.springframework.validation.annotation.Validated;
  * @param verifyOnStartup check the model's contract at start-up and fail fast on a mismatch
  * @param loadBalancing {@code pick_first} (one connection) or {@code round_robin} (every address
  *     the target resolves to, e.g. {@code dns:///triton-headless:8001} over Triton replicas)
- * @param reResolveInterval how often the target is resolved again so that added replicas get
- *     calls; 0 = only when a connection fails
+ * @param reResolveInterval how often the target is resolved again so that added replicas get calls;
+ *     0 = only when a connection fails
  */
 @ConfigurationProperties("ferret.inference")
 @Validated

@@ -1,18 +1,18 @@
 package ai.ferretstream.boot.inference;
 
+import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
 import ai.ferretstream.proto.inference.ModelMetadataRequest;
 import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
 import ai.ferretstream.proto.inference.ModelReadyRequest;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
-import java.util.ArrayList;
-import java.util.List;
-import java.time.Duration;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**

@@ -9,7 +9,6 @@ import ai.ferretstream.proto.kafka.KafkaLimits;
 import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.boot.kafka.TopicProvisioner;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.FusedContext;

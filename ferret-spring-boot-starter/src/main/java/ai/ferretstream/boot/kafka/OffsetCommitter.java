@@ -1,7 +1,5 @@
 package ai.ferretstream.boot.kafka;
 
-import ai.ferretstream.boot.kafka.OffsetTracker;
-import ai.ferretstream.boot.kafka.SourcePartition;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;

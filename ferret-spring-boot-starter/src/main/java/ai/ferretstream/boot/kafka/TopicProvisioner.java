@@ -1,7 +1,6 @@
 package ai.ferretstream.boot.kafka;
 
 import ai.ferretstream.proto.kafka.KafkaLimits;
-import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import java.io.PrintStream;
 import java.time.Duration;

@@ -2,8 +2,6 @@ package ai.ferretstream.boot.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.ferretstream.boot.kafka.OffsetTracker;
-import ai.ferretstream.boot.kafka.SourcePartition;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,10 +1,10 @@
 package ai.ferretstream.boot.kafka;
 
-import ai.ferretstream.proto.kafka.Topic;
-import ai.ferretstream.proto.kafka.TopicCatalog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.ferretstream.proto.kafka.Topic;
+import ai.ferretstream.proto.kafka.TopicCatalog;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -1,10 +1,10 @@
 package ai.ferretstream.fusion.config;
 
+import ai.ferretstream.boot.kafka.OffsetCommitter;
+import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.fusion.domain.Fusion;
 import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.fusion.domain.RegionSampler;
-import ai.ferretstream.boot.kafka.OffsetTracker;
-import ai.ferretstream.boot.kafka.OffsetCommitter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;

@@ -1,7 +1,7 @@
 package ai.ferretstream.fusion.domain;
 
-import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;

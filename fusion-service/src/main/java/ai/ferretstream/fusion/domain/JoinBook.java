@@ -1,8 +1,8 @@
 package ai.ferretstream.fusion.domain;
 
-import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
 import java.util.ArrayList;

@@ -1,6 +1,7 @@
 package ai.ferretstream.fusion.inference;
 
-import ai.ferretstream.proto.triton.TritonHeaders;
+import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.TritonErrors;
 import ai.ferretstream.fusion.domain.PointSampler;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.proto.failure.PermanentFailure;
@@ -8,8 +9,7 @@ import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceSer
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.boot.inference.ModelContract;
-import ai.ferretstream.boot.inference.TritonErrors;
+import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.v1.RequestContext;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.StatusRuntimeException;

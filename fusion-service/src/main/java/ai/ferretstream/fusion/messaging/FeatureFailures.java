@@ -1,8 +1,8 @@
 package ai.ferretstream.fusion.messaging;
 
-import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.proto.v1.TileFeatures;
 import java.time.Clock;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

@@ -1,10 +1,10 @@
 package ai.ferretstream.fusion.messaging;
 
-import ai.ferretstream.fusion.domain.FeatureJoin;
-import ai.ferretstream.fusion.domain.JoinBook;
+import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
-import ai.ferretstream.boot.kafka.OffsetCommitter;
+import ai.ferretstream.fusion.domain.FeatureJoin;
+import ai.ferretstream.fusion.domain.JoinBook;
 import java.util.Collection;
 import java.util.List;
 import org.apache.kafka.clients.consumer.Consumer;

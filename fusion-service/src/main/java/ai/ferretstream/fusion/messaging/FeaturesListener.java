@@ -1,10 +1,10 @@
 package ai.ferretstream.fusion.messaging;
 
-import ai.ferretstream.fusion.domain.Fusion;
-import ai.ferretstream.fusion.domain.JoinBook;
+import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
-import ai.ferretstream.boot.kafka.OffsetCommitter;
+import ai.ferretstream.fusion.domain.Fusion;
+import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.TileFeatures;
 import java.time.Clock;
@@ -61,7 +61,8 @@ class FeaturesListener {
       idIsGroup = false,
       groupId = "${ferret.fusion.group-id:fusion}",
       topics = "#{@topicCatalog.features()}",
-      containerFactory = "featuresContainerFactory")
+      concurrency = "${ferret.fusion.concurrency:1}",
+      containerPostProcessor = "featuresContainerSetup")
   void onFeatures(ConsumerRecord<String, TileFeatures> record, Consumer<?, ?> consumer) {
     SourcePartition partition = new SourcePartition(record.topic(), record.partition());
     tracker.seen(partition, record.offset());

@@ -1,9 +1,9 @@
 package ai.ferretstream.fusion.messaging;
 
+import ai.ferretstream.boot.task.PeriodicTask;
 import ai.ferretstream.fusion.config.FusionProperties;
 import ai.ferretstream.fusion.domain.FeatureJoin;
 import ai.ferretstream.fusion.domain.JoinBook;
-import ai.ferretstream.boot.task.PeriodicTask;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -3,10 +3,10 @@ package ai.ferretstream.fusion.domain;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.ferretstream.fusion.TestFeatures;
-import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.fusion.TestFeatures;
+import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;

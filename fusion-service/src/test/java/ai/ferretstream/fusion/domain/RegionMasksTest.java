@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
-import ai.ferretstream.testsupport.MaskPngs;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;
 import ai.ferretstream.proto.v1.Point;
 import ai.ferretstream.proto.v1.Polygon;
 import ai.ferretstream.proto.v1.Region;
+import ai.ferretstream.testsupport.MaskPngs;
 import com.google.protobuf.ByteString;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,6 @@ package ai.ferretstream.fusion.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.ferretstream.testsupport.FakeRegionSampler;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.proto.failure.PermanentFailure;
@@ -11,6 +10,7 @@ import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.testsupport.FakeRegionSampler;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;

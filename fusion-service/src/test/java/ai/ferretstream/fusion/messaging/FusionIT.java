@@ -3,7 +3,6 @@ package ai.ferretstream.fusion.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ai.ferretstream.testsupport.FakeRegionSampler;
 import ai.ferretstream.fusion.FusionApplication;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.fusion.TopicReader;
@@ -21,6 +20,7 @@ import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.testsupport.FakeRegionSampler;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.ManagedChannel;

@@ -1,5 +1,6 @@
 package ai.ferretstream.gateway.config;
 
+import ai.ferretstream.boot.kafka.ServiceName;
 import ai.ferretstream.gateway.domain.PendingRequests;
 import ai.ferretstream.gateway.messaging.DeadlineWatcher;
 import ai.ferretstream.gateway.messaging.ReplyPartitions;
@@ -30,11 +31,6 @@ class GatewayConfiguration {
   private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
 
   @Bean
-  Clock clock() {
-    return Clock.systemUTC();
-  }
-
-  @Bean
   InstanceId instanceId(GatewayProperties gateway) {
     String id = gateway.instanceId();
     if (id == null || id.isBlank()) {
@@ -46,8 +42,11 @@ class GatewayConfiguration {
 
   @Bean
   RequestPublisher requestPublisher(
-      KafkaTemplate<String, Object> template, TopicCatalog catalog, GatewayProperties gateway) {
-    return new RequestPublisher(template, catalog, gateway.sendTimeout());
+      KafkaTemplate<String, Object> template,
+      TopicCatalog catalog,
+      GatewayProperties gateway,
+      ServiceName service) {
+    return new RequestPublisher(template, catalog, gateway.sendTimeout(), service.value());
   }
 
   @Bean

@@ -1,88 +1,57 @@
 package ai.ferretstream.gateway.config;
 
+import ai.ferretstream.boot.kafka.FerretKafka;
+import ai.ferretstream.boot.kafka.ServiceName;
+import ai.ferretstream.boot.kafka.TopicUsage;
 import ai.ferretstream.gateway.domain.PendingRequests;
 import ai.ferretstream.gateway.messaging.AnswerListener;
 import ai.ferretstream.gateway.messaging.ReplyPartitions;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.boot.kafka.FerretKafka;
-import ai.ferretstream.boot.kafka.TopicLimitsVerifier;
-import ai.ferretstream.proto.v1.AnswerEvent;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.kafka.core.ConsumerFactory;
-import org.springframework.kafka.core.KafkaAdmin;
-import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.core.ProducerFactory;
+import org.springframework.kafka.config.ContainerPostProcessor;
+import org.springframework.kafka.listener.AbstractMessageListenerContainer;
+import org.springframework.kafka.listener.ConsumerRecordRecoverer;
 import org.springframework.kafka.listener.ContainerProperties;
-import org.springframework.kafka.listener.KafkaMessageListenerContainer;
 
 /**
- * Kafka wiring: topic declarations and limits check, the protobuf producer for requests and
- * cancellations, and the answers consumer that owns this instance's reply partitions.
+ * What the gateway adds to the starter's Kafka wiring: a producer that gives up on a request within
+ * the gateway's send timeout, the topics it checks, and the answers listener's container, which
+ * owns this instance's reply partitions.
  */
 @Configuration(proxyBeanMethods = false)
 class GatewayKafkaConfiguration {
 
-  static final String SERVICE = "gateway-service";
-
+  /** The topics checked at start-up for our record size. */
   @Bean
-  TopicCatalog topicCatalog(TopicsProperties topics) {
-    return new TopicCatalog(topics.prefix());
+  TopicUsage topicUsage(TopicCatalog catalog) {
+    return TopicUsage.of(catalog.requests(), catalog.answers(), catalog.control());
   }
 
+  /** A client waits: send at once, and fail a request the broker cannot take in time. */
   @Bean
-  KafkaAdmin.NewTopics ferretTopics(TopicCatalog catalog, TopicsProperties topics) {
-    return new KafkaAdmin.NewTopics(
-        FerretKafka.topics(catalog, topics.partitions(), topics.replication())
-            .toArray(org.apache.kafka.clients.admin.NewTopic[]::new));
-  }
-
-  @Bean
-  TopicLimitsVerifier topicLimitsVerifier(KafkaAdmin admin, TopicCatalog catalog) {
-    return new TopicLimitsVerifier(
-        admin, List.of(catalog.requests(), catalog.answers(), catalog.control()));
-  }
-
-  @Bean
-  ProducerFactory<String, Object> producerFactory(
-      KafkaProperties kafka, GatewayProperties gateway) {
-    Map<String, Object> props = kafka.buildProducerProperties();
+  DefaultKafkaProducerFactoryCustomizer gatewayProducerTimeouts(GatewayProperties gateway) {
     long sendTimeout = gateway.sendTimeout().toMillis();
-    props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, sendTimeout);
-    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(1, sendTimeout / 2));
-    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) sendTimeout);
-    return FerretKafka.producerFactory(props);
+    return factory ->
+        factory.updateConfigs(
+            Map.of(
+                ProducerConfig.LINGER_MS_CONFIG,
+                0,
+                ProducerConfig.MAX_BLOCK_MS_CONFIG,
+                sendTimeout,
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                (int) Math.max(1, sendTimeout / 2),
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                (int) sendTimeout));
   }
 
   @Bean
-  KafkaTemplate<String, Object> kafkaTemplate(ProducerFactory<String, Object> producerFactory) {
-    return new KafkaTemplate<>(producerFactory);
-  }
-
-  @Bean
-  ConsumerFactory<String, AnswerEvent> answersConsumerFactory(
-      KafkaProperties kafka, GatewayProperties gateway) {
-    Map<String, Object> props = kafka.buildConsumerProperties();
-    props.put(ConsumerConfig.GROUP_ID_CONFIG, gateway.answers().groupId());
-    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-    // move only the partitions a rebalance must move: each move fails the requests waiting on it
-    props.put(
-        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-        CooperativeStickyAssignor.class.getName());
-    return FerretKafka.consumerFactory(props, AnswerEvent.parser());
-  }
-
-  @Bean
-  PendingRequests pendingRequests(GatewayProperties gateway) {
-    return new PendingRequests(gateway.maxInFlight());
+  PendingRequests pendingRequests(GatewayProperties gateway, ServiceName service) {
+    return new PendingRequests(gateway.maxInFlight(), service.value());
   }
 
   @Bean
@@ -91,23 +60,25 @@ class GatewayKafkaConfiguration {
   }
 
   @Bean
-  KafkaMessageListenerContainer<String, AnswerEvent> answersListenerContainer(
-      ConsumerFactory<String, AnswerEvent> answersConsumerFactory,
-      KafkaTemplate<String, Object> template,
-      TopicCatalog catalog,
-      GatewayProperties gateway,
-      PendingRequests pending,
-      ReplyPartitions replyPartitions) {
-    ContainerProperties container = new ContainerProperties(catalog.answers());
-    container.setGroupId(gateway.answers().groupId());
-    container.setMessageListener(new AnswerListener(pending));
-    container.setConsumerRebalanceListener(replyPartitions);
-    container.setAckMode(ContainerProperties.AckMode.BATCH);
-    container.setClientId(SERVICE + "-answers");
-    KafkaMessageListenerContainer<String, AnswerEvent> listener =
-        new KafkaMessageListenerContainer<>(answersConsumerFactory, container);
-    listener.setCommonErrorHandler(
-        FerretKafka.errorHandler(template, catalog, SERVICE, 0, Duration.ofMillis(100)));
-    return listener;
+  AnswerListener answerListener(PendingRequests pending) {
+    return new AnswerListener(pending);
+  }
+
+  /**
+   * The answers container: offsets committed per poll (answers are not replayed: a restarted
+   * gateway has no client waiting for them), reply partitions tracked on rebalance, and an event
+   * that cannot be handled is dead-lettered at once.
+   */
+  @Bean(AnswerListener.CONTAINER_SETUP)
+  ContainerPostProcessor<String, Object, AbstractMessageListenerContainer<String, Object>>
+      answersContainerSetup(
+          ReplyPartitions replyPartitions, ConsumerRecordRecoverer ferretRecoverer) {
+    return container -> {
+      ContainerProperties settings = container.getContainerProperties();
+      settings.setAckMode(ContainerProperties.AckMode.BATCH);
+      settings.setConsumerRebalanceListener(replyPartitions);
+      container.setCommonErrorHandler(
+          FerretKafka.errorHandler(ferretRecoverer, 0, Duration.ofMillis(100)));
+    };
   }
 }

@@ -20,16 +20,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class PendingRequests {
 
   /** The stage name written into errors the gateway raises itself. */
-  public static final String STAGE = "gateway-service";
-
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+
   private final AtomicInteger size = new AtomicInteger();
   private final int capacity;
+  private final String stage;
 
   /**
    * @param capacity the most requests pending at once; {@link #register} refuses beyond it
+   * @param stage this service's name, in the error events it raises itself
    */
-  public PendingRequests(int capacity) {
+  public PendingRequests(int capacity, String stage) {
+    this.stage = stage;
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be positive, was " + capacity);
     }
@@ -125,7 +127,7 @@ public final class PendingRequests {
       if (entry.ended) {
         return false;
       }
-      finish(entry, AnswerEvents.error(requestId, STAGE, code, message, retryable));
+      finish(entry, AnswerEvents.error(requestId, stage, code, message, retryable));
       return true;
     }
   }

@@ -5,13 +5,19 @@ import ai.ferretstream.proto.v1.AnswerEvent;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.kafka.listener.MessageListener;
+import org.springframework.kafka.annotation.KafkaListener;
 
 /**
  * Hands each {@code ferret.answers} record to its pending request. Records of requests this
  * instance does not wait on (finished, expired, or another client's) are skipped.
  */
-public final class AnswerListener implements MessageListener<String, AnswerEvent> {
+public final class AnswerListener {
+
+  /** Listener (container) id. */
+  public static final String ID = "gateway-answers";
+
+  /** The {@code containerPostProcessor} of the answers container (see the gateway's config). */
+  public static final String CONTAINER_SETUP = "answersContainerSetup";
 
   private static final Logger log = LoggerFactory.getLogger(AnswerListener.class);
 
@@ -21,7 +27,20 @@ public final class AnswerListener implements MessageListener<String, AnswerEvent
     this.pending = pending;
   }
 
-  @Override
+  @KafkaListener(
+      id = ID,
+      idIsGroup = false,
+      groupId = "${ferret.gateway.answers.group-id:ferret-gateway}",
+      clientIdPrefix = "${spring.application.name}-answers",
+      topics = "#{@topicCatalog.answers()}",
+      // new requests only; move just the partitions a rebalance must move: each move fails the
+      // requests waiting on it
+      properties = {
+        "auto.offset.reset=latest",
+        "partition.assignment.strategy="
+            + "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+      },
+      containerPostProcessor = CONTAINER_SETUP)
   public void onMessage(ConsumerRecord<String, AnswerEvent> record) {
     AnswerEvent event = record.value();
     if (event == null) {

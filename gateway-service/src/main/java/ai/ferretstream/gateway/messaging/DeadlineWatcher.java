@@ -1,7 +1,7 @@
 package ai.ferretstream.gateway.messaging;
 
-import ai.ferretstream.gateway.domain.PendingRequests;
 import ai.ferretstream.boot.task.PeriodicTask;
+import ai.ferretstream.gateway.domain.PendingRequests;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;

@@ -18,19 +18,23 @@ import org.springframework.kafka.core.KafkaOperations;
 public final class RequestPublisher {
 
   private static final Logger log = LoggerFactory.getLogger(RequestPublisher.class);
-  private static final String PRODUCER = "gateway-service";
-
   private final KafkaOperations<String, Object> kafka;
   private final TopicCatalog catalog;
   private final Duration sendTimeout;
+  private final String producer;
 
   /**
    * @param kafka producer of protobuf values
    * @param catalog topic names
    * @param sendTimeout the longest wait for the broker's acknowledgement
+   * @param producer this service's name, in the records' producer header
    */
   public RequestPublisher(
-      KafkaOperations<String, Object> kafka, TopicCatalog catalog, Duration sendTimeout) {
+      KafkaOperations<String, Object> kafka,
+      TopicCatalog catalog,
+      Duration sendTimeout,
+      String producer) {
+    this.producer = producer;
     this.kafka = kafka;
     this.catalog = catalog;
     this.sendTimeout = sendTimeout;
@@ -45,7 +49,7 @@ public final class RequestPublisher {
     String id = request.getContext().getRequestId();
     ProducerRecord<String, Object> record =
         new ProducerRecord<>(catalog.requests(), null, id, request);
-    FerretHeaders.stamp(record.headers(), request.getContext(), "ferret.v1.AskRequest", PRODUCER);
+    FerretHeaders.stamp(record.headers(), request.getContext(), "ferret.v1.AskRequest", producer);
     CompletableFuture<?> sent;
     try {
       sent = kafka.send(record);
@@ -79,7 +83,7 @@ public final class RequestPublisher {
         new ProducerRecord<>(catalog.control(), null, requestId, cancel);
     FerretHeaders.put(record.headers(), FerretHeaders.REQUEST_ID, requestId);
     FerretHeaders.put(record.headers(), FerretHeaders.VALUE_TYPE, "ferret.v1.Cancel");
-    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, PRODUCER);
+    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, producer);
     try {
       kafka
           .send(record)

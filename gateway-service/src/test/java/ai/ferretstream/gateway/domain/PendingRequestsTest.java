@@ -34,7 +34,7 @@ class PendingRequestsTest {
     }
   }
 
-  private final PendingRequests pending = new PendingRequests(4);
+  private final PendingRequests pending = new PendingRequests(4, "gateway-service");
 
   private static AnswerEvent delta(String id, long seq, String text) {
     return AnswerEvent.newBuilder()
@@ -126,7 +126,7 @@ class PendingRequestsTest {
     assertThat(early.ends).hasSize(1);
     AnswerEvent end = early.ends.get(0);
     assertThat(end.getError().getCode()).isEqualTo("deadline_exceeded");
-    assertThat(end.getError().getStage()).isEqualTo(PendingRequests.STAGE);
+    assertThat(end.getError().getStage()).isEqualTo("gateway-service");
     assertThat(late.ends).isEmpty();
     assertThat(pending.isPending("late")).isTrue();
     assertThat(pending.expire(10_000)).containsExactly("late");

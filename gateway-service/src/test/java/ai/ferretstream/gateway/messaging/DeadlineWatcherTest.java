@@ -34,7 +34,7 @@ class DeadlineWatcherTest {
               sent.add(invocation.getArgument(0));
               return CompletableFuture.completedFuture(null);
             });
-    PendingRequests pending = new PendingRequests(4);
+    PendingRequests pending = new PendingRequests(4, "gateway-service");
     List<AnswerEvent> ends = new ArrayList<>();
     AnswerSink sink =
         new AnswerSink() {
@@ -52,7 +52,8 @@ class DeadlineWatcherTest {
     DeadlineWatcher watcher =
         new DeadlineWatcher(
             pending,
-            new RequestPublisher(kafka, TopicCatalog.defaults(), Duration.ofSeconds(1)),
+            new RequestPublisher(
+                kafka, TopicCatalog.defaults(), Duration.ofSeconds(1), "gateway-service"),
             clock,
             Duration.ofMillis(100));
 

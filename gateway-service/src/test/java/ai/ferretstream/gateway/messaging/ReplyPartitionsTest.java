@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 class ReplyPartitionsTest {
 
-  private final PendingRequests pending = new PendingRequests(8);
+  private final PendingRequests pending = new PendingRequests(8, "gateway-service");
   private final ReplyPartitions partitions = new ReplyPartitions("ferret.answers", pending);
   private final Consumer<?, ?> consumer = mock(Consumer.class);
 

@@ -74,7 +74,7 @@ class ChatCompletionsControllerTest {
                   ? sendResult
                   : CompletableFuture.completedFuture(null);
             });
-    pending = new PendingRequests(properties.maxInFlight());
+    pending = new PendingRequests(properties.maxInFlight(), "gateway-service");
     partitions = new ReplyPartitions(catalog.answers(), pending);
     List<TopicPartition> assigned = new ArrayList<>();
     for (int p : ownedPartitions) {
@@ -82,7 +82,8 @@ class ChatCompletionsControllerTest {
     }
     partitions.onPartitionsAssigned(mock(Consumer.class), assigned);
     Clock clock = Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC);
-    RequestPublisher publisher = new RequestPublisher(kafka, catalog, properties.sendTimeout());
+    RequestPublisher publisher =
+        new RequestPublisher(kafka, catalog, properties.sendTimeout(), "gateway-service");
     dispatch =
         new AskDispatch(
             properties,

@@ -1,6 +1,7 @@
 package ai.ferretstream.llm.inference;
 
-import ai.ferretstream.proto.triton.TritonHeaders;
+import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.TritonErrors;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceStub;
 import ai.ferretstream.proto.inference.InferParameter;
@@ -8,8 +9,7 @@ import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.inference.ModelStreamInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
-import ai.ferretstream.boot.inference.ModelContract;
-import ai.ferretstream.boot.inference.TritonErrors;
+import ai.ferretstream.proto.triton.TritonHeaders;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Deadline;

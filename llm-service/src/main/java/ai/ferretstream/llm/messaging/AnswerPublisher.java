@@ -1,10 +1,10 @@
 package ai.ferretstream.llm.messaging;
 
-import ai.ferretstream.llm.config.LlmProperties;
+import ai.ferretstream.boot.kafka.DurablePublisher;
+import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.RequestContext;
 import java.time.Duration;
@@ -30,10 +30,10 @@ class AnswerPublisher {
   private final Duration sendTimeout;
 
   AnswerPublisher(
-      KafkaTemplate<String, Object> template, TopicCatalog catalog, LlmProperties properties) {
+      KafkaTemplate<String, Object> template, TopicCatalog catalog, FerretKafkaProperties kafka) {
     this.template = template;
     this.catalog = catalog;
-    this.sendTimeout = properties.llm().sendTimeout();
+    this.sendTimeout = kafka.sendTimeout();
   }
 
   /** The answer stream of one request. */

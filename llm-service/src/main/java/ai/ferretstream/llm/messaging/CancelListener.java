@@ -1,5 +1,6 @@
 package ai.ferretstream.llm.messaging;
 
+import ai.ferretstream.boot.kafka.FerretListeners;
 import ai.ferretstream.proto.v1.Cancel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,9 +27,10 @@ class CancelListener {
   @KafkaListener(
       id = ID,
       idIsGroup = false,
-      groupId = "#{@llmInstance.controlGroup()}",
+      groupId = "#{@ferretServiceInstance.controlGroup()}",
       topics = "#{@topicCatalog.control()}",
-      containerFactory = "controlContainerFactory")
+      properties = "auto.offset.reset=latest",
+      containerPostProcessor = FerretListeners.BROADCAST)
   void onCancel(Cancel cancel) {
     if (cancel.getRequestId().isEmpty()) {
       log.warn("ignoring a cancel without a request id");

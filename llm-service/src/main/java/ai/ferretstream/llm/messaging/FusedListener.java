@@ -1,6 +1,7 @@
 package ai.ferretstream.llm.messaging;
 
-import ai.ferretstream.llm.LlmApplication;
+import ai.ferretstream.boot.kafka.RecentIds;
+import ai.ferretstream.boot.kafka.ServiceName;
 import ai.ferretstream.llm.config.LlmProperties;
 import ai.ferretstream.llm.domain.AnswerStream;
 import ai.ferretstream.llm.domain.PromptRenderer;
@@ -11,7 +12,6 @@ import ai.ferretstream.llm.inference.TritonLlmClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
-import ai.ferretstream.boot.kafka.RecentIds;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GenerationOptions;
@@ -54,6 +54,7 @@ class FusedListener {
   private final ActiveGenerations active;
   private final LlmProperties.Llm settings;
   private final Clock clock;
+  private final String service;
   private final MeterRegistry meters;
   // requests answered (or being answered) here lately: a replayed FusedContext is ignored
   private final RecentIds answered =
@@ -69,7 +70,9 @@ class FusedListener {
       ActiveGenerations active,
       LlmProperties properties,
       Clock clock,
+      ServiceName service,
       MeterRegistry meters) {
+    this.service = service.value();
     this.meters = meters;
     this.duplicates =
         Counter.builder("ferret.llm.duplicates")
@@ -98,7 +101,13 @@ class FusedListener {
       idIsGroup = false,
       groupId = "${ferret.llm.group-id:llm}",
       topics = "#{@topicCatalog.fused()}",
-      containerFactory = "fusedContainerFactory")
+      concurrency = "${ferret.llm.concurrency:4}",
+      // the listener thread is busy for a whole generation: one record per poll, and room for
+      // the longest generation (plus the error handler's retries) between polls
+      properties = {
+        "max.poll.records=1",
+        "max.poll.interval.ms=#{@llmConfig.maxPollIntervalMillis()}"
+      })
   void onFused(FusedContext fused) throws InterruptedException {
     RequestContext context =
         fused.getContext().toBuilder().putTimings(TIMING_RECEIVED, clock.millis()).build();
@@ -129,7 +138,7 @@ class FusedListener {
       sends.send(
           AnswerEvents.error(
               id,
-              LlmApplication.SERVICE_NAME,
+              service,
               "deadline_exceeded",
               "the request's deadline passed before generation started",
               false));
@@ -187,7 +196,7 @@ class FusedListener {
         sends.send(answer.flush());
         sends.send(
             answer.error(
-                LlmApplication.SERVICE_NAME,
+                service,
                 "deadline_exceeded",
                 "the answer was not complete before the request's deadline",
                 false));
@@ -244,7 +253,7 @@ class FusedListener {
     String code = failure instanceof PermanentFailure p ? p.code() : "stage_unavailable";
     sends.send(
         answer.error(
-            LlmApplication.SERVICE_NAME,
+            service,
             code,
             "generation failed after part of the answer was sent: " + failure.getMessage(),
             failure instanceof TransientFailure));

@@ -23,8 +23,7 @@ class LlmPropertiesTest {
     assertThat(properties.llm().coalesceTokens()).isEqualTo(4);
     assertThat(properties.llm().concurrency()).isEqualTo(4);
     assertThat(properties.llm().maxGenerationTime()).isEqualTo(Duration.ofMinutes(5));
-    assertThat(properties.inference().model()).isEqualTo("ferret_llm");
-    assertThat(properties.inference().verifyOnStartup()).isTrue();
+    assertThat(properties.llm().model()).isEqualTo("ferret_llm");
   }
 
   @Test

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
-import ai.ferretstream.testsupport.MaskPngs;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;
 import ai.ferretstream.proto.v1.Point;
@@ -12,6 +11,7 @@ import ai.ferretstream.proto.v1.Polygon;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Turn;
+import ai.ferretstream.testsupport.MaskPngs;
 import org.junit.jupiter.api.Test;
 
 class PromptRendererTest {

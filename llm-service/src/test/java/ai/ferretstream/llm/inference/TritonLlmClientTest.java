@@ -3,11 +3,11 @@ package ai.ferretstream.llm.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ai.ferretstream.testsupport.FakeLlm;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.testsupport.FakeLlm;
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;

@@ -3,7 +3,6 @@ package ai.ferretstream.llm.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ai.ferretstream.testsupport.FakeLlm;
 import ai.ferretstream.llm.LlmApplication;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AnswerEvent;
@@ -11,6 +10,7 @@ import ai.ferretstream.proto.v1.Cancel;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.testsupport.FakeLlm;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.ManagedChannel;

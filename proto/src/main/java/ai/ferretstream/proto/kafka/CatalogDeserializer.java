@@ -12,9 +12,9 @@ import org.apache.kafka.common.serialization.Deserializer;
 /**
  * Reads the value of any pipeline topic as the protobuf type the {@link Topic} catalog gives it,
  * whatever the topic prefix: {@code prod.ferret.features} holds {@code TileFeatures}. One consumer
- * configuration thus serves every listener of a service; the type follows the topic the record
- * came from. Wrap it in Spring Kafka's {@code ErrorHandlingDeserializer} so that an undecodable
- * record is dead-lettered instead of blocking its partition.
+ * configuration thus serves every listener of a service; the type follows the topic the record came
+ * from. Wrap it in Spring Kafka's {@code ErrorHandlingDeserializer} so that an undecodable record
+ * is dead-lettered instead of blocking its partition.
  */
 public final class CatalogDeserializer implements Deserializer<MessageLite> {
 

@@ -18,8 +18,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * The tiling domain objects and the request listener, built from {@link TilerProperties}; the
- * Kafka wiring is the starter's.
+ * The tiling domain objects and the request listener, built from {@link TilerProperties}; the Kafka
+ * wiring is the starter's.
  */
 @Configuration(proxyBeanMethods = false)
 class TilingConfig {

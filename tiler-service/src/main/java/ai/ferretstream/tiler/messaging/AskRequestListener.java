@@ -1,9 +1,9 @@
 package ai.ferretstream.tiler.messaging;
 
+import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;

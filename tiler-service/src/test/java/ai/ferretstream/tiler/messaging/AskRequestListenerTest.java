@@ -7,11 +7,11 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.ReplyTo;
