@@ -189,9 +189,9 @@ class EncoderIT {
     ConfigurableApplicationContext encoder = startEncoder(catalog.prefix());
     try {
       org.springframework.kafka.test.utils.ContainerTestUtils.waitForAssignment(
-          encoder.getBean(
-              "controlListenerContainer",
-              org.springframework.kafka.listener.MessageListenerContainer.class),
+          encoder
+              .getBean(org.springframework.kafka.config.KafkaListenerEndpointRegistry.class)
+              .getListenerContainer(CancelListener.ID),
           1);
       String gone = "gone-" + UUID.randomUUID();
       String kept = "kept-" + UUID.randomUUID();
