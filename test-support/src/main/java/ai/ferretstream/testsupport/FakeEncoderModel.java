@@ -1,15 +1,7 @@
 package ai.ferretstream.testsupport;
 
-import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
-import ai.ferretstream.proto.inference.ModelMetadataRequest;
-import ai.ferretstream.proto.inference.ModelMetadataResponse;
-import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
-import ai.ferretstream.proto.inference.ModelReadyRequest;
-import ai.ferretstream.proto.inference.ModelReadyResponse;
-import ai.ferretstream.proto.inference.ServerReadyRequest;
-import ai.ferretstream.proto.inference.ServerReadyResponse;
 import ai.ferretstream.proto.tensor.Fp16;
 import ai.ferretstream.proto.triton.TritonHeaders;
 import com.google.protobuf.ByteString;
@@ -34,7 +26,7 @@ import java.util.List;
  * FP16 [-1, 576, C] out, where feature (tile b, patch p, channel c) = the red value of the patch's
  * top-left pixel + c. A test can script failures, reject tiles, and change the advertised metadata.
  */
-public final class FakeEncoderModel extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+public final class FakeEncoderModel extends FakeTritonModel {
 
   public static final String MODEL = "dinov2_vision";
   public static final int TILE = 336;
@@ -46,16 +38,15 @@ public final class FakeEncoderModel extends GRPCInferenceServiceGrpc.GRPCInferen
   private final List<ModelInferRequest> calls = Collections.synchronizedList(new ArrayList<>());
   private final List<String> requestIdHeaders = Collections.synchronizedList(new ArrayList<>());
   private volatile int rejectRedValue = -1;
-  private volatile boolean modelReady = true;
-  private volatile String inputDatatype = "UINT8";
-  private volatile List<Long> inputShape = List.of(-1L, (long) TILE, (long) TILE, 3L);
-  private volatile List<Long> outputShape;
   private volatile int extraOutputBytes;
   private volatile long delayMillis;
 
   public FakeEncoderModel(int channels) {
+    super(
+        MODEL,
+        List.of(tensor("pixels", "UINT8", -1, TILE, TILE, 3)),
+        List.of(tensor("features", "FP16", -1, GRID * GRID, channels)));
     this.channels = channels;
-    this.outputShape = List.of(-1L, (long) GRID * GRID, (long) channels);
   }
 
   /** The service with an interceptor recording the x-request-id header of every call. */
@@ -87,17 +78,18 @@ public final class FakeEncoderModel extends GRPCInferenceServiceGrpc.GRPCInferen
     rejectRedValue = red;
   }
 
-  public void setModelReady(boolean ready) {
-    modelReady = ready;
+  /** Advertises the given input ({@code pixels}) datatype and shape, the output unchanged. */
+  public void advertiseInput(String datatype, long... shape) {
+    advertise(
+        List.of(tensor("pixels", datatype, shape)),
+        List.of(tensor("features", "FP16", -1, GRID * GRID, channels)));
   }
 
-  public void advertiseInput(String datatype, Long... shape) {
-    inputDatatype = datatype;
-    inputShape = List.of(shape);
-  }
-
-  public void advertiseOutputShape(Long... shape) {
-    outputShape = List.of(shape);
+  /** Advertises the given output ({@code features}) shape, the input unchanged. */
+  public void advertiseOutputShape(long... shape) {
+    advertise(
+        List.of(tensor("pixels", "UINT8", -1, TILE, TILE, 3)),
+        List.of(tensor("features", "FP16", shape)));
   }
 
   /** Makes responses longer than their shape says. */
@@ -120,47 +112,6 @@ public final class FakeEncoderModel extends GRPCInferenceServiceGrpc.GRPCInferen
   /** The feature value the fake computes for a tile's patch and channel. */
   public static float expectedFeature(int topLeftRed, int channel) {
     return topLeftRed + channel;
-  }
-
-  @Override
-  public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> out) {
-    out.onNext(ServerReadyResponse.newBuilder().setReady(true).build());
-    out.onCompleted();
-  }
-
-  @Override
-  public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
-    out.onNext(
-        ModelReadyResponse.newBuilder()
-            .setReady(modelReady && request.getName().equals(MODEL))
-            .build());
-    out.onCompleted();
-  }
-
-  @Override
-  public void modelMetadata(
-      ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> out) {
-    if (!request.getName().equals(MODEL)) {
-      out.onError(Status.NOT_FOUND.withDescription("no model " + request.getName()).asException());
-      return;
-    }
-    out.onNext(
-        ModelMetadataResponse.newBuilder()
-            .setName(MODEL)
-            .addVersions("1")
-            .setPlatform("fake")
-            .addInputs(
-                TensorMetadata.newBuilder()
-                    .setName("pixels")
-                    .setDatatype(inputDatatype)
-                    .addAllShape(inputShape))
-            .addOutputs(
-                TensorMetadata.newBuilder()
-                    .setName("features")
-                    .setDatatype("FP16")
-                    .addAllShape(outputShape))
-            .build());
-    out.onCompleted();
   }
 
   /** Every ModelInfer call waits this long before answering (a slow or stuck server). */

@@ -31,14 +31,25 @@ public abstract class FakeTritonModel
   protected static final Context.Key<String> REQUEST_ID = Context.key("request-id");
 
   private final String model;
-  private final List<TensorMetadata> inputs;
-  private final List<TensorMetadata> outputs;
+  private volatile List<TensorMetadata> inputs;
+  private volatile List<TensorMetadata> outputs;
+  private volatile boolean modelReady = true;
 
   protected FakeTritonModel(
       String model, List<TensorMetadata> inputs, List<TensorMetadata> outputs) {
     this.model = model;
+    advertise(inputs, outputs);
+  }
+
+  /** Changes the tensors the metadata RPC advertises (a server whose model differs). */
+  protected final void advertise(List<TensorMetadata> inputs, List<TensorMetadata> outputs) {
     this.inputs = List.copyOf(inputs);
     this.outputs = List.copyOf(outputs);
+  }
+
+  /** Whether ModelReady answers true for this model (a server still loading it: false). */
+  public void setModelReady(boolean ready) {
+    modelReady = ready;
   }
 
   /** Captures the {@code x-request-id} header into the call context for {@link #REQUEST_ID}. */
@@ -71,7 +82,10 @@ public abstract class FakeTritonModel
 
   @Override
   public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> out) {
-    out.onNext(ModelReadyResponse.newBuilder().setReady(model.equals(request.getName())).build());
+    out.onNext(
+        ModelReadyResponse.newBuilder()
+            .setReady(modelReady && model.equals(request.getName()))
+            .build());
     out.onCompleted();
   }
 
@@ -86,6 +100,8 @@ public abstract class FakeTritonModel
     out.onNext(
         ModelMetadataResponse.newBuilder()
             .setName(model)
+            .addVersions("1")
+            .setPlatform("fake")
             .addAllInputs(inputs)
             .addAllOutputs(outputs)
             .build());

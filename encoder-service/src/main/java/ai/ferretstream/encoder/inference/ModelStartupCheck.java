@@ -1,6 +1,6 @@
 package ai.ferretstream.encoder.inference;
 
-import io.grpc.StatusRuntimeException;
+import ai.ferretstream.boot.inference.ModelContract;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,29 +33,13 @@ public final class ModelStartupCheck implements SmartLifecycle {
   @Override
   public void start() {
     ModelSpec model = client.model();
-    try {
-      var metadata = client.verifyModel(timeout);
-      log.info(
-          "model {} on {} matches: inputs {}, outputs {}",
-          model.name(),
-          target,
-          metadata.getInputsList(),
-          metadata.getOutputsList());
-    } catch (StatusRuntimeException e) {
-      throw new IllegalStateException(
-          "cannot check model "
-              + model.name()
-              + " on the inference server at "
-              + target
-              + ": "
-              + e.getStatus().getCode()
-              + (e.getStatus().getDescription() == null
-                  ? ""
-                  : " (" + e.getStatus().getDescription() + ")"),
-          e);
-    } catch (IllegalStateException e) {
-      throw new IllegalStateException("inference server at " + target + ": " + e.getMessage(), e);
-    }
+    var metadata = ModelContract.atStartup(model.name(), target, () -> client.verifyModel(timeout));
+    log.info(
+        "model {} on {} matches: inputs {}, outputs {}",
+        model.name(),
+        target,
+        metadata.getInputsList(),
+        metadata.getOutputsList());
     running = true;
   }
 

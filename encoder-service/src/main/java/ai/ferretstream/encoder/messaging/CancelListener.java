@@ -1,12 +1,11 @@
 package ai.ferretstream.encoder.messaging;
 
-import ai.ferretstream.boot.kafka.FerretListeners;
+import ai.ferretstream.boot.kafka.ControlTopicListener;
 import ai.ferretstream.boot.kafka.RecentIds;
 import ai.ferretstream.proto.v1.Cancel;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.kafka.annotation.KafkaListener;
 
 /**
  * Reads {@code ferret.control} (a consumer group of this instance's own, from the latest offset):
@@ -27,13 +26,7 @@ public final class CancelListener {
     this.pipeline = pipeline;
   }
 
-  @KafkaListener(
-      id = ID,
-      idIsGroup = false,
-      groupId = "#{@ferretServiceInstance.controlGroup()}",
-      topics = "#{@topicCatalog.control()}",
-      properties = "auto.offset.reset=latest",
-      containerPostProcessor = FerretListeners.BROADCAST)
+  @ControlTopicListener(id = ID)
   public void onMessage(ConsumerRecord<String, Cancel> record) {
     Cancel cancel = record.value();
     if (cancel == null || cancel.getRequestId().isEmpty()) {

@@ -12,14 +12,14 @@ import org.springframework.context.annotation.Bean;
 
 /**
  * The channel to Triton (or our inference server) from {@code ferret.inference.*}, for a service
- * that calls models: it is configured when {@code ferret.inference.target} is set (the encoder,
- * fusion and llm set it in their configuration files; the gateway and tiler call no model). One
+ * that calls models: it is configured when {@code ferret.inference.enabled} is true (the encoder,
+ * fusion and llm turn it on in their configuration files; the gateway and tiler call no model). One
  * channel per service: retries only {@code UNAVAILABLE}/{@code RESOURCE_EXHAUSTED}, keepalive,
  * explicit message limits, the configured load balancing; shut down with the context.
  */
 @AutoConfiguration
 @ConditionalOnClass(ManagedChannel.class)
-@ConditionalOnProperty(prefix = "ferret.inference", name = "target")
+@ConditionalOnProperty(prefix = "ferret.inference", name = "enabled", havingValue = "true")
 @EnableConfigurationProperties(InferenceProperties.class)
 public class FerretInferenceAutoConfiguration {
 

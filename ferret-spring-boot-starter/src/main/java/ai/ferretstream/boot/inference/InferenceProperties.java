@@ -15,6 +15,8 @@ import org.springframework.validation.annotation.Validated;
  * The connection to Triton or our inference server ({@code ferret.inference.*}), for the services
  * that call models (encoder, fusion, llm). Which model a service calls is that service's setting.
  *
+ * @param enabled whether this service calls models and so gets the channel; the encoder, fusion and
+ *     llm turn it on in their configuration files, the tiler and the gateway call none
  * @param target gRPC target: {@code host:port}, or {@code dns:///name:port} to balance over every
  *     address the name resolves to
  * @param callTimeout deadline of one unary call (a sampler call is shortened to its request's
@@ -32,6 +34,7 @@ import org.springframework.validation.annotation.Validated;
 @ConfigurationProperties("ferret.inference")
 @Validated
 public record InferenceProperties(
+    @DefaultValue("false") boolean enabled,
     @NotBlank @DefaultValue("localhost:8001") String target,
     @NotNull @DefaultValue("30s") Duration callTimeout,
     @NotNull @DefaultValue("64MB") DataSize maxMessageSize,

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * What a service expects of a model: tensor names, datatypes and shapes (-1 = any size). {@link
@@ -68,8 +69,19 @@ public record ModelContract(
    * @param timeout deadline of each check call
    */
   public ModelMetadataResponse verifyAtStartup(Channel channel, String target, Duration timeout) {
+    return atStartup(
+        model,
+        target,
+        () -> verify(GRPCInferenceServiceGrpc.newBlockingStub(channel), timeout.toMillis()));
+  }
+
+  /**
+   * Runs a start-up check of {@code model} on the server at {@code target}: a failed call or a
+   * mismatch becomes an {@link IllegalStateException} that names both.
+   */
+  public static <T> T atStartup(String model, String target, Supplier<T> check) {
     try {
-      return verify(GRPCInferenceServiceGrpc.newBlockingStub(channel), timeout.toMillis());
+      return check.get();
     } catch (StatusRuntimeException e) {
       Status status = e.getStatus();
       throw new IllegalStateException(

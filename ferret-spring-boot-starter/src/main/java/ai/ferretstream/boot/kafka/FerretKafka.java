@@ -95,15 +95,9 @@ public final class FerretKafka {
     // multi-MB records: let the OS size (autotune) the socket buffers instead of 64 KiB
     props.putIfAbsent(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1);
     props.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    Deserializer<Object> values = new CatalogDeserializer()::deserialize;
     return new DefaultKafkaConsumerFactory<>(
-        props,
-        new StringDeserializer(),
-        new ErrorHandlingDeserializer<Object>(widen(new CatalogDeserializer())));
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Deserializer<Object> widen(Deserializer<? extends Object> deserializer) {
-    return (Deserializer<Object>) deserializer;
+        props, new StringDeserializer(), new ErrorHandlingDeserializer<>(values));
   }
 
   /** One topic declaration per catalog topic and dead-letter topic, sized for our records. */

@@ -14,7 +14,7 @@ public final class FerretListeners {
    * A {@code containerPostProcessor} for listeners that every instance runs in a consumer group of
    * its own ({@link ServiceInstance#controlGroup()}) from the latest offset, e.g. cancellations:
    * nothing is committed, and a record that fails is given up on at once (dead letter), never
-   * retried. Use with {@code properties = "auto.offset.reset=latest"}.
+   * retried. {@link ControlTopicListener} puts it together for {@code ferret.control}.
    */
   public static final String BROADCAST = "ferretBroadcastListener";
 

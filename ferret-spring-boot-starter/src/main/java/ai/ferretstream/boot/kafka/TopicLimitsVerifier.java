@@ -1,15 +1,18 @@
 package ai.ferretstream.boot.kafka;
 
 import ai.ferretstream.proto.kafka.KafkaLimits;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.AdminClient;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.kafka.core.KafkaAdmin;
 
@@ -24,6 +27,10 @@ public final class TopicLimitsVerifier implements SmartLifecycle {
   private final KafkaAdmin admin;
   private final Collection<String> topics;
   private final int requiredBytes;
+
+  /** How long a just-declared topic may stay unknown to the broker that answers. */
+  static final Duration CREATION_GRACE = Duration.ofSeconds(10);
+
   private volatile boolean running;
 
   public TopicLimitsVerifier(KafkaAdmin admin, Collection<String> topics) {
@@ -48,7 +55,7 @@ public final class TopicLimitsVerifier implements SmartLifecycle {
         topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
     Map<ConfigResource, Config> configs;
     try (AdminClient client = AdminClient.create(admin.getConfigurationProperties())) {
-      configs = client.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+      configs = describe(client, resources);
     } catch (Exception e) {
       throw new IllegalStateException(
           "could not read the configuration of topics " + topics + ": " + e.getMessage(), e);
@@ -72,6 +79,27 @@ public final class TopicLimitsVerifier implements SmartLifecycle {
           "Kafka topic limits are too small for Ferret Stream records (raise max.message.bytes on the"
               + " topics and message.max.bytes on the broker): "
               + String.join("; ", problems));
+    }
+  }
+
+  /**
+   * The topics' configurations. A topic this context has just declared may not be known to the
+   * broker that answers yet (its metadata propagates after the creation returned): asked again for
+   * up to {@link #CREATION_GRACE} before it counts as missing.
+   */
+  private static Map<ConfigResource, Config> describe(
+      AdminClient client, List<ConfigResource> resources) throws Exception {
+    long deadline = System.nanoTime() + CREATION_GRACE.toNanos();
+    while (true) {
+      try {
+        return client.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+            || System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
     }
   }
 

@@ -22,6 +22,7 @@ class FerretPropertiesTest {
   void inferenceDefaultsToTheLocalServerWithTensorSizedMessages() {
     InferenceProperties inference = bind("ferret.inference", InferenceProperties.class, Map.of());
 
+    assertThat(inference.enabled()).isFalse();
     assertThat(inference.target()).isEqualTo("localhost:8001");
     assertThat(inference.callTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(inference.maxMessageSize().toMegabytes()).isEqualTo(64);

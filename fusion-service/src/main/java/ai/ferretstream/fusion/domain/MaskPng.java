@@ -25,7 +25,7 @@ final class MaskPng {
 
   static RegionMask.Bits decode(ByteString png, int width, int height, long stripBudget) {
     long[] words = new long[wordsFor(width, height)];
-    MaskPngScanner.scan(
+    MaskPngScanner.scanInside(
         png,
         width,
         height,
@@ -38,12 +38,7 @@ final class MaskPng {
             }
           }
         });
-    RegionMask.Bits mask = RegionMask.Bits.of(width, height, words);
-    if (mask.size() == 0) {
-      throw new PermanentFailure(
-          "invalid_region", "mask_png has no inside pixel (every colour sample is zero)");
-    }
-    return mask;
+    return RegionMask.Bits.of(width, height, words);
   }
 
   private static int wordsFor(int width, int height) {

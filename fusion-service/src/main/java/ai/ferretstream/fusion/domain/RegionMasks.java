@@ -1,6 +1,7 @@
 package ai.ferretstream.fusion.domain;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.region.Normalized999;
 import ai.ferretstream.proto.v1.CoordinateSpace;
 import ai.ferretstream.proto.v1.Point;
 import ai.ferretstream.proto.v1.Region;
@@ -59,13 +60,12 @@ public final class RegionMasks {
     };
   }
 
-  /** A coordinate in pixels, clamped to {@code [0, extent - 1]}. */
+  /** A coordinate in pixels, clamped to {@code [0, extent - 1]} ({@link Normalized999}). */
   static int px(CoordinateSpace space, int value, int extent) {
-    long v =
-        space == CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999
-            ? (long) value * extent / 1000
-            : value;
-    return (int) Math.max(0, Math.min(extent - 1L, v));
+    if (space == CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999) {
+      return Normalized999.toPixel(value, extent);
+    }
+    return (int) Math.max(0, Math.min(extent - 1L, value));
   }
 
   private static RegionMask polygon(Region region, int width, int height) {

@@ -3,6 +3,7 @@ package ai.ferretstream.fusion.messaging;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
+import ai.ferretstream.boot.kafka.TrackedPartitions;
 import ai.ferretstream.fusion.domain.FeatureJoin;
 import ai.ferretstream.fusion.domain.JoinBook;
 import java.util.Collection;
@@ -11,7 +12,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.kafka.listener.ConsumerAwareRebalanceListener;
 import org.springframework.stereotype.Component;
 
 /**
@@ -20,25 +20,15 @@ import org.springframework.stereotype.Component;
  * joins. Lost partitions are dropped without a commit.
  */
 @Component
-class FeaturePartitions implements ConsumerAwareRebalanceListener {
+class FeaturePartitions extends TrackedPartitions {
 
   private static final Logger log = LoggerFactory.getLogger(FeaturePartitions.class);
 
   private final JoinBook book;
-  private final OffsetTracker tracker;
-  private final OffsetCommitter committer;
 
   FeaturePartitions(JoinBook book, OffsetTracker tracker, OffsetCommitter committer) {
+    super(tracker, committer);
     this.book = book;
-    this.tracker = tracker;
-    this.committer = committer;
-  }
-
-  @Override
-  public void onPartitionsRevokedBeforeCommit(
-      Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-    committer.commit(consumer, partitions);
-    drop(partitions);
   }
 
   /**
@@ -75,17 +65,8 @@ class FeaturePartitions implements ConsumerAwareRebalanceListener {
   }
 
   @Override
-  public void onPartitionsLost(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
-    drop(partitions);
-  }
-
-  private void drop(Collection<TopicPartition> partitions) {
-    if (partitions.isEmpty()) {
-      return;
-    }
-    List<SourcePartition> sources = partitions.stream().map(OffsetCommitter::source).toList();
-    List<FeatureJoin> dropped = book.drop(sources);
-    sources.forEach(tracker::forget);
+  protected void drop(List<SourcePartition> partitions) {
+    List<FeatureJoin> dropped = book.drop(partitions);
     if (!dropped.isEmpty()) {
       log.info(
           "partitions {} moved away: dropped {} open joins, their records will be replayed",

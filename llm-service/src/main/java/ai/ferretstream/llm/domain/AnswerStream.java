@@ -1,5 +1,6 @@
 package ai.ferretstream.llm.domain;
 
+import ai.ferretstream.proto.region.Normalized999;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.Done;
@@ -137,18 +138,12 @@ public final class AnswerStream {
                         .setY2((int) found.y2()))
                 .setBoxPixels(
                     Box.newBuilder()
-                        .setX1(pixel(found.x1(), imageWidth))
-                        .setY1(pixel(found.y1(), imageHeight))
-                        .setX2(pixel(found.x2(), imageWidth))
-                        .setY2(pixel(found.y2(), imageHeight)))
+                        .setX1(Normalized999.toPixel(found.x1(), imageWidth))
+                        .setY1(Normalized999.toPixel(found.y1(), imageHeight))
+                        .setX2(Normalized999.toPixel(found.x2(), imageWidth))
+                        .setY2(Normalized999.toPixel(found.y2(), imageHeight)))
                 .setCharOffset(found.end()))
         .build();
-  }
-
-  /** {@code x_px = int(q * W / 1000)}, clamped to the image. */
-  static int pixel(double q, int extent) {
-    int px = (int) Math.floor(q * extent / 1000.0);
-    return Math.max(0, Math.min(Math.max(0, extent - 1), px));
   }
 
   private AnswerEvent.Builder next() {

@@ -28,7 +28,7 @@ final class MaskPng {
 
   static Bounds bounds(ByteString png, int width, int height, long stripBudget) {
     int[] box = {Integer.MAX_VALUE, Integer.MAX_VALUE, -1, -1}; // x1, y1, x2, y2
-    MaskPngScanner.scan(
+    MaskPngScanner.scanInside(
         png,
         width,
         height,
@@ -50,10 +50,6 @@ final class MaskPng {
           box[2] = Math.max(box[2], last);
           box[3] = y;
         });
-    if (box[2] < 0) {
-      throw new PermanentFailure(
-          "invalid_region", "mask_png has no inside pixel (every colour sample is zero)");
-    }
     return new Bounds(box[0], box[1], box[2], box[3]);
   }
 }

@@ -1,6 +1,7 @@
 package ai.ferretstream.llm.domain;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.region.Normalized999;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;
 import ai.ferretstream.proto.v1.Point;
@@ -159,16 +160,15 @@ public final class PromptRenderer {
         + "]";
   }
 
-  /** Ferret's 0..999 coordinate of a pixel coordinate: {@code int(clamp(x, 0, W-1) * 1000 / W)}. */
+  /** Ferret's 0..999 coordinate of a coordinate in {@code space} ({@link Normalized999}). */
   static int q(CoordinateSpace space, int value, int extent) {
     if (space == CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999) {
-      return Math.max(0, Math.min(999, value));
+      return Normalized999.clamp(value);
     }
     if (extent <= 0) {
       throw new PermanentFailure("invalid_request", "image size unknown for region coordinates");
     }
-    long clamped = Math.max(0, Math.min(extent - 1L, value));
-    return (int) (clamped * 1000 / extent);
+    return Normalized999.fromPixel(value, extent);
   }
 
   private static int count(String text, String token) {

@@ -1,10 +1,9 @@
 package ai.ferretstream.llm.messaging;
 
-import ai.ferretstream.boot.kafka.FerretListeners;
+import ai.ferretstream.boot.kafka.ControlTopicListener;
 import ai.ferretstream.proto.v1.Cancel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.stereotype.Component;
 
 /**
@@ -24,13 +23,7 @@ class CancelListener {
     this.active = active;
   }
 
-  @KafkaListener(
-      id = ID,
-      idIsGroup = false,
-      groupId = "#{@ferretServiceInstance.controlGroup()}",
-      topics = "#{@topicCatalog.control()}",
-      properties = "auto.offset.reset=latest",
-      containerPostProcessor = FerretListeners.BROADCAST)
+  @ControlTopicListener(id = ID)
   void onCancel(Cancel cancel) {
     if (cancel.getRequestId().isEmpty()) {
       log.warn("ignoring a cancel without a request id");

@@ -78,13 +78,4 @@ class BoxParserTest {
     assertThat(feed(parser, "[a, b] [1, 2, 3] [1,2,3,4] [", "x]")).isEmpty();
     assertThat(parser.text()).isEqualTo("[a, b] [1, 2, 3] [1,2,3,4] [x]");
   }
-
-  @Test
-  void boxPixelsUseTheOriginalImageSize() {
-    // x_px = int(q * W / 1000)
-    assertThat(AnswerStream.pixel(500, 640)).isEqualTo(320);
-    assertThat(AnswerStream.pixel(999, 640)).isEqualTo(639);
-    assertThat(AnswerStream.pixel(333, 1080)).isEqualTo(359);
-    assertThat(AnswerStream.pixel(1500, 640)).isEqualTo(639);
-  }
 }

@@ -70,6 +70,35 @@ public final class MaskPngScanner {
   }
 
   /**
+   * {@link #scan} for a mask that must mark something: fails when no pixel of {@code png} has a
+   * non-zero colour sample.
+   *
+   * @throws PermanentFailure {@code invalid_region} as {@link #scan} does, and when the mask has no
+   *     inside pixel
+   */
+  public static void scanInside(
+      ByteString png, int width, int height, long stripBudget, Rows rows) {
+    boolean[] inside = {false};
+    scan(
+        png,
+        width,
+        height,
+        stripBudget,
+        (y, samples) -> {
+          if (!inside[0]) {
+            for (int x = 0; x < width && !inside[0]; x++) {
+              inside[0] = samples[x] != 0;
+            }
+          }
+          rows.row(y, samples);
+        });
+    if (!inside[0]) {
+      throw new PermanentFailure(
+          "invalid_region", "mask_png has no inside pixel (every colour sample is zero)");
+    }
+  }
+
+  /**
    * Checks {@code png} and hands every row to {@code rows}, top to bottom.
    *
    * @throws PermanentFailure {@code invalid_region} when the bytes are too many, not a PNG, a PNG

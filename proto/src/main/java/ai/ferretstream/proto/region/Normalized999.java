@@ -2,9 +2,9 @@ package ai.ferretstream.proto.region;
 
 /**
  * Ferret's coordinate grid: a coordinate {@code q} in 0..999 stands for pixel {@code int(q * W /
- * 1000)} of an image {@code W} pixels wide, and pixel {@code x} is written as {@code int(clamp(x, 0,
- * W-1) * 1000 / W)}. The one place that maps between the two: regions in requests (fusion's masks,
- * the llm's prompt) and boxes in answers use it.
+ * 1000)} of an image {@code W} pixels wide, and pixel {@code x} is written as {@code int(clamp(x,
+ * 0, W-1) * 1000 / W)}. The one place that maps between the two: regions in requests (fusion's
+ * masks, the llm's prompt) and boxes in answers use it.
  */
 public final class Normalized999 {
 
