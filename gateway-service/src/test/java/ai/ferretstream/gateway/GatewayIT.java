@@ -17,13 +17,12 @@ import ai.ferretstream.proto.v1.GroundedBox;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TextDelta;
 import ai.ferretstream.proto.v1.Usage;
+import ai.ferretstream.testsupport.EmbeddedBrokers;
+import ai.ferretstream.testsupport.TestImages;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -75,7 +74,7 @@ import tools.jackson.databind.json.JsonMapper;
     })
 @EmbeddedKafka(
     partitions = 4,
-    brokerProperties = {"message.max.bytes=16777216", "replica.fetch.max.bytes=16777216"},
+    brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS,
     bootstrapServersProperty = "spring.kafka.bootstrap-servers")
 class GatewayIT {
 
@@ -178,17 +177,11 @@ class GatewayIT {
     return AnswerEvent.newBuilder().setRequestId(context.getRequestId()).setSeq(seq);
   }
 
-  private static String png() throws Exception {
-    BufferedImage image = new BufferedImage(320, 200, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = image.createGraphics();
-    g.setColor(Color.WHITE);
-    g.fillRect(0, 0, 320, 200);
-    g.setColor(Color.RED);
-    g.fillRect(40, 30, 100, 80);
-    g.dispose();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ImageIO.write(image, "png", out);
-    return "data:image/png;base64," + Base64.getEncoder().encodeToString(out.toByteArray());
+  private static String png() {
+    byte[] png =
+        TestImages.png(
+            TestImages.fill(TestImages.plain(320, 200, Color.WHITE), Color.RED, 40, 30, 100, 80));
+    return "data:image/png;base64," + Base64.getEncoder().encodeToString(png);
   }
 
   private String body(String question, String extra) throws Exception {

@@ -11,6 +11,7 @@ import ai.ferretstream.proto.v1.AskRequest;
 import ai.ferretstream.proto.v1.Done;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TextDelta;
+import ai.ferretstream.testsupport.EmbeddedBrokers;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -44,8 +45,7 @@ import tools.jackson.databind.json.JsonMapper;
  * partition it names with the request's own question; requests sent to both instances at once must
  * each come back with their own text, and the instances must have named disjoint reply partitions.
  */
-@EmbeddedKafka(
-    brokerProperties = {"message.max.bytes=16777216", "replica.fetch.max.bytes=16777216"})
+@EmbeddedKafka(brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS)
 class TwoGatewaysIT {
 
   private static final String PREFIX = "two.";

@@ -2,10 +2,9 @@ package ai.ferretstream.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.testsupport.TestImages;
 import java.awt.Color;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,7 +20,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -297,15 +295,11 @@ class EndToEndIT {
   }
 
   /** A 1-bit PNG of the image's size, set inside {@code inside}. */
-  private static byte[] mask(Shape shape, Rect inside) throws IOException {
+  private static byte[] mask(Shape shape, Rect inside) {
     BufferedImage mask =
         new BufferedImage(shape.width(), shape.height(), BufferedImage.TYPE_BYTE_BINARY);
-    Graphics2D g = mask.createGraphics();
-    fill(g, Color.WHITE, inside);
-    g.dispose();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ImageIO.write(mask, "png", out);
-    return out.toByteArray();
+    fill(mask, Color.WHITE, inside);
+    return TestImages.png(mask);
   }
 
   @Test
@@ -381,23 +375,15 @@ class EndToEndIT {
     return org.assertj.core.data.Offset.offset(tolerance);
   }
 
-  static byte[] image(Shape shape) throws IOException {
-    BufferedImage image =
-        new BufferedImage(shape.width(), shape.height(), BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = image.createGraphics();
-    g.setColor(Color.WHITE);
-    g.fillRect(0, 0, shape.width(), shape.height());
-    fill(g, Color.RED, shape.red());
-    fill(g, Color.BLUE, shape.blue());
-    g.dispose();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ImageIO.write(image, "png", out);
-    return out.toByteArray();
+  static byte[] image(Shape shape) {
+    BufferedImage image = TestImages.plain(shape.width(), shape.height(), Color.WHITE);
+    fill(image, Color.RED, shape.red());
+    fill(image, Color.BLUE, shape.blue());
+    return TestImages.png(image);
   }
 
-  private static void fill(Graphics2D g, Color color, Rect r) {
-    g.setColor(color);
-    g.fillRect(r.x0(), r.y0(), r.x1() - r.x0(), r.y1() - r.y0());
+  private static void fill(BufferedImage image, Color color, Rect r) {
+    TestImages.fill(image, color, r.x0(), r.y0(), r.x1() - r.x0(), r.y1() - r.y0());
   }
 
   private static String base64(byte[] bytes) {

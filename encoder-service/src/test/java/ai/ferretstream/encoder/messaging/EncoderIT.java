@@ -18,6 +18,7 @@ import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.testsupport.EmbeddedBrokers;
 import ai.ferretstream.testsupport.FakeEncoderModel;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
@@ -64,11 +65,8 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
 @EmbeddedKafka(
     count = 1,
     partitions = 1,
-    brokerProperties = {
-      "message.max.bytes=16777216",
-      "replica.fetch.max.bytes=16777216",
-      "auto.create.topics.enable=false"
-    })
+    brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS,
+    brokerProperties = "auto.create.topics.enable=false")
 class EncoderIT {
 
   private static final int CHANNELS = 8;

@@ -97,55 +97,12 @@ public final class FeatureMaps {
   }
 
   /**
-   * {@code H_a = H_l + upsample(H_g)} in FP32, {@code [h, w, C]} row-major, with the {@linkplain
-   * #kernels() fastest kernels}.
+   * {@code H_a = H_l + upsample(H_g)}, {@code [h, w, C]} row-major FP16 little-endian: each element
+   * summed in FP32 and rounded to nearest even, with the {@linkplain #kernels() fastest kernels}.
    *
    * @param maps bytes holding {@code H_g} FP16 {@code [gRows * gCols, C]} at byte {@code
    *     globalOffset} and {@code H_l} FP16 {@code [h * w, C]} at byte {@code mergedOffset} (the
    *     {@link #imageTokens} layout has them at 0 and at the global map's size)
-   */
-  public static float[] fusedMap(
-      byte[] maps,
-      int globalOffset,
-      int gRows,
-      int gCols,
-      int mergedOffset,
-      int h,
-      int w,
-      int channels,
-      UpsampleMode mode) {
-    return fusedMap(maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, true);
-  }
-
-  /**
-   * As {@link #fusedMap(byte[], int, int, int, int, int, int, int, UpsampleMode)}; {@code simd}
-   * false forces the scalar loops (the result is the same, bit for bit).
-   */
-  public static float[] fusedMap(
-      byte[] maps,
-      int globalOffset,
-      int gRows,
-      int gCols,
-      int mergedOffset,
-      int h,
-      int w,
-      int channels,
-      UpsampleMode mode,
-      boolean simd) {
-    Fuser fuser =
-        new Fuser(
-            kernelsFor(simd), maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode);
-    int rowFloats = w * channels;
-    float[] out = new float[Math.multiplyExact(h, rowFloats)];
-    for (int y = 0; y < h; y++) {
-      fuser.row(y, out, y * rowFloats);
-    }
-    return out;
-  }
-
-  /**
-   * As {@link #fusedMap}, converted to FP16 little-endian (round to nearest even), with the
-   * {@linkplain #kernels() fastest kernels}.
    */
   public static byte[] fusedMapFp16(
       byte[] maps,
@@ -323,24 +280,6 @@ public final class FeatureMaps {
         }
       }
       return true;
-    }
-
-    /** Output row {@code y} as floats into {@code out} from {@code outOffset}. */
-    void row(int y, float[] out, int outOffset) {
-      int n = w * channels;
-      int src = mergedOffset + y * n * FP16_BYTES;
-      if (nearest) {
-        int r = ys.lo()[y];
-        if (sameWidth) {
-          kernels.addFp32(maps, src, global, r * gCols * channels, out, outOffset, n);
-        } else {
-          kernels.addFp32(maps, src, nearestRow(r), 0, out, outOffset, n);
-        }
-        return;
-      }
-      float[] a = widened(ys.lo()[y], -1);
-      float[] b = widened(ys.hi()[y], ys.lo()[y]);
-      kernels.blendAddFp32(maps, src, a, b, ys.loWeight()[y], ys.hiWeight()[y], out, outOffset, n);
     }
 
     /** Output row {@code y} as FP16 into {@code out} from byte {@code outByte}. */

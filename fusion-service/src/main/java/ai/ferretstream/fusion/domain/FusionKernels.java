@@ -1,9 +1,10 @@
 package ai.ferretstream.fusion.domain;
 
 /**
- * The element loops of {@code H_a = H_l + upsample(H_g)} on FP16 little-endian bytes and FP32
- * arrays. Every implementation does the same IEEE operations in the same order (FP16 decoding is
- * exact, encoding rounds to nearest even, no fused multiply-add), so all give identical bits.
+ * The element loops of {@code H_a = H_l + upsample(H_g)} on FP16 little-endian bytes, through FP32
+ * rows of the upsampled global map. Every implementation does the same IEEE operations in the same
+ * order (FP16 decoding is exact, encoding rounds to nearest even, no fused multiply-add), so all
+ * give identical bits.
  */
 interface FusionKernels {
 
@@ -19,9 +20,6 @@ interface FusionKernels {
   /** FP16 {@code dst[i] = round(decode(src[i]) + up[upOff + i])}. */
   void addFp16(byte[] src, int srcByte, float[] up, int upOff, byte[] dst, int dstByte, int n);
 
-  /** {@code dst[dstOff + i] = decode(src[i]) + up[upOff + i]}. */
-  void addFp32(byte[] src, int srcByte, float[] up, int upOff, float[] dst, int dstOff, int n);
-
   /** FP16 {@code dst[i] = round(decode(src[i]) + (w0 * a[i] + w1 * b[i]))}. */
   void blendAddFp16(
       byte[] src,
@@ -32,17 +30,5 @@ interface FusionKernels {
       float w1,
       byte[] dst,
       int dstByte,
-      int n);
-
-  /** {@code dst[dstOff + i] = decode(src[i]) + (w0 * a[i] + w1 * b[i])}. */
-  void blendAddFp32(
-      byte[] src,
-      int srcByte,
-      float[] a,
-      float[] b,
-      float w0,
-      float w1,
-      float[] dst,
-      int dstOff,
       int n);
 }

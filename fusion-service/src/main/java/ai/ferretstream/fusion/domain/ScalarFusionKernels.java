@@ -64,14 +64,6 @@ final class ScalarFusionKernels implements FusionKernels {
   }
 
   @Override
-  public void addFp32(
-      byte[] src, int srcByte, float[] up, int upOff, float[] dst, int dstOff, int n) {
-    for (int i = 0; i < n; i++) {
-      dst[dstOff + i] = half(src, srcByte + 2 * i) + up[upOff + i];
-    }
-  }
-
-  @Override
   public void blendAddFp16(
       byte[] src,
       int srcByte,
@@ -85,23 +77,6 @@ final class ScalarFusionKernels implements FusionKernels {
     for (int i = 0; i < n; i++) {
       float up = w0 * a[i] + w1 * b[i];
       putHalf(half(src, srcByte + 2 * i) + up, dst, dstByte + 2 * i);
-    }
-  }
-
-  @Override
-  public void blendAddFp32(
-      byte[] src,
-      int srcByte,
-      float[] a,
-      float[] b,
-      float w0,
-      float w1,
-      float[] dst,
-      int dstOff,
-      int n) {
-    for (int i = 0; i < n; i++) {
-      float up = w0 * a[i] + w1 * b[i];
-      dst[dstOff + i] = half(src, srcByte + 2 * i) + up;
     }
   }
 }

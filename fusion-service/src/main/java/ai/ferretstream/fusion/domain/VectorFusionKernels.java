@@ -134,19 +134,6 @@ final class VectorFusionKernels implements FusionKernels {
         src, srcByte + 2 * i, up, upOff + i, dst, dstByte + 2 * i, n - i);
   }
 
-  @Override
-  public void addFp32(
-      byte[] src, int srcByte, float[] up, int upOff, float[] dst, int dstOff, int n) {
-    int i = 0;
-    for (int end = n - L; i <= end; i += L) {
-      decode(loadHalves(src, srcByte + 2 * i))
-          .add(FloatVector.fromArray(FLOATS, up, upOff + i))
-          .intoArray(dst, dstOff + i);
-    }
-    ScalarFusionKernels.INSTANCE.addFp32(
-        src, srcByte + 2 * i, up, upOff + i, dst, dstOff + i, n - i);
-  }
-
   private static FloatVector blend(float[] a, float[] b, float w0, float w1, int i) {
     FloatVector va = FloatVector.fromArray(FLOATS, a, i);
     FloatVector vb = FloatVector.fromArray(FLOATS, b, i);
@@ -173,29 +160,6 @@ final class VectorFusionKernels implements FusionKernels {
       float up = w0 * a[i] + w1 * b[i];
       ScalarFusionKernels.putHalf(
           ScalarFusionKernels.half(src, srcByte + 2 * i) + up, dst, dstByte + 2 * i);
-    }
-  }
-
-  @Override
-  public void blendAddFp32(
-      byte[] src,
-      int srcByte,
-      float[] a,
-      float[] b,
-      float w0,
-      float w1,
-      float[] dst,
-      int dstOff,
-      int n) {
-    int i = 0;
-    for (int end = n - L; i <= end; i += L) {
-      decode(loadHalves(src, srcByte + 2 * i))
-          .add(blend(a, b, w0, w1, i))
-          .intoArray(dst, dstOff + i);
-    }
-    for (; i < n; i++) {
-      float up = w0 * a[i] + w1 * b[i];
-      dst[dstOff + i] = ScalarFusionKernels.half(src, srcByte + 2 * i) + up;
     }
   }
 }

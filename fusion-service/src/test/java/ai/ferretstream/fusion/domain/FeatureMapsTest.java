@@ -114,7 +114,7 @@ class FeatureMapsTest {
   void bilinearMatchesPyTorchWithAlignCornersFalse() {
     // F.interpolate([[0, 4], [8, 12]], size=(4, 4), mode="bilinear", align_corners=False)
     byte[] maps = maps(new float[] {0, 4, 8, 12}, new float[16]);
-    float[] out = FeatureMaps.fusedMap(maps, 0, 2, 2, 8, 4, 4, 1, UpsampleMode.BILINEAR);
+    float[] out = fused(maps, 0, 2, 2, 8, 4, 4, 1, UpsampleMode.BILINEAR);
     assertThat(out).containsExactly(0, 1, 3, 4, 2, 3, 5, 6, 6, 7, 9, 10, 8, 9, 11, 12);
   }
 
@@ -134,8 +134,7 @@ class FeatureMapsTest {
     for (int i = 0; i < 16; i++) {
       local[i] = 100 * i;
     }
-    float[] out =
-        FeatureMaps.fusedMap(maps(global, local), 0, 2, 2, 8, 4, 4, 1, UpsampleMode.NEAREST);
+    float[] out = fused(maps(global, local), 0, 2, 2, 8, 4, 4, 1, UpsampleMode.NEAREST);
     for (int y = 0; y < 4; y++) {
       for (int x = 0; x < 4; x++) {
         assertThat(out[y * 4 + x]).isEqualTo(local[y * 4 + x] + global[(y / 2) * 2 + x / 2]);
@@ -149,8 +148,7 @@ class FeatureMapsTest {
     int ch = 3;
     int cols = 2;
     byte[] t = tokens(cols, 1, p, ch);
-    float[] out =
-        FeatureMaps.fusedMap(t, 0, p, p, p * p * ch * 2, p, cols * p, ch, UpsampleMode.NEAREST);
+    float[] out = fused(t, 0, p, p, p * p * ch * 2, p, cols * p, ch, UpsampleMode.NEAREST);
     // global 2x2 -> 2x4: rows identical, columns x2
     for (int y = 0; y < p; y++) {
       for (int x = 0; x < cols * p; x++) {
@@ -163,10 +161,10 @@ class FeatureMapsTest {
   }
 
   @Test
-  void fp16FusedMapIsTheRoundedFp32Map() {
+  void fp16FusedMapIsTheRoundedFp32Reference() {
     byte[] t = tokens(3, 2, 4, 2);
     int offset = 4 * 4 * 2 * 2;
-    float[] f = FeatureMaps.fusedMap(t, 0, 4, 4, offset, 8, 12, 2, UpsampleMode.BILINEAR);
+    float[] f = FusionReference.fusedMap(t, 0, 4, 4, offset, 8, 12, 2, UpsampleMode.BILINEAR);
     byte[] h = FeatureMaps.fusedMapFp16(t, 0, 4, 4, offset, 8, 12, 2, UpsampleMode.BILINEAR);
     float[] back = TensorCodec.fp16ToFloats(h);
     for (int i = 0; i < f.length; i++) {
@@ -177,8 +175,24 @@ class FeatureMapsTest {
   @Test
   void fusedMapRejectsMapsThatAreTooShort() {
     assertThatThrownBy(
-            () -> FeatureMaps.fusedMap(new byte[8], 0, 2, 2, 8, 4, 4, 1, UpsampleMode.NEAREST))
+            () -> FeatureMaps.fusedMapFp16(new byte[8], 0, 2, 2, 8, 4, 4, 1, UpsampleMode.NEAREST))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  /** The service's FP16 map, decoded. */
+  private static float[] fused(
+      byte[] maps,
+      int globalOffset,
+      int gRows,
+      int gCols,
+      int mergedOffset,
+      int h,
+      int w,
+      int channels,
+      UpsampleMode mode) {
+    return TensorCodec.fp16ToFloats(
+        FeatureMaps.fusedMapFp16(
+            maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode));
   }
 
   private static byte[] maps(float[] global, float[] local) {

@@ -24,10 +24,10 @@ import tools.jackson.databind.json.JsonMapper;
  * ({@code view(rows, cols, 24, 24, C).permute(0, 2, 1, 3, 4)}), {@code F.interpolate} of the global
  * map ({@code nearest}; {@code bilinear} with {@code align_corners=False}) and the FP32 sum.
  *
- * <p>Every element of {@link FeatureMaps#fusedMap} and of {@link FeatureMaps#fusedMapFp16} decoded
- * back must satisfy {@code |java - ref| <= 1e-3 * max(1, |ref|)}, with the vector kernels and with
- * the scalar ones. The FP16 map carries FP16 rounding (relative error up to 2^-11), which this
- * bound allows.
+ * <p>Every element of the FP32 {@link FusionReference} (the formula as plain loops) and of {@link
+ * FeatureMaps#fusedMapFp16} decoded back (which must be the reference rounded, bit for bit) must
+ * satisfy {@code |java - ref| <= 1e-3 * max(1, |ref|)}, with the vector kernels and with the scalar
+ * ones. The FP16 map carries FP16 rounding (relative error up to 2^-11), which this bound allows.
  */
 class FusionParityTest {
 
@@ -82,12 +82,14 @@ class FusionParityTest {
             ByteString.copyFrom(global), tiles, rows, cols, patches, patches, channels);
 
     float[] fp32 =
-        FeatureMaps.fusedMap(
+        FusionReference.fusedMap(tokens, 0, patches, patches, global.length, h, w, channels, mode);
+    byte[] served =
+        FeatureMaps.fusedMapFp16(
             tokens, 0, patches, patches, global.length, h, w, channels, mode, simd);
-    float[] fp16 =
-        TensorCodec.fp16ToFloats(
-            FeatureMaps.fusedMapFp16(
-                tokens, 0, patches, patches, global.length, h, w, channels, mode, simd));
+    assertThat(served)
+        .as("%s %s: the served FP16 map is the FP32 reference rounded", name, modeName)
+        .isEqualTo(TensorCodec.floatsToFp16(fp32));
+    float[] fp16 = TensorCodec.fp16ToFloats(served);
 
     String kernels = FeatureMaps.kernelsName(simd);
     Errors e32 = Errors.of(fp32, expected, w, channels);

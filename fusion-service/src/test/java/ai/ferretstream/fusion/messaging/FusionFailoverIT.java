@@ -12,6 +12,7 @@ import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.testsupport.EmbeddedBrokers;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -40,11 +41,8 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
  * metadata names them).
  */
 @EmbeddedKafka(
-    brokerProperties = {
-      "message.max.bytes=16777216",
-      "replica.fetch.max.bytes=16777216",
-      "auto.create.topics.enable=false"
-    })
+    brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS,
+    brokerProperties = "auto.create.topics.enable=false")
 class FusionFailoverIT {
 
   private static final int PATCHES = 24;

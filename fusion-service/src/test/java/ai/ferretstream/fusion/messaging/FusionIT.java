@@ -20,6 +20,7 @@ import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.testsupport.EmbeddedBrokers;
 import ai.ferretstream.testsupport.FakeRegionSampler;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -62,8 +63,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
       "ferret.kafka.retries=1",
       "ferret.kafka.retry-backoff=50ms"
     })
-@EmbeddedKafka(
-    brokerProperties = {"message.max.bytes=16777216", "replica.fetch.max.bytes=16777216"})
+@EmbeddedKafka(brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS)
 class FusionIT {
 
   private static final int PATCHES = 24;

@@ -2,6 +2,7 @@ package ai.ferretstream.gateway.config;
 
 import ai.ferretstream.boot.kafka.ServiceName;
 import ai.ferretstream.gateway.domain.PendingRequests;
+import ai.ferretstream.gateway.fetch.ImageFetcher;
 import ai.ferretstream.gateway.messaging.DeadlineWatcher;
 import ai.ferretstream.gateway.messaging.ReplyPartitions;
 import ai.ferretstream.gateway.messaging.RequestPublisher;
@@ -18,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
@@ -53,6 +55,20 @@ class GatewayConfiguration {
   DeadlineWatcher deadlineWatcher(
       PendingRequests pending, RequestPublisher publisher, Clock clock, GatewayProperties gateway) {
     return new DeadlineWatcher(pending, publisher, clock, gateway.expiryInterval());
+  }
+
+  /**
+   * Fetches http(s) image URLs (once for the whole gateway; its threads stop with the context).
+   * Absent with {@code ferret.gateway.fetch.enabled=false}: such URLs are refused.
+   */
+  @Bean(destroyMethod = "close")
+  @ConditionalOnProperty(
+      prefix = "ferret.gateway.fetch",
+      name = "enabled",
+      havingValue = "true",
+      matchIfMissing = true)
+  ImageFetcher imageFetcher(GatewayProperties gateway) {
+    return new ImageFetcher(gateway.fetchSettings());
   }
 
   /** Writes streamed chunks to clients; one drain task per connection at a time. */

@@ -1,6 +1,7 @@
 package ai.ferretstream.gateway.config;
 
-import ai.ferretstream.gateway.domain.AddressPolicy;
+import ai.ferretstream.gateway.fetch.AddressPolicy;
+import ai.ferretstream.gateway.fetch.ImageFetcher;
 import ai.ferretstream.proto.kafka.KafkaLimits;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
@@ -84,6 +85,15 @@ public record GatewayProperties(
         answers,
         limits,
         Fetch.off());
+  }
+
+  /** What the image fetcher needs: {@link Fetch} and the image size limit. */
+  public ImageFetcher.Settings fetchSettings() {
+    return new ImageFetcher.Settings(
+        fetch.timeout(),
+        fetch.maxRedirects(),
+        limits.maxImageBytes().toBytes(),
+        new AddressPolicy(fetch.allowHosts(), fetch.allowCidrs()));
   }
 
   /**

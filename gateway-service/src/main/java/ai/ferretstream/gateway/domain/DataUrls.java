@@ -15,7 +15,7 @@ public final class DataUrls {
    * @param param the request field, for error messages
    * @param maxBytes the largest decoded image accepted
    * @throws RequestRejected for http(s) URLs ({@code unsupported_image_url}: this class does not
-   *     fetch; callers route them to {@link ImageFetcher}), other non-data URLs ({@code
+   *     fetch; callers route them to the image fetcher), other non-data URLs ({@code
    *     invalid_image_url}), malformed or non-image data URLs, and images larger than {@code
    *     maxBytes}
    */

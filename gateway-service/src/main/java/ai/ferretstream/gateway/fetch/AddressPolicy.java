@@ -1,5 +1,6 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
+import ai.ferretstream.gateway.domain.RequestRejected;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,4 +1,4 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
 /**
  * An http(s) image URL could not be fetched for a reason on the far side: the server answered with

@@ -1,5 +1,7 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
+import ai.ferretstream.gateway.domain.ImageData;
+import ai.ferretstream.gateway.domain.RequestRejected;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -54,7 +56,7 @@ import javax.net.ssl.SSLContext;
  * empty); {@link ImageFetchFailed} (timeouts, unreachable servers, HTTP errors, too many
  * redirects).
  */
-public final class ImageFetcher {
+public final class ImageFetcher implements AutoCloseable {
 
   /** Resolves a host name to all its addresses. */
   @FunctionalInterface
@@ -75,11 +77,12 @@ public final class ImageFetcher {
 
   private static final String USER_AGENT = "ferret-stream-gateway (image fetch)";
 
-  private static final ExecutorService EXECUTOR = newExecutor();
-
   private final Settings settings;
   private final Resolver resolver;
   private final SSLContext sslContext;
+
+  /** Runs the fetches' connections and relays; ends with {@link #close}. */
+  private final ExecutorService executor = newExecutor();
 
   public ImageFetcher(Settings settings) {
     this(settings, SYSTEM_RESOLVER, null);
@@ -192,7 +195,7 @@ public final class ImageFetcher {
                 throw new CompletionException(e);
               }
             },
-            EXECUTOR);
+            executor);
     List<InetAddress> addresses;
     try {
       addresses = lookup.get(remaining(deadline, param), TimeUnit.NANOSECONDS);
@@ -216,7 +219,7 @@ public final class ImageFetcher {
       URI uri, Target target, List<InetAddress> addresses, long deadline, String param) {
     PinnedRelay relay;
     try {
-      relay = PinnedRelay.open(target.host, target.port, addresses, deadline, EXECUTOR);
+      relay = PinnedRelay.open(target.host, target.port, addresses, deadline, executor);
     } catch (IOException e) {
       throw new ImageFetchFailed(param, "the gateway could not open a connection: " + e, false);
     }
@@ -229,7 +232,7 @@ public final class ImageFetcher {
               .followRedirects(HttpClient.Redirect.NEVER)
               .proxy(ProxySelector.of(relay.address()))
               .connectTimeout(left)
-              .executor(EXECUTOR);
+              .executor(executor);
       if (sslContext != null) {
         builder.sslContext(sslContext);
       }
@@ -453,6 +456,12 @@ public final class ImageFetcher {
       t = t.getCause();
     }
     return t.getMessage() == null ? t.getClass().getSimpleName() : t.toString();
+  }
+
+  /** Stops the fetcher's threads; fetches in flight fail. */
+  @Override
+  public void close() {
+    executor.shutdownNow();
   }
 
   private static ExecutorService newExecutor() {

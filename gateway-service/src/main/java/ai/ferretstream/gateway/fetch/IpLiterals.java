@@ -1,4 +1,4 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
 /**
  * Strict parsing of IP address literals, without any name lookup: IPv4 as four decimal parts

@@ -23,8 +23,12 @@ class ChatCompletionsController {
   private final GatewayProperties properties;
   private final JsonMapper json;
 
-  ChatCompletionsController(JsonMapper json, GatewayProperties properties, AskDispatch dispatch) {
-    this.reader = new ChatRequestReader(json, properties);
+  ChatCompletionsController(
+      ChatRequestReader reader,
+      JsonMapper json,
+      GatewayProperties properties,
+      AskDispatch dispatch) {
+    this.reader = reader;
     this.json = json;
     this.properties = properties;
     this.dispatch = dispatch;

@@ -1,14 +1,13 @@
 package ai.ferretstream.gateway.web;
 
 import ai.ferretstream.gateway.config.GatewayProperties;
-import ai.ferretstream.gateway.domain.AddressPolicy;
 import ai.ferretstream.gateway.domain.ChatRequest;
 import ai.ferretstream.gateway.domain.DataUrls;
 import ai.ferretstream.gateway.domain.ImageData;
-import ai.ferretstream.gateway.domain.ImageFetchFailed;
-import ai.ferretstream.gateway.domain.ImageFetcher;
 import ai.ferretstream.gateway.domain.RegionSyntax;
 import ai.ferretstream.gateway.domain.RequestRejected;
+import ai.ferretstream.gateway.fetch.ImageFetchFailed;
+import ai.ferretstream.gateway.fetch.ImageFetcher;
 import ai.ferretstream.proto.v1.GenerationOptions;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.Turn;
@@ -45,8 +44,9 @@ final class ChatRequestReader {
   private final int defaultMaxTokens;
   private final ImageFetcher fetcher;
 
+  /** A reader that refuses http(s) image URLs ({@code unsupported_image_url}). */
   ChatRequestReader(JsonMapper json, GatewayProperties properties) {
-    this(json, properties, fetcher(properties));
+    this(json, properties, null);
   }
 
   /**
@@ -59,19 +59,6 @@ final class ChatRequestReader {
     this.modelName = properties.modelName();
     this.defaultMaxTokens = properties.defaultMaxTokens();
     this.fetcher = fetcher;
-  }
-
-  private static ImageFetcher fetcher(GatewayProperties properties) {
-    GatewayProperties.Fetch fetch = properties.fetch();
-    if (!fetch.enabled()) {
-      return null;
-    }
-    return new ImageFetcher(
-        new ImageFetcher.Settings(
-            fetch.timeout(),
-            fetch.maxRedirects(),
-            properties.limits().maxImageBytes().toBytes(),
-            new AddressPolicy(fetch.allowHosts(), fetch.allowCidrs())));
   }
 
   ChatRequest read(byte[] body) {

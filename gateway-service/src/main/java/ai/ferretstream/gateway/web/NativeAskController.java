@@ -31,8 +31,9 @@ class NativeAskController {
   private final GatewayProperties properties;
   private final JsonMapper json;
 
-  NativeAskController(JsonMapper json, GatewayProperties properties, AskDispatch dispatch) {
-    this.reader = new NativeAskReader(json, properties);
+  NativeAskController(
+      ChatRequestReader chat, JsonMapper json, GatewayProperties properties, AskDispatch dispatch) {
+    this.reader = new NativeAskReader(chat, properties);
     this.json = json;
     this.properties = properties;
     this.dispatch = dispatch;

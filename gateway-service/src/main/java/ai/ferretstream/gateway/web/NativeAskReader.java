@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Reads a {@code POST /v1/ferret/ask} request: a JSON object (the image base64 in {@code image}),
@@ -44,10 +43,10 @@ final class NativeAskReader {
   private final GatewayProperties.Limits limits;
   private final ChatRequestReader chat;
 
-  NativeAskReader(JsonMapper json, GatewayProperties properties) {
+  NativeAskReader(ChatRequestReader chat, GatewayProperties properties) {
     this.properties = properties;
     this.limits = properties.limits();
-    this.chat = new ChatRequestReader(json, properties);
+    this.chat = chat;
   }
 
   /** A request and its own deadline. */

@@ -1,8 +1,9 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.ferretstream.gateway.domain.RequestRejected;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;

@@ -1,8 +1,9 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.ferretstream.gateway.domain.ImageData;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.nio.file.Files;

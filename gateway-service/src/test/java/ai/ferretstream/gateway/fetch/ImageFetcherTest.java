@@ -1,11 +1,13 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
-import static ai.ferretstream.gateway.domain.ImageServer.bytes;
-import static ai.ferretstream.gateway.domain.ImageServer.png;
-import static ai.ferretstream.gateway.domain.ImageServer.redirect;
+import static ai.ferretstream.gateway.fetch.ImageServer.bytes;
+import static ai.ferretstream.gateway.fetch.ImageServer.png;
+import static ai.ferretstream.gateway.fetch.ImageServer.redirect;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.ferretstream.gateway.domain.ImageData;
+import ai.ferretstream.gateway.domain.RequestRejected;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;

@@ -1,4 +1,4 @@
-package ai.ferretstream.gateway.domain;
+package ai.ferretstream.gateway.fetch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

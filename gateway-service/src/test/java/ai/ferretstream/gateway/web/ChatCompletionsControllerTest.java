@@ -96,12 +96,14 @@ class ChatCompletionsControllerTest {
             clock,
             meters);
     ChatCompletionsController controller =
-        new ChatCompletionsController(json, properties, dispatch);
+        new ChatCompletionsController(
+            new ChatRequestReader(json, properties), json, properties, dispatch);
     mvc =
         MockMvcBuilders.standaloneSetup(
                 controller,
                 new ModelsController(json, properties, clock),
-                new NativeAskController(json, properties, dispatch))
+                new NativeAskController(
+                    new ChatRequestReader(json, properties), json, properties, dispatch))
             .setControllerAdvice(new ApiErrorHandler(json))
             .build();
   }

@@ -6,8 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.gateway.config.GatewayProperties;
 import ai.ferretstream.gateway.domain.ChatRequest;
-import ai.ferretstream.gateway.domain.ImageServer;
 import ai.ferretstream.gateway.domain.RequestRejected;
+import ai.ferretstream.gateway.fetch.ImageFetcher;
+import ai.ferretstream.gateway.fetch.ImageServer;
 import jakarta.validation.Validation;
 import jakarta.validation.ValidatorFactory;
 import java.io.IOException;
@@ -63,9 +64,10 @@ class ChatRequestReaderImageUrlTest {
   }
 
   private static ChatRequestReader reader(List<String> allowCidrs, Duration timeout) {
+    GatewayProperties properties =
+        properties(new GatewayProperties.Fetch(true, timeout, 3, List.of(), allowCidrs));
     return new ChatRequestReader(
-        JsonMapper.shared(),
-        properties(new GatewayProperties.Fetch(true, timeout, 3, List.of(), allowCidrs)));
+        JsonMapper.shared(), properties, new ImageFetcher(properties.fetchSettings()));
   }
 
   private static ChatRequest read(ChatRequestReader reader, String json) {

@@ -39,7 +39,7 @@ final class TestRequests {
 
   /** A small PNG: white with a red square. */
   static byte[] png() {
-    return ai.ferretstream.gateway.domain.ImageServer.png();
+    return ai.ferretstream.gateway.fetch.ImageServer.png();
   }
 
   static String dataUrl(byte[] png) {

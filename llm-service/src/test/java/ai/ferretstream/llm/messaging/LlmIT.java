@@ -10,6 +10,7 @@ import ai.ferretstream.proto.v1.Cancel;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.testsupport.EmbeddedBrokers;
 import ai.ferretstream.testsupport.FakeLlm;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -52,8 +53,7 @@ import org.springframework.kafka.test.utils.ContainerTestUtils;
       "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
       "ferret.kafka.retries=0"
     })
-@EmbeddedKafka(
-    brokerProperties = {"message.max.bytes=16777216", "replica.fetch.max.bytes=16777216"})
+@EmbeddedKafka(brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS)
 class LlmIT {
 
   private static final int CHANNELS = 8;

@@ -18,6 +18,7 @@ import ai.ferretstream.proto.v1.ReplyTo;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.testsupport.TestImages;
 import ai.ferretstream.tiler.domain.Grid;
 import ai.ferretstream.tiler.domain.GridSelector;
 import ai.ferretstream.tiler.domain.ImageTiler;
@@ -98,7 +99,7 @@ class AskRequestListenerTest {
   @Test
   void publishesTheGlobalViewAndEveryLocalTileOfAWideImage() {
     brokerAcknowledges();
-    byte[] png = TestPngs.png(TestPngs.redAndBlue(700, 330));
+    byte[] png = TestImages.png(TestImages.redAndBlue(700, 330));
 
     listener().onMessage(record(context("r1", NOW + 60_000), png));
 
@@ -157,7 +158,7 @@ class AskRequestListenerTest {
   void failsTransientlyWhenTheBrokerDoesNotAcknowledge() {
     when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
         .thenReturn(CompletableFuture.failedFuture(new IllegalStateException("broker down")));
-    byte[] png = TestPngs.png(TestPngs.redAndBlue(100, 100));
+    byte[] png = TestImages.png(TestImages.redAndBlue(100, 100));
 
     assertThatThrownBy(() -> listener().onMessage(record(context("r2", 0), png)))
         .isInstanceOf(TransientFailure.class)

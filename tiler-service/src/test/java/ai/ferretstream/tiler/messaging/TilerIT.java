@@ -14,6 +14,8 @@ import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.ResizeMode;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileKind;
+import ai.ferretstream.testsupport.EmbeddedBrokers;
+import ai.ferretstream.testsupport.TestImages;
 import ai.ferretstream.tiler.TilerApplication;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
@@ -43,11 +45,8 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
 @EmbeddedKafka(
     count = 1,
     partitions = 1,
-    brokerProperties = {
-      "message.max.bytes=16777216",
-      "replica.fetch.max.bytes=16777216",
-      "auto.create.topics.enable=false"
-    })
+    brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS,
+    brokerProperties = "auto.create.topics.enable=false")
 class TilerIT {
 
   private static final TopicCatalog CATALOG = new TopicCatalog("it.");
@@ -92,7 +91,7 @@ class TilerIT {
   void publishesTheGlobalViewAndTheLocalTilesOfAPng() throws Exception {
     String id = "png-" + UUID.randomUUID();
     // 672x336 is exactly a 2x1 canvas: the left tile is the red half, the right one the blue half
-    byte[] png = TestPngs.png(TestPngs.redAndBlue(672, 336));
+    byte[] png = TestImages.png(TestImages.redAndBlue(672, 336));
 
     ask(id, png, 0);
 
@@ -135,7 +134,7 @@ class TilerIT {
   @Test
   void tellsTheClientWhenTheImageCannotBeDecoded() {
     String id = "corrupt-" + UUID.randomUUID();
-    byte[] png = TestPngs.png(TestPngs.redAndBlue(64, 64));
+    byte[] png = TestImages.png(TestImages.redAndBlue(64, 64));
     byte[] corrupt = java.util.Arrays.copyOf(png, 40); // header, then nothing
 
     ask(id, corrupt, 0);
@@ -173,7 +172,7 @@ class TilerIT {
     String run = UUID.randomUUID().toString();
     hostile.forEach((name, bytes) -> ask(name + "-" + run, bytes, 0));
     String good = "after-" + run;
-    ask(good, TestPngs.png(TestPngs.redAndBlue(1, 1)), 0);
+    ask(good, TestImages.png(TestImages.redAndBlue(1, 1)), 0);
 
     for (String name : hostile.keySet()) {
       AnswerEvent event =
@@ -196,7 +195,7 @@ class TilerIT {
   void answersDeadlineExceededForAnExpiredRequest() {
     String id = "late-" + UUID.randomUUID();
 
-    ask(id, TestPngs.png(TestPngs.redAndBlue(64, 64)), System.currentTimeMillis() - 1000);
+    ask(id, TestImages.png(TestImages.redAndBlue(64, 64)), System.currentTimeMillis() - 1000);
 
     AnswerEvent event = consume(CATALOG.answers(), AnswerEvent.parser(), id, 1).get(0);
     assertThat(event.getError().getCode()).isEqualTo("deadline_exceeded");
