@@ -1,23 +1,22 @@
 package ai.ferretstream.encoder.inference;
 
 import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.task.StartupCheck;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 
 /**
  * Verifies the model contract at start-up, before the Kafka listener starts: a missing model or a
  * tensor of the wrong type or shape stops the service with a message naming the difference.
  */
-public final class ModelStartupCheck implements SmartLifecycle {
+public final class ModelStartupCheck extends StartupCheck {
 
   private static final Logger log = LoggerFactory.getLogger(ModelStartupCheck.class);
 
   private final TritonClient client;
   private final String target;
   private final Duration timeout;
-  private volatile boolean running;
 
   /**
    * @param client the adapter whose model to check
@@ -25,13 +24,14 @@ public final class ModelStartupCheck implements SmartLifecycle {
    * @param timeout deadline of each check call
    */
   public ModelStartupCheck(TritonClient client, String target, Duration timeout) {
+    super(MODELS_PHASE);
     this.client = client;
     this.target = target;
     this.timeout = timeout;
   }
 
   @Override
-  public void start() {
+  public void verify() {
     ModelSpec model = client.model();
     var metadata = ModelContract.atStartup(model.name(), target, () -> client.verifyModel(timeout));
     log.info(
@@ -40,22 +40,5 @@ public final class ModelStartupCheck implements SmartLifecycle {
         target,
         metadata.getInputsList(),
         metadata.getOutputsList());
-    running = true;
-  }
-
-  @Override
-  public void stop() {
-    running = false;
-  }
-
-  @Override
-  public boolean isRunning() {
-    return running;
-  }
-
-  /** Before the listener containers, after the topic checks. */
-  @Override
-  public int getPhase() {
-    return Integer.MIN_VALUE + 2000;
   }
 }

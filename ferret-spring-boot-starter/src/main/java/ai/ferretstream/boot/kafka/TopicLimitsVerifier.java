@@ -1,5 +1,6 @@
 package ai.ferretstream.boot.kafka;
 
+import ai.ferretstream.boot.task.StartupCheck;
 import ai.ferretstream.proto.kafka.KafkaLimits;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,7 +14,6 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.kafka.core.KafkaAdmin;
 
 /**
@@ -22,7 +22,7 @@ import org.springframework.kafka.core.KafkaAdmin;
  * elsewhere with a smaller {@code max.message.bytes} would otherwise make large requests fail or
  * hang at run time; here start-up fails with a message naming the topic and both limits.
  */
-public final class TopicLimitsVerifier implements SmartLifecycle {
+public final class TopicLimitsVerifier extends StartupCheck {
 
   private final KafkaAdmin admin;
   private final Collection<String> topics;
@@ -31,25 +31,19 @@ public final class TopicLimitsVerifier implements SmartLifecycle {
   /** How long a just-declared topic may stay unknown to the broker that answers. */
   static final Duration CREATION_GRACE = Duration.ofSeconds(10);
 
-  private volatile boolean running;
-
   public TopicLimitsVerifier(KafkaAdmin admin, Collection<String> topics) {
     this(admin, topics, KafkaLimits.MAX_RECORD_BYTES);
   }
 
   public TopicLimitsVerifier(KafkaAdmin admin, Collection<String> topics, int requiredBytes) {
+    super(TOPICS_PHASE);
     this.admin = admin;
     this.topics = List.copyOf(topics);
     this.requiredBytes = requiredBytes;
   }
 
-  @Override
-  public void start() {
-    verify();
-    running = true;
-  }
-
   /** Runs the check now. */
+  @Override
   public void verify() {
     List<ConfigResource> resources =
         topics.stream().map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
@@ -101,21 +95,5 @@ public final class TopicLimitsVerifier implements SmartLifecycle {
         Thread.sleep(100);
       }
     }
-  }
-
-  @Override
-  public void stop() {
-    running = false;
-  }
-
-  @Override
-  public boolean isRunning() {
-    return running;
-  }
-
-  /** Before the listener containers (which start late in the default phase). */
-  @Override
-  public int getPhase() {
-    return Integer.MIN_VALUE + 1000;
   }
 }
