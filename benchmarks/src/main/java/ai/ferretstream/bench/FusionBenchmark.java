@@ -9,6 +9,7 @@ import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.fusion.domain.UpsampleMode;
 import ai.ferretstream.proto.tensor.Fp16;
+import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;
 import ai.ferretstream.proto.v1.FusedContext;
@@ -131,7 +132,7 @@ public class FusionBenchmark {
 
   @Benchmark
   public byte[] fusedMap(Blackhole bh) {
-    byte[] tokens = FeatureMaps.imageTokens(global, locals, rows, cols, PATCHES, PATCHES, CHANNELS);
+    byte[] tokens = ImageTokens.of(global, locals, rows, cols, PATCHES, PATCHES, CHANNELS);
     bh.consume(tokens);
     return FeatureMaps.fusedMapFp16(
         tokens,
@@ -148,7 +149,7 @@ public class FusionBenchmark {
 
   @Benchmark
   public byte[] imageTokens() {
-    return FeatureMaps.imageTokens(global, locals, rows, cols, PATCHES, PATCHES, CHANNELS);
+    return ImageTokens.of(global, locals, rows, cols, PATCHES, PATCHES, CHANNELS);
   }
 
   @Benchmark

@@ -37,8 +37,25 @@ final class FerretLlmDevBackend implements ModelBackend {
   private static final Expected OUTPUT =
       new Expected("text_output", DataType.TYPE_STRING, new long[] {1}, false);
 
+  /** Model parameter: milliseconds between streamed pieces, emulating a GPU's decode rate. */
+  static final String TOKEN_INTERVAL_MS = "token_interval_ms";
+
+  private final long tokenIntervalMillis;
+
   FerretLlmDevBackend(ModelConfig config) {
     List<String> problems = new ArrayList<>();
+    String interval = ModelConfigs.stringParameter(config, TOKEN_INTERVAL_MS, "0").trim();
+    long parsed = -1;
+    try {
+      parsed = Long.parseLong(interval);
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    if (parsed < 0) {
+      problems.add(
+          "parameter " + TOKEN_INTERVAL_MS + " must be a whole number >= 0, is " + interval);
+    }
+    this.tokenIntervalMillis = Math.max(0, parsed);
     if (!ModelConfigs.decoupled(config)) {
       problems.add("needs model_transaction_policy { decoupled: true }");
     }
@@ -156,6 +173,7 @@ final class FerretLlmDevBackend implements ModelBackend {
         new FerretDevLlm.PieceSink() {
           @Override
           public void piece(String text, boolean last) {
+            pace();
             sink.send(List.of(textOutput(text)), last);
           }
 
@@ -164,6 +182,18 @@ final class FerretLlmDevBackend implements ModelBackend {
             return sink.cancelled();
           }
         });
+  }
+
+  /** Waits one token interval (none by default): a GPU decodes a token every 10 to 30 ms. */
+  private void pace() {
+    if (tokenIntervalMillis > 0) {
+      try {
+        Thread.sleep(tokenIntervalMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InferenceException(io.grpc.Status.Code.CANCELLED, "interrupted while decoding");
+      }
+    }
   }
 
   static Tensor textOutput(String text) {

@@ -67,6 +67,12 @@ final class OnnxBackend implements ModelBackend {
       if (interOp > 0) {
         options.setInterOpNumThreads(interOp);
       }
+      // ONNX Runtime's pool threads spin between runs by default, burning CPU that the services
+      // beside a CPU server need; off unless the model asks for it
+      boolean spin =
+          Boolean.parseBoolean(ModelConfigs.stringParameter(config, "allow_spinning", "false"));
+      options.addConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
+      options.addConfigEntry("session.inter_op.allow_spinning", spin ? "1" : "0");
       session = env.createSession(file.toString(), options);
       List<String> problems = new ArrayList<>();
       compareInputs(config, session.getInputInfo(), problems);

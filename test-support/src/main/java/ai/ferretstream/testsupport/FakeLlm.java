@@ -48,6 +48,17 @@ public final class FakeLlm extends FakeTritonModel {
             return t;
           });
 
+  /** Interval between the pieces of a {@code paced} answer. */
+  public static final long PACE_MILLIS = 50;
+
+  private final AtomicInteger streaming = new AtomicInteger();
+  private final AtomicInteger maxStreaming = new AtomicInteger();
+
+  /** The most {@code paced} streams that were open at once. */
+  public int maxConcurrentPacedStreams() {
+    return maxStreaming.get();
+  }
+
   public FakeLlm() {
     super(
         MODEL,
@@ -123,6 +134,32 @@ public final class FakeLlm extends FakeTritonModel {
                   },
                   0,
                   50,
+                  TimeUnit.MILLISECONDS));
+        } else if (prompt.contains("paced")) {
+          // a GPU's decode rate: one piece every PACE_MILLIS, streams overlapping freely
+          int open = streaming.incrementAndGet();
+          maxStreaming.accumulateAndGet(open, Math::max);
+          AtomicInteger n = new AtomicInteger();
+          ticking.set(
+              scheduler.scheduleAtFixedRate(
+                  () -> {
+                    synchronized (out) {
+                      int i = n.getAndIncrement();
+                      if (out.isCancelled() || i > ANSWER.size()) {
+                        return;
+                      }
+                      if (i < ANSWER.size()) {
+                        out.onNext(piece(id, ANSWER.get(i)));
+                      } else {
+                        streaming.decrementAndGet();
+                        out.onNext(finalResponse(id));
+                        out.onCompleted();
+                        ticking.get().cancel(false);
+                      }
+                    }
+                  },
+                  PACE_MILLIS,
+                  PACE_MILLIS,
                   TimeUnit.MILLISECONDS));
         } else {
           for (String p : ANSWER) {

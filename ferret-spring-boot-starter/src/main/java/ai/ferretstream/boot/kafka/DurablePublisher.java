@@ -49,6 +49,22 @@ public final class DurablePublisher {
     }
   }
 
+  /**
+   * Sends one record without waiting: the future completes when the broker acknowledged it (or
+   * failed with the send's error after the producer's own retries). For callers that hold their
+   * input's offset until then instead of blocking their consumer.
+   *
+   * @throws TransientFailure when the record cannot even be queued (buffer full for {@code
+   *     max.block.ms}, no metadata)
+   */
+  public CompletableFuture<?> sendAsync(ProducerRecord<String, Object> record) {
+    try {
+      return kafka.send(record);
+    } catch (RuntimeException e) {
+      throw new TransientFailure("publishing to Kafka failed: " + e.getMessage(), e);
+    }
+  }
+
   /** The same record with the wider value type our producer takes. */
   public static ProducerRecord<String, Object> widen(ProducerRecord<String, ?> record) {
     return new ProducerRecord<>(

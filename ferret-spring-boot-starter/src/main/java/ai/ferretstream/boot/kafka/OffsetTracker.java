@@ -1,5 +1,6 @@
 package ai.ferretstream.boot.kafka;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -115,6 +116,24 @@ public final class OffsetTracker {
   /** Forgets a partition this consumer no longer owns. */
   public synchronized void forget(SourcePartition partition) {
     states.remove(partition);
+  }
+
+  /**
+   * Waits until no offset of {@code partitions} is held, at most {@code timeout}: for work in
+   * flight to finish before revoked partitions are committed. Polls; not for hot paths.
+   *
+   * @return whether none is held any more
+   */
+  public boolean awaitReleased(Collection<SourcePartition> partitions, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (partitions.stream().anyMatch(p -> held(p) > 0)) {
+      if (System.nanoTime() >= deadline) {
+        return false;
+      }
+      Thread.sleep(10);
+    }
+    return true;
   }
 
   /** Number of held offsets of {@code partition}. */

@@ -26,9 +26,18 @@ public abstract class TrackedPartitions implements ConsumerAwareRebalanceListene
   /** Drops the work held for {@code partitions}; called before their offsets are forgotten. */
   protected abstract void drop(List<SourcePartition> partitions);
 
+  /**
+   * Called when {@code partitions} are revoked, before their offsets are committed: a service whose
+   * work on them is still in flight may wait for it here (bounded), so it is committed, not redone.
+   */
+  protected void beforeRevokeCommit(List<SourcePartition> partitions) {}
+
   @Override
   public final void onPartitionsRevokedBeforeCommit(
       Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+    if (!partitions.isEmpty()) {
+      beforeRevokeCommit(partitions.stream().map(OffsetCommitter::source).toList());
+    }
     committer.commit(consumer, partitions);
     release(partitions);
   }

@@ -45,6 +45,11 @@ class FusionConfig {
 
   @Bean
   Fusion fusion(FusionProperties properties, RegionSampler regionSampler, Clock clock) {
-    return new Fusion(properties.fusion().upsampleMode(), regionSampler, clock);
+    FusionProperties.Fusion fusion = properties.fusion();
+    return new Fusion(
+        fusion.upsampleMode(),
+        regionSampler,
+        clock,
+        fusion.imageTokens() == FusionProperties.TokenTransport.BY_REFERENCE);
   }
 }

@@ -36,6 +36,9 @@ public record FusionProperties(@Valid @DefaultValue Fusion fusion) {
    * @param finishedTtl how long a finished request id is remembered
    * @param idleCommitInterval idle time after which offsets freed by the sweeper are committed
    * @param model the region sampler model on the inference server
+   * @param imageTokens how the image tokens reach the llm: {@code by-reference} (the fused context
+   *     names the feature records, which the llm reads back; the multi-MB tokens cross the broker
+   *     once) or {@code by-value} (the fused context carries them)
    */
   public record Fusion(
       @DefaultValue("nearest") @NotNull UpsampleMode upsampleMode,
@@ -47,5 +50,12 @@ public record FusionProperties(@Valid @DefaultValue Fusion fusion) {
       @DefaultValue("100000") @Min(1) int finishedMemory,
       @DefaultValue("10m") @NotNull Duration finishedTtl,
       @DefaultValue("1s") @NotNull Duration idleCommitInterval,
-      @DefaultValue("ferret_region_sampler") @NotBlank String model) {}
+      @DefaultValue("ferret_region_sampler") @NotBlank String model,
+      @DefaultValue("by-reference") @NotNull TokenTransport imageTokens) {}
+
+  /** How the image tokens travel from fusion to the llm. */
+  public enum TokenTransport {
+    BY_REFERENCE,
+    BY_VALUE
+  }
 }

@@ -2,6 +2,7 @@ package ai.ferretstream.fusion.domain;
 
 import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
@@ -30,8 +31,11 @@ public final class FeatureJoin {
   private final int channels;
   private final long expiresAtMillis;
   private TileFeatures global;
+  private Held globalAt;
   private final TileFeatures[] locals;
+  private final Held[] localsAt;
   private int localsReceived;
+  private boolean dispatched;
   private final long openedAtNanos;
   private final List<Held> held = new ArrayList<>(4);
 
@@ -45,6 +49,7 @@ public final class FeatureJoin {
     this.channels = first.getChannels();
     this.expiresAtMillis = expiresAtMillis;
     this.locals = new TileFeatures[localCount];
+    this.localsAt = new Held[localCount];
   }
 
   /**
@@ -107,12 +112,12 @@ public final class FeatureJoin {
   }
 
   /**
-   * Adds a piece.
+   * Adds a piece, read at {@code offset} of {@code partition}; an added piece's record is held.
    *
    * @return false when this piece (same kind and index) is already here
    * @throws PermanentFailure {@code invalid_features} when it disagrees with the earlier pieces
    */
-  boolean add(TileFeatures f) {
+  boolean add(TileFeatures f, SourcePartition partition, long offset) {
     if (f.getLocalCount() != localCount
         || f.getChannels() != channels
         || f.getLayout().getRows() != layout.getRows()
@@ -125,6 +130,7 @@ public final class FeatureJoin {
         return false;
       }
       global = f;
+      globalAt = hold(partition, offset);
       mergeTimings(f);
       return true;
     }
@@ -137,6 +143,7 @@ public final class FeatureJoin {
       return false;
     }
     locals[f.getIndex()] = f;
+    localsAt[f.getIndex()] = hold(partition, offset);
     localsReceived++;
     mergeTimings(f);
     return true;
@@ -155,11 +162,35 @@ public final class FeatureJoin {
     return null;
   }
 
-  void hold(SourcePartition partition, long offset) {
+  private Held hold(SourcePartition partition, long offset) {
     Held h = new Held(partition, offset);
     if (!held.contains(h)) {
       held.add(h);
     }
+    return h;
+  }
+
+  /**
+   * Where the pieces lie in Kafka: the global map, then the local maps in tile order; only when
+   * {@link #ready()}.
+   */
+  public List<FeatureRef> refs() {
+    List<FeatureRef> refs = new ArrayList<>(localCount + 1);
+    refs.add(ref(TileKind.TILE_KIND_GLOBAL, 0, globalAt));
+    for (int k = 0; k < localCount; k++) {
+      refs.add(ref(TileKind.TILE_KIND_LOCAL, k, localsAt[k]));
+    }
+    return refs;
+  }
+
+  private static FeatureRef ref(TileKind kind, int index, Held at) {
+    return FeatureRef.newBuilder()
+        .setKind(kind)
+        .setIndex(index)
+        .setTopic(at.partition().topic())
+        .setPartition(at.partition().partition())
+        .setOffset(at.offset())
+        .build();
   }
 
   /** {@link System#nanoTime()} when the join's first record arrived. */
@@ -178,6 +209,24 @@ public final class FeatureJoin {
       }
     }
     return false;
+  }
+
+  /** Marks a ready join as handed out for fusion; false when it was already. */
+  boolean dispatch() {
+    if (dispatched) {
+      return false;
+    }
+    dispatched = true;
+    return true;
+  }
+
+  void undispatch() {
+    dispatched = false;
+  }
+
+  /** Whether the join was handed out for fusion (its output may be on its way to the broker). */
+  boolean dispatched() {
+    return dispatched;
   }
 
   /** Whether the global map and every local map are here. */

@@ -1,6 +1,7 @@
 package ai.ferretstream.fusion.domain;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Region;
@@ -14,9 +15,9 @@ import java.util.List;
 
 /**
  * Turns a complete join into the LLM's inputs: the image tokens (global map, then the merged local
- * map, both FP16 as they arrived) and, when the request refers to regions, one region embedding per
- * region from the region sampler, which reads {@code H_a = H_l + upsample(H_g)} at 512 points
- * sampled from the region's mask.
+ * map, both FP16 as they arrived; by value, or by reference to the feature records) and, when the
+ * request refers to regions, one region embedding per region from the region sampler, which reads
+ * {@code H_a = H_l + upsample(H_g)} at 512 points sampled from the region's mask.
  */
 public final class Fusion {
 
@@ -29,11 +30,23 @@ public final class Fusion {
   private final UpsampleMode upsampleMode;
   private final RegionSampler sampler;
   private final Clock clock;
+  private final boolean tokensByReference;
 
+  /** Fusion that puts the image tokens into the fused context (by value). */
   public Fusion(UpsampleMode upsampleMode, RegionSampler sampler, Clock clock) {
+    this(upsampleMode, sampler, clock, false);
+  }
+
+  /**
+   * @param tokensByReference whether the fused context names the feature records the image tokens
+   *     are made of ({@code feature_refs}) instead of carrying the tokens
+   */
+  public Fusion(
+      UpsampleMode upsampleMode, RegionSampler sampler, Clock clock, boolean tokensByReference) {
     this.upsampleMode = upsampleMode;
     this.sampler = sampler;
     this.clock = clock;
+    this.tokensByReference = tokensByReference;
   }
 
   /**
@@ -60,13 +73,6 @@ public final class Fusion {
     for (Region region : context.getRegionsList()) {
       masks.add(RegionMasks.of(region, layout.getImageWidth(), layout.getImageHeight()));
     }
-    List<ByteString> locals = new ArrayList<>(join.localCount());
-    for (int k = 0; k < join.localCount(); k++) {
-      locals.add(join.local(k).getFeaturesFp16());
-    }
-    byte[] tokens =
-        FeatureMaps.imageTokens(
-            global.getFeaturesFp16(), locals, rows, cols, patchRows, patchCols, channels);
     int h = rows * patchRows;
     int w = cols * patchCols;
     FusedContext.Builder out =
@@ -75,8 +81,23 @@ public final class Fusion {
             .setChannels(channels)
             .setGlobalTokens(global.getPatchRows() * global.getPatchCols())
             .setLocalTokenRows(h)
-            .setLocalTokenCols(w)
-            .setImageTokensFp16(UnsafeByteOperations.unsafeWrap(tokens));
+            .setLocalTokenCols(w);
+    // the tokens are laid out only when they travel by value or H_a is needed for regions
+    byte[] tokens = null;
+    if (!tokensByReference || !masks.isEmpty()) {
+      List<ByteString> locals = new ArrayList<>(join.localCount());
+      for (int k = 0; k < join.localCount(); k++) {
+        locals.add(join.local(k).getFeaturesFp16());
+      }
+      tokens =
+          ImageTokens.of(
+              global.getFeaturesFp16(), locals, rows, cols, patchRows, patchCols, channels);
+    }
+    if (tokensByReference) {
+      out.addAllFeatureRefs(join.refs());
+    } else {
+      out.setImageTokensFp16(UnsafeByteOperations.unsafeWrap(tokens));
+    }
     if (!masks.isEmpty()) {
       byte[] fused =
           FeatureMaps.fusedMapFp16(

@@ -89,6 +89,9 @@ public final class JoinBook {
       return new Offer(Status.FINISHED, null, features.getContext());
     }
     FeatureJoin join = open.get(id);
+    if (join != null && join.dispatched()) {
+      return new Offer(Status.DUPLICATE, join, join.context());
+    }
     if (AnswerEvents.expired(features.getContext(), nowMillis)
         || (join != null && nowMillis >= join.expiresAtMillis())) {
       return new Offer(Status.EXPIRED, join, features.getContext());
@@ -101,13 +104,15 @@ public final class JoinBook {
       join = new FeatureJoin(features, deadline > 0 ? deadline : nowMillis + joinTimeoutMillis);
       open.put(id, join);
     }
-    boolean added = join.add(features);
+    boolean added = join.add(features, partition, offset);
     if (added) {
-      join.hold(partition, offset);
       offsets.hold(partition, offset);
     }
     if (join.ready()) {
-      return new Offer(Status.READY, join, join.context());
+      // handed out once: a late duplicate while the fused output is being published is ignored
+      return join.dispatch()
+          ? new Offer(Status.READY, join, join.context())
+          : new Offer(Status.DUPLICATE, join, join.context());
     }
     return new Offer(added ? Status.WAITING : Status.DUPLICATE, join, join.context());
   }
@@ -123,6 +128,14 @@ public final class JoinBook {
       release(join);
     }
     finished.add(requestId, nowMillis);
+  }
+
+  /** A dispatched join's fusion failed before anything was published: it may be fused again. */
+  public synchronized void undispatch(String requestId) {
+    FeatureJoin join = open.get(requestId);
+    if (join != null) {
+      join.undispatch();
+    }
   }
 
   /**
@@ -141,7 +154,8 @@ public final class JoinBook {
     Iterator<FeatureJoin> it = open.values().iterator();
     while (it.hasNext()) {
       FeatureJoin join = it.next();
-      if (nowMillis >= join.expiresAtMillis()) {
+      // a dispatched join is being fused or published: its own outcome finishes it
+      if (nowMillis >= join.expiresAtMillis() && !join.dispatched()) {
         it.remove();
         markFinished(join);
         release(join);

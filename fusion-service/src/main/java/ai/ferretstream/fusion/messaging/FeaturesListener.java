@@ -6,6 +6,7 @@ import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.fusion.domain.Fusion;
 import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.proto.v1.FusedContext;
+import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
 import java.time.Clock;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -72,7 +73,14 @@ class FeaturesListener {
     switch (offer.status()) {
       case READY -> {
         long start = System.nanoTime();
-        FusedContext fused = fusion.fuse(offer.join());
+        FusedContext fused;
+        try {
+          fused = fusion.fuse(offer.join());
+        } catch (RuntimeException e) {
+          // the error handler retries the record (and so the fusion) or gives up on it
+          book.undispatch(requestId);
+          throw e;
+        }
         long fusedAt = System.nanoTime();
         String grid = fused.getLayout().getCols() + "x" + fused.getLayout().getRows();
         timer("ferret.fusion.join.wait", "From a request's first feature record to its last", grid)
@@ -86,8 +94,33 @@ class FeaturesListener {
             .tag("grid", grid)
             .register(meters)
             .record(fused.getSerializedSize());
-        publisher.fused(fused);
-        book.finish(requestId, clock.millis());
+        java.util.concurrent.CompletableFuture<?> ack;
+        try {
+          ack = publisher.fused(fused);
+        } catch (RuntimeException e) {
+          book.undispatch(requestId);
+          throw e;
+        }
+        // the join (and so its records' offsets) is finished once the broker has the output; the
+        // consumer goes on meanwhile
+        RequestContext context = fused.getContext();
+        ack.whenComplete(
+            (result, failure) -> {
+              if (failure != null) {
+                log.warn(
+                    "could not publish the fused context of {}: {}", requestId, failure.toString());
+                try {
+                  publisher.errorLater(
+                      context,
+                      "stage_unavailable",
+                      "fusion-service could not publish the request's fused context",
+                      true);
+                } catch (RuntimeException e) {
+                  log.error("could not tell the client of {} either: {}", requestId, e.toString());
+                }
+              }
+              book.finish(requestId, clock.millis());
+            });
         log.debug("fused request {}", requestId);
       }
       case EXPIRED -> {

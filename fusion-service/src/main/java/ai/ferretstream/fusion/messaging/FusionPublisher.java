@@ -9,10 +9,14 @@ import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.RequestContext;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.springframework.stereotype.Component;
 
-/** Publishes fused contexts and error events; every send is awaited. */
+/**
+ * Publishes fused contexts (not awaited: the caller finishes the join when the broker acknowledged)
+ * and error events (awaited).
+ */
 @Component
 class FusionPublisher {
 
@@ -26,12 +30,20 @@ class FusionPublisher {
     this.service = service.value();
   }
 
-  void fused(FusedContext fused) {
+  /** Sends a fused context; the future completes with the broker's acknowledgement. */
+  CompletableFuture<?> fused(FusedContext fused) {
     RequestContext context = fused.getContext();
     ProducerRecord<String, Object> record =
         new ProducerRecord<>(catalog.fused(), context.getRequestId(), fused);
     FerretHeaders.stamp(record.headers(), context, "ferret.v1.FusedContext", service);
-    publisher.sendAll(List.of(record));
+    return publisher.sendAsync(record);
+  }
+
+  /** An error event, not awaited (for producer callbacks, which must not block). */
+  void errorLater(RequestContext context, String code, String message, boolean retryable) {
+    AnswerEvent event =
+        AnswerEvents.error(context.getRequestId(), service, code, message, retryable);
+    publisher.sendAsync(DurablePublisher.widen(AnswerEvents.record(context, catalog, event)));
   }
 
   /** An error event that ends the request's answer stream. */

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.proto.tensor.Fp16;
+import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
@@ -26,7 +27,7 @@ class FeatureMapsTest {
       locals.add(TestFeatures.local(CONTEXT, layout, k, patches, channels).getFeaturesFp16());
     }
     ByteString global = TestFeatures.global(CONTEXT, layout, patches, channels).getFeaturesFp16();
-    return FeatureMaps.imageTokens(global, locals, rows, cols, patches, patches, channels);
+    return ImageTokens.of(global, locals, rows, cols, patches, patches, channels);
   }
 
   @Test
@@ -73,14 +74,14 @@ class FeatureMapsTest {
         List.of(ByteString.copyFrom(a).substring(2, 10), ByteString.copyFrom(b).substring(1, 9));
     byte[] out = new byte[16];
     // 2 tiles side by side, each 2x1 patches of 2 channels: rows interleave
-    FeatureMaps.mergeLocal(tiles, 1, 2, 2, 1, 2, out, 0);
+    ImageTokens.mergeLocal(tiles, 1, 2, 2, 1, 2, out, 0);
     assertThat(out).containsExactly(1, 2, 3, 4, 11, 12, 13, 14, 5, 6, 7, 8, 15, 16, 17, 18);
   }
 
   @Test
   void mergeRejectsATileOfTheWrongSize() {
     List<ByteString> locals = List.of(ByteString.copyFrom(new byte[10]));
-    assertThatThrownBy(() -> FeatureMaps.imageTokens(ByteString.EMPTY, locals, 1, 1, 2, 2, 2))
+    assertThatThrownBy(() -> ImageTokens.of(ByteString.EMPTY, locals, 1, 1, 2, 2, 2))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("expected 16");
   }

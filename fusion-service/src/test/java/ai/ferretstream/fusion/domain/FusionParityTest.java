@@ -2,6 +2,7 @@ package ai.ferretstream.fusion.domain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import com.google.protobuf.ByteString;
 import java.io.IOException;
@@ -78,8 +79,7 @@ class FusionParityTest {
       tiles.add(ByteString.copyFrom(locals, k * tileBytes, tileBytes));
     }
     byte[] tokens =
-        FeatureMaps.imageTokens(
-            ByteString.copyFrom(global), tiles, rows, cols, patches, patches, channels);
+        ImageTokens.of(ByteString.copyFrom(global), tiles, rows, cols, patches, patches, channels);
 
     float[] fp32 =
         FusionReference.fusedMap(tokens, 0, patches, patches, global.length, h, w, channels, mode);

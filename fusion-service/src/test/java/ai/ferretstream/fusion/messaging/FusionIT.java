@@ -3,6 +3,7 @@ package ai.ferretstream.fusion.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.ferretstream.boot.kafka.RecordFetcher;
 import ai.ferretstream.fusion.FusionApplication;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.fusion.TopicReader;
@@ -11,15 +12,18 @@ import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.fusion.domain.UpsampleMode;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;
+import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.TileKind;
 import ai.ferretstream.testsupport.EmbeddedBrokers;
 import ai.ferretstream.testsupport.FakeRegionSampler;
 import com.google.protobuf.ByteString;
@@ -189,8 +193,16 @@ class FusionIT {
     FusedContext fa = awaitFused("it-a");
     FusedContext fb = awaitFused("it-b");
 
-    assertTokenLayout(fa, 1, 2);
-    assertTokenLayout(fb, 2, 1);
+    // by reference: the fused contexts name the feature records, which hold the tokens
+    byte[] tokensA = tokens(fa);
+    assertTokenLayout(fa, tokensA, 1, 2);
+    assertTokenLayout(fb, tokens(fb), 2, 1);
+    assertThat(fa.getFeatureRefsList())
+        .extracting(FeatureRef::getKind, FeatureRef::getIndex)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(TileKind.TILE_KIND_GLOBAL, 0),
+            org.assertj.core.groups.Tuple.tuple(TileKind.TILE_KIND_LOCAL, 0),
+            org.assertj.core.groups.Tuple.tuple(TileKind.TILE_KIND_LOCAL, 1));
     assertThat(fb.getRegionCount()).isZero();
     assertThat(fa.getContext().getTimingsMap()).containsKey("fusion.done");
 
@@ -206,15 +218,7 @@ class FusionIT {
     assertThat(request.getRawInputContents(0).toByteArray())
         .isEqualTo(
             FeatureMaps.fusedMapFp16(
-                fa.getImageTokensFp16().toByteArray(),
-                0,
-                24,
-                24,
-                576 * CHANNELS * 2,
-                24,
-                48,
-                CHANNELS,
-                UpsampleMode.NEAREST));
+                tokensA, 0, 24, 24, 576 * CHANNELS * 2, 24, 48, CHANNELS, UpsampleMode.NEAREST));
     float[] embedding = TensorCodec.fp16ToFloats(fa.getRegionEmbeddingsFp16().toByteArray());
     assertThat(fa.getRegionEmbeddingsFp16().toByteArray())
         .isEqualTo(TensorCodec.floatsToFp16(FakeRegionSampler.embedding(request)));
@@ -224,12 +228,48 @@ class FusionIT {
     assertThat(answers("it-b")).isEmpty();
   }
 
-  private static void assertTokenLayout(FusedContext fused, int rows, int cols) {
+  /** The image tokens laid out from the feature records {@code fused} names, read back. */
+  private byte[] tokens(FusedContext fused) throws Exception {
+    assertThat(fused.getImageTokensFp16().isEmpty()).isTrue();
+    List<RecordFetcher.Location> at = new java.util.ArrayList<>();
+    for (FeatureRef r : fused.getFeatureRefsList()) {
+      assertThat(r.getTopic()).isEqualTo(catalog.features());
+      at.add(new RecordFetcher.Location(r.getTopic(), r.getPartition(), r.getOffset()));
+    }
+    try (RecordFetcher fetcher =
+        new RecordFetcher(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString()),
+            "fusion-it",
+            1,
+            Duration.ofSeconds(30),
+            "features")) {
+      List<com.google.protobuf.MessageLite> values = fetcher.fetch(at);
+      TileFeatures global = (TileFeatures) values.get(0);
+      List<ByteString> locals = new java.util.ArrayList<>();
+      for (int k = 1; k < values.size(); k++) {
+        TileFeatures local = (TileFeatures) values.get(k);
+        assertThat(local.getContext().getRequestId()).isEqualTo(fused.getContext().getRequestId());
+        assertThat(local.getIndex()).isEqualTo(k - 1);
+        locals.add(local.getFeaturesFp16());
+      }
+      GridLayout layout = fused.getLayout();
+      return ImageTokens.of(
+          global.getFeaturesFp16(),
+          locals,
+          layout.getRows(),
+          layout.getCols(),
+          PATCHES,
+          PATCHES,
+          CHANNELS);
+    }
+  }
+
+  private static void assertTokenLayout(FusedContext fused, byte[] tokens, int rows, int cols) {
     assertThat(fused.getGlobalTokens()).isEqualTo(576);
     assertThat(fused.getChannels()).isEqualTo(CHANNELS);
     assertThat(fused.getLocalTokenRows()).isEqualTo(rows * 24);
     assertThat(fused.getLocalTokenCols()).isEqualTo(cols * 24);
-    float[] t = TensorCodec.fp16ToFloats(fused.getImageTokensFp16().toByteArray());
+    float[] t = TensorCodec.fp16ToFloats(tokens);
     assertThat(t).hasSize((576 + rows * cols * 576) * CHANNELS);
     for (int r = 0; r < 24; r++) {
       for (int c = 0; c < 24; c++) {

@@ -26,7 +26,15 @@ public record LlmProperties(@Valid @DefaultValue Llm llm) {
    * Generation settings.
    *
    * @param groupId consumer group of the fused-context listener
-   * @param concurrency listener threads, i.e. generations in flight per instance
+   * @param concurrency consumer threads of the fused-context listener (generations run on their own
+   *     threads, see {@code maxGenerations})
+   * @param maxGenerations generations running at once on this instance, whatever the partition
+   *     count; the consumer pauses while they are all busy
+   * @param drainTimeout how long a revoked partition's running generations may finish before its
+   *     offsets are committed (and how long stopping waits for them)
+   * @param featureReaders Kafka consumers that read back the feature records a fused context names
+   *     (reads at once)
+   * @param featureReadTimeout longest reading back one request's feature records may take
    * @param coalesceTokens pieces per text delta (a delta is also sent when a box completes)
    * @param coalesceTime longest a piece waits for its delta, checked as pieces arrive (0 = count
    *     pieces only)
@@ -39,7 +47,11 @@ public record LlmProperties(@Valid @DefaultValue Llm llm) {
    */
   public record Llm(
       @DefaultValue("llm") @NotBlank String groupId,
-      @DefaultValue("4") @Min(1) int concurrency,
+      @DefaultValue("1") @Min(1) int concurrency,
+      @DefaultValue("64") @Min(1) int maxGenerations,
+      @DefaultValue("30s") @NotNull Duration drainTimeout,
+      @DefaultValue("4") @Min(1) int featureReaders,
+      @DefaultValue("10s") @NotNull Duration featureReadTimeout,
       @DefaultValue("4") @Min(1) int coalesceTokens,
       @DefaultValue("0ms") @NotNull Duration coalesceTime,
       @DefaultValue("512") @Min(1) int defaultMaxTokens,

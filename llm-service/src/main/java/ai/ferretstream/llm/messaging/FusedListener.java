@@ -1,99 +1,59 @@
 package ai.ferretstream.llm.messaging;
 
+import ai.ferretstream.boot.kafka.OffsetCommitter;
+import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.RecentIds;
-import ai.ferretstream.boot.kafka.ServiceName;
-import ai.ferretstream.llm.config.LlmProperties;
-import ai.ferretstream.llm.domain.AnswerStream;
-import ai.ferretstream.llm.domain.PromptRenderer;
-import ai.ferretstream.llm.domain.UsageEstimate;
-import ai.ferretstream.llm.inference.GenerationRequest;
-import ai.ferretstream.llm.inference.TokenSink;
-import ai.ferretstream.llm.inference.TritonLlmClient;
+import ai.ferretstream.boot.kafka.RecordWorkers;
+import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.failure.PermanentFailure;
-import ai.ferretstream.proto.failure.TransientFailure;
-import ai.ferretstream.proto.kafka.AnswerEvents;
-import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
-import ai.ferretstream.proto.v1.GenerationOptions;
-import ai.ferretstream.proto.v1.GridLayout;
-import ai.ferretstream.proto.v1.RequestContext;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.event.EventListener;
 import org.springframework.kafka.annotation.KafkaListener;
-import org.springframework.stereotype.Component;
+import org.springframework.kafka.event.ListenerContainerIdleEvent;
 
 /**
- * Consumes {@code ferret.fused}: renders the prompt, streams the generation and publishes the
- * answer events in order, all on the listener thread, bounded by the request's deadline.
- *
- * <p>Failures before any event was published are thrown (the error handler retries transient ones
- * and tells the client about the rest); after that, a retry would repeat text, so the stream ends
- * with an error event instead.
+ * Consumes {@code ferret.fused} and hands each request to the generation workers, which answer up
+ * to {@code ferret.llm.max-generations} requests at once whatever the partition count; the consumer
+ * is paused while they are all busy. Offsets are committed on this thread, never past a request
+ * whose answer is not yet on the broker.
  */
-@Component
 class FusedListener {
 
   static final String ID = "llm-fused";
-  static final String TIMING_RECEIVED = "llm.received";
-  static final String TIMING_FIRST_TOKEN = "llm.first_token";
-  static final String TIMING_DONE = "llm.done";
 
   private static final Logger log = LoggerFactory.getLogger(FusedListener.class);
 
-  private final PromptRenderer renderer;
-  private final TritonLlmClient client;
-  private final AnswerPublisher publisher;
-  private final ActiveGenerations active;
-  private final LlmProperties.Llm settings;
+  private final RecordWorkers<FusedContext> generations;
+  private final OffsetTracker tracker;
+  private final OffsetCommitter committer;
   private final Clock clock;
-  private final String service;
-  private final MeterRegistry meters;
   // requests answered (or being answered) here lately: a replayed FusedContext is ignored
   private final RecentIds answered =
       new RecentIds(100_000, Duration.ofMinutes(10), System::currentTimeMillis);
   private final Counter duplicates;
-  private final Timer timeToFirstToken;
-  private final Timer interToken;
 
   FusedListener(
-      PromptRenderer renderer,
-      TritonLlmClient client,
-      AnswerPublisher publisher,
-      ActiveGenerations active,
-      LlmProperties properties,
+      RecordWorkers<FusedContext> generations,
+      OffsetTracker tracker,
+      OffsetCommitter committer,
       Clock clock,
-      ServiceName service,
       MeterRegistry meters) {
-    this.service = service.value();
-    this.meters = meters;
+    this.generations = generations;
+    this.tracker = tracker;
+    this.committer = committer;
+    this.clock = clock;
     this.duplicates =
         Counter.builder("ferret.llm.duplicates")
             .description("Fused contexts ignored because their request was answered already")
             .register(meters);
-    this.timeToFirstToken =
-        Timer.builder("ferret.llm.time.to.first.token")
-            .description("From the fused context's arrival to the first generated piece")
-            .publishPercentiles(0.5, 0.99)
-            .register(meters);
-    this.interToken =
-        Timer.builder("ferret.llm.inter.token")
-            .description("Between consecutive generated pieces of one answer")
-            .publishPercentiles(0.5, 0.99)
-            .register(meters);
-    this.renderer = renderer;
-    this.client = client;
-    this.publisher = publisher;
-    this.active = active;
-    this.settings = properties.llm();
-    this.clock = clock;
   }
 
   @KafkaListener(
@@ -101,17 +61,12 @@ class FusedListener {
       idIsGroup = false,
       groupId = "${ferret.llm.group-id:llm}",
       topics = "#{@topicCatalog.fused()}",
-      concurrency = "${ferret.llm.concurrency:4}",
-      // the listener thread is busy for a whole generation: one record per poll, and room for
-      // the longest generation (plus the error handler's retries) between polls
-      properties = {
-        "max.poll.records=1",
-        "max.poll.interval.ms=#{@llmConfig.maxPollIntervalMillis()}"
-      })
-  void onFused(FusedContext fused) throws InterruptedException {
-    RequestContext context =
-        fused.getContext().toBuilder().putTimings(TIMING_RECEIVED, clock.millis()).build();
-    String id = context.getRequestId();
+      concurrency = "${ferret.llm.concurrency:1}",
+      containerPostProcessor = "fusedContainerSetup")
+  void onFused(ConsumerRecord<String, FusedContext> record, Consumer<?, ?> consumer) {
+    long received = clock.millis();
+    tracker.seen(new SourcePartition(record.topic(), record.partition()), record.offset());
+    String id = record.value().getContext().getRequestId();
     if (id.isEmpty()) {
       throw new PermanentFailure("invalid_request", "fused context without a request id");
     }
@@ -120,230 +75,15 @@ class FusedListener {
       // has (or is getting) its answer already
       duplicates.increment();
       log.info("ignoring a duplicate fused context of request {}", id);
-      return;
+    } else {
+      generations.submit(record, received);
     }
-    try {
-      answer(fused, context, id);
-    } catch (RuntimeException | InterruptedException e) {
-      answered.remove(id); // not answered: a redelivery must be processed
-      throw e;
-    }
+    committer.commit(consumer);
   }
 
-  private void answer(FusedContext fused, RequestContext context, String id)
-      throws InterruptedException {
-    AnswerPublisher.Sends sends = publisher.sends(context);
-    long now = clock.millis();
-    if (AnswerEvents.expired(context, now)) {
-      sends.send(
-          AnswerEvents.error(
-              id,
-              service,
-              "deadline_exceeded",
-              "the request's deadline passed before generation started",
-              false));
-      sends.await();
-      return;
-    }
-    GridLayout layout = fused.getLayout();
-    String prompt = renderer.render(context, layout.getImageWidth(), layout.getImageHeight());
-    GenerationRequest request = request(fused, prompt);
-    AnswerStream answer =
-        new AnswerStream(
-            id,
-            layout.getImageWidth(),
-            layout.getImageHeight(),
-            settings.coalesceTokens(),
-            settings.coalesceTime().toMillis(),
-            clock::millis);
-    long limit = now + settings.maxGenerationTime().toMillis();
-    long deadline =
-        context.getDeadlineUnixMs() > 0 ? Math.min(context.getDeadlineUnixMs(), limit) : limit;
-    Generation generation = active.start(id);
-    try {
-      if (generation.cancelled()) {
-        sends.send(done(answer, context, request, "cancelled", 0));
-      } else {
-        generation.attach(client.generate(request, deadline - now, generation));
-        stream(generation, answer, sends, context, request, deadline);
-      }
-    } finally {
-      generation.stop("generation ended");
-      active.end(id, generation);
-    }
-    sends.await();
-  }
-
-  private void stream(
-      Generation generation,
-      AnswerStream answer,
-      AnswerPublisher.Sends sends,
-      RequestContext context,
-      GenerationRequest request,
-      long deadline)
-      throws InterruptedException {
-    long firstToken = 0;
-    long startedNanos = System.nanoTime();
-    long lastPieceNanos = 0;
-    while (true) {
-      long left = deadline - clock.millis();
-      Generation.Event event = left > 0 ? generation.next(left) : null;
-      if (event == null
-          || (event instanceof Generation.Failed f
-              && f.kind() == TokenSink.FailureKind.DEADLINE_EXCEEDED)) {
-        generation.stop("deadline exceeded");
-        generationError("deadline_exceeded");
-        sends.send(answer.flush());
-        sends.send(
-            answer.error(
-                service,
-                "deadline_exceeded",
-                "the answer was not complete before the request's deadline",
-                false));
-        return;
-      }
-      if (event instanceof Generation.Piece p) {
-        long pieceNanos = System.nanoTime();
-        if (firstToken == 0) {
-          firstToken = clock.millis();
-          timeToFirstToken.record(pieceNanos - startedNanos, TimeUnit.NANOSECONDS);
-        } else {
-          interToken.record(pieceNanos - lastPieceNanos, TimeUnit.NANOSECONDS);
-        }
-        lastPieceNanos = pieceNanos;
-        sends.send(answer.onPiece(p.text()));
-      } else if (event instanceof Generation.Final) {
-        sends.send(answer.flush());
-        String reason = answer.pieces() >= request.sampling().maxTokens() ? "length" : "stop";
-        sends.send(done(answer, context, request, reason, firstToken));
-        return;
-      } else if (event instanceof Generation.Cancelled c) {
-        sends.send(answer.flush());
-        sends.send(done(answer, context, request, "cancelled", firstToken));
-        log.debug("generation of {} cancelled: {}", context.getRequestId(), c.reason());
-        return;
-      } else if (event instanceof Generation.ModelError m) {
-        generationError("model_error");
-        fail(
-            answer,
-            sends,
-            new PermanentFailure("inference_rejected", client.model() + ": " + m.message()));
-        return;
-      } else if (event instanceof Generation.Failed f) {
-        generationError(f.kind().name().toLowerCase(java.util.Locale.ROOT));
-        fail(answer, sends, f.failure());
-        return;
-      }
-    }
-  }
-
-  private void generationError(String kind) {
-    Counter.builder("ferret.llm.generation.errors")
-        .description("Generations that ended in an error, by kind")
-        .tag("kind", kind)
-        .register(meters)
-        .increment();
-  }
-
-  /** Before any event: throw for the error handler. After: end the stream with an error event. */
-  private void fail(AnswerStream answer, AnswerPublisher.Sends sends, RuntimeException failure) {
-    if (!answer.emitted()) {
-      throw failure;
-    }
-    String code = failure instanceof PermanentFailure p ? p.code() : "stage_unavailable";
-    sends.send(
-        answer.error(
-            service,
-            code,
-            "generation failed after part of the answer was sent: " + failure.getMessage(),
-            failure instanceof TransientFailure));
-  }
-
-  private AnswerEvent done(
-      AnswerStream answer,
-      RequestContext context,
-      GenerationRequest request,
-      String finishReason,
-      long firstToken) {
-    Map<String, Long> timings = new HashMap<>(context.getTimingsMap());
-    if (firstToken > 0) {
-      timings.put(TIMING_FIRST_TOKEN, firstToken);
-    }
-    timings.put(TIMING_DONE, clock.millis());
-    return answer.done(
-        finishReason,
-        UsageEstimate.of(request.tokens(), request.regions(), request.prompt(), answer.pieces()),
-        timings,
-        context.getModel().isEmpty() ? client.model() : context.getModel());
-  }
-
-  private GenerationRequest request(FusedContext fused, String prompt) {
-    int channels = fused.getChannels();
-    int globalTokens = fused.getGlobalTokens();
-    int globalSide = (int) Math.round(Math.sqrt(globalTokens));
-    long tokens =
-        (long) globalTokens + (long) fused.getLocalTokenRows() * fused.getLocalTokenCols();
-    if (channels <= 0
-        || globalTokens <= 0
-        || globalSide * globalSide != globalTokens
-        || fused.getImageTokensFp16().size() != tokens * channels * 2) {
-      throw new PermanentFailure(
-          "invalid_features",
-          "image tokens of "
-              + fused.getImageTokensFp16().size()
-              + " bytes do not match "
-              + tokens
-              + " tokens x "
-              + channels
-              + " channels (global "
-              + globalTokens
-              + ", local "
-              + fused.getLocalTokenRows()
-              + "x"
-              + fused.getLocalTokenCols()
-              + ")");
-    }
-    int regions = fused.getRegionCount();
-    if (regions != fused.getContext().getRegionsCount()
-        || fused.getRegionEmbeddingsFp16().size()
-            != (long) regions * fused.getRegionChannels() * 2) {
-      throw new PermanentFailure(
-          "invalid_features",
-          "region embeddings of "
-              + fused.getRegionEmbeddingsFp16().size()
-              + " bytes do not match "
-              + regions
-              + " regions x "
-              + fused.getRegionChannels()
-              + " channels");
-    }
-    GridLayout layout = fused.getLayout();
-    int[] imageLayout = {
-      globalSide,
-      globalSide,
-      fused.getLocalTokenRows(),
-      fused.getLocalTokenCols(),
-      layout.getImageWidth(),
-      layout.getImageHeight()
-    };
-    GenerationOptions options = fused.getContext().getOptions();
-    GenerationRequest.Sampling sampling =
-        new GenerationRequest.Sampling(
-            options.getMaxTokens() > 0 ? options.getMaxTokens() : settings.defaultMaxTokens(),
-            options.getTemperature(),
-            options.getTopP() > 0 ? options.getTopP() : 1.0f,
-            options.getHasSeed() ? options.getSeed() : null,
-            options.getStopList());
-    return new GenerationRequest(
-        fused.getContext().getRequestId(),
-        prompt,
-        fused.getImageTokensFp16(),
-        (int) tokens,
-        channels,
-        imageLayout,
-        fused.getRegionEmbeddingsFp16(),
-        regions,
-        fused.getRegionChannels(),
-        sampling);
+  /** Commits offsets freed while no records arrive (generations that finished since). */
+  @EventListener(condition = "event.listenerId.startsWith('" + ID + "')")
+  void onIdle(ListenerContainerIdleEvent event) {
+    committer.commit(event.getConsumer());
   }
 }

@@ -21,7 +21,8 @@ class LlmPropertiesTest {
     LlmProperties properties = bind(Map.of());
     assertThat(properties.llm().template().toDomain()).isEqualTo(PromptTemplate.ferretV1());
     assertThat(properties.llm().coalesceTokens()).isEqualTo(4);
-    assertThat(properties.llm().concurrency()).isEqualTo(4);
+    assertThat(properties.llm().concurrency()).isEqualTo(1);
+    assertThat(properties.llm().maxGenerations()).isEqualTo(64);
     assertThat(properties.llm().maxGenerationTime()).isEqualTo(Duration.ofMinutes(5));
     assertThat(properties.llm().model()).isEqualTo("ferret_llm");
   }

@@ -5,11 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import ai.ferretstream.llm.LlmApplication;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.Cancel;
+import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.TileKind;
 import ai.ferretstream.testsupport.EmbeddedBrokers;
 import ai.ferretstream.testsupport.FakeLlm;
 import com.google.protobuf.ByteString;
@@ -28,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -167,6 +172,123 @@ class LlmIT {
 
   @org.springframework.beans.factory.annotation.Autowired
   private io.micrometer.core.instrument.MeterRegistry meters;
+
+  /** Publishes a feature record and returns where it landed. */
+  private FeatureRef feature(
+      String requestId, TileKind kind, int index, int patchesRows, int patchesCols, float base)
+      throws Exception {
+    float[] values = new float[patchesRows * patchesCols * CHANNELS];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = base + (i % 97) / 128f;
+    }
+    TileFeatures f =
+        TileFeatures.newBuilder()
+            .setContext(RequestContext.newBuilder().setRequestId(requestId))
+            .setKind(kind)
+            .setIndex(index)
+            .setLocalCount(2)
+            .setLayout(LAYOUT)
+            .setPatchRows(patchesRows)
+            .setPatchCols(patchesCols)
+            .setChannels(CHANNELS)
+            .setFeaturesFp16(ByteString.copyFrom(TensorCodec.floatsToFp16(values)))
+            .build();
+    RecordMetadata m =
+        template
+            .send(new ProducerRecord<>(catalog.features(), requestId, f))
+            .get(10, TimeUnit.SECONDS)
+            .getRecordMetadata();
+    return FeatureRef.newBuilder()
+        .setKind(kind)
+        .setIndex(index)
+        .setTopic(m.topic())
+        .setPartition(m.partition())
+        .setOffset(m.offset())
+        .build();
+  }
+
+  private void publishByReference(String requestId, List<FeatureRef> refs) throws Exception {
+    RequestContext context =
+        RequestContext.newBuilder()
+            .setRequestId(requestId)
+            .setPrompt("Where is the red square?")
+            .setGrounding(true)
+            .setDeadlineUnixMs(System.currentTimeMillis() + 60_000)
+            .build();
+    FusedContext fused =
+        FusedContext.newBuilder()
+            .setContext(context)
+            .setLayout(LAYOUT)
+            .setChannels(CHANNELS)
+            .setGlobalTokens(576)
+            .setLocalTokenRows(24)
+            .setLocalTokenCols(48)
+            .addAllFeatureRefs(refs)
+            .build();
+    template
+        .send(new ProducerRecord<>(catalog.fused(), requestId, fused))
+        .get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void imageTokensSentByReferenceAreReadBackAndLaidOutForTheModel() throws Exception {
+    FeatureRef global = feature("llm-ref", TileKind.TILE_KIND_GLOBAL, 0, 24, 24, 0f);
+    feature("llm-ref-other", TileKind.TILE_KIND_GLOBAL, 0, 24, 24, 5f); // in between
+    FeatureRef left = feature("llm-ref", TileKind.TILE_KIND_LOCAL, 0, 24, 24, 1f);
+    FeatureRef right = feature("llm-ref", TileKind.TILE_KIND_LOCAL, 1, 24, 24, 2f);
+    publishByReference("llm-ref", List.of(global, left, right));
+
+    List<AnswerEvent> events = awaitEnd("llm-ref");
+    assertThat(events.get(events.size() - 1).hasDone()).isTrue();
+    assertThat(events.get(events.size() - 1).getDone().getTimingsMap())
+        .containsKey("llm.tokens_read");
+    FakeLlm.Call call =
+        fake.calls().stream().filter(c -> c.request().getId().equals("llm-ref")).findFirst().get();
+    byte[] sent = call.request().getRawInputContents(1).toByteArray();
+    float[] t = TensorCodec.fp16ToFloats(sent);
+    assertThat(t).hasSize((576 + 24 * 48) * CHANNELS);
+    // token 0 is the global map's first; the merged map's row 0 is the left tile's row 0 followed
+    // by the right tile's row 0
+    int merged = 576 * CHANNELS;
+    assertThat(t[0]).isEqualTo(0f);
+    assertThat(t[merged]).isEqualTo(1f);
+    assertThat(t[merged + 24 * CHANNELS]).isEqualTo(2f);
+    assertThat(t[merged + 48 * CHANNELS])
+        .isEqualTo(
+            TensorCodec.fp16ToFloats(
+                TensorCodec.floatsToFp16(new float[] {1f + (24 * CHANNELS % 97) / 128f}))[0]);
+  }
+
+  @Test
+  void aReferenceToAMissingFeatureRecordEndsInAClearError() throws Exception {
+    FeatureRef global = feature("llm-gone", TileKind.TILE_KIND_GLOBAL, 0, 24, 24, 0f);
+    FeatureRef left = feature("llm-gone", TileKind.TILE_KIND_LOCAL, 0, 24, 24, 1f);
+    FeatureRef missing =
+        left.toBuilder().setIndex(1).setOffset(left.getOffset() + 1_000_000).build();
+    publishByReference("llm-gone", List.of(global, left, missing));
+
+    List<AnswerEvent> events = awaitEnd("llm-gone");
+    assertThat(events).hasSize(1);
+    assertThat(events.get(0).getError().getCode()).isEqualTo("features_expired");
+    assertThat(events.get(0).getError().getRetryable()).isFalse();
+  }
+
+  @Test
+  void generationsRunConcurrentlyBeyondThePartitionCount() throws Exception {
+    int partitions = template.partitionsFor(catalog.fused()).size();
+    int streams = 32;
+    assertThat(streams).isGreaterThan(partitions * 4);
+    long deadline = System.currentTimeMillis() + 60_000;
+    for (int i = 0; i < streams; i++) {
+      publish("llm-paced-" + i, "paced please", deadline);
+    }
+    for (int i = 0; i < streams; i++) {
+      List<AnswerEvent> events = awaitEnd("llm-paced-" + i);
+      assertThat(events.get(events.size() - 1).getDone().getFinishReason()).isEqualTo("stop");
+    }
+    // the streams overlapped far beyond one per partition: generations are not pinned to them
+    assertThat(fake.maxConcurrentPacedStreams()).isGreaterThan(partitions * 4);
+  }
 
   @Test
   void answerStreamsAsOrderedDeltasThenTheBoxThenDone() throws Exception {

@@ -1,6 +1,5 @@
 package ai.ferretstream.proto.kafka;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
 import java.util.Arrays;
@@ -26,12 +25,7 @@ public final class CatalogDeserializer implements Deserializer<MessageLite> {
       return null;
     }
     Parser<MessageLite> parser = parsers.computeIfAbsent(topic, CatalogDeserializer::parserFor);
-    try {
-      return parser.parseFrom(data);
-    } catch (InvalidProtocolBufferException e) {
-      throw new SerializationException(
-          "record on " + topic + " is not a valid protobuf message: " + e.getMessage(), e);
-    }
+    return ProtobufDeserializer.parse(parser, topic, data);
   }
 
   /** The parser of the catalog topic {@code topic} names (its dead-letter topic too). */

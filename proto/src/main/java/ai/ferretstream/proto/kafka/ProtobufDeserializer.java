@@ -1,5 +1,6 @@
 package ai.ferretstream.proto.kafka;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
@@ -63,8 +64,19 @@ public class ProtobufDeserializer<T extends MessageLite> implements Deserializer
     if (parser == null) {
       throw new IllegalStateException("ProtobufDeserializer used before configure()");
     }
+    return parse(parser, topic, data);
+  }
+
+  /**
+   * Parses {@code data} with aliasing: the message's {@code bytes} fields (tiles, feature maps) are
+   * views of {@code data}, not copies. Safe because the consumer hands each record its own array,
+   * which nothing writes to afterwards.
+   */
+  static <M extends MessageLite> M parse(Parser<M> parser, String topic, byte[] data) {
     try {
-      return parser.parseFrom(data);
+      CodedInputStream in = CodedInputStream.newInstance(data);
+      in.enableAliasing(true);
+      return parser.parseFrom(in);
     } catch (InvalidProtocolBufferException e) {
       throw new SerializationException(
           "record on " + topic + " is not a valid protobuf message: " + e.getMessage(), e);

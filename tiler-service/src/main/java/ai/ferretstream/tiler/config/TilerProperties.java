@@ -39,6 +39,8 @@ record TilerProperties(@Valid @DefaultValue Tiler tiler) {
    * @param maxPixels largest decoded image accepted, width x height, checked from the header
    * @param concurrency listener threads (tiling is CPU-bound: up to the cores available)
    * @param groupId consumer group of the requests listener (lag-based autoscaling watches it)
+   * @param sendWindow requests whose tiles may be on their way to the broker at once; the listener
+   *     goes on tiling meanwhile (its commits never pass an unacknowledged request)
    */
   public record Tiler(
       @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
@@ -54,5 +56,6 @@ record TilerProperties(@Valid @DefaultValue Tiler tiler) {
       @NotNull @DefaultValue("20MB") DataSize maxImageSize,
       @Min(1) @DefaultValue("40000000") long maxPixels,
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,
-      @NotBlank @DefaultValue("tiler-service") String groupId) {}
+      @NotBlank @DefaultValue("tiler-service") String groupId,
+      @Min(1) @Max(1024) @DefaultValue("8") int sendWindow) {}
 }

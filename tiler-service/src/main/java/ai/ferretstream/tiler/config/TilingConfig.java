@@ -1,8 +1,15 @@
 package ai.ferretstream.tiler.config;
 
+import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.DurablePublisher;
+import ai.ferretstream.boot.kafka.FerretKafka;
+import ai.ferretstream.boot.kafka.FerretKafkaProperties;
+import ai.ferretstream.boot.kafka.OffsetCommitter;
+import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.ServiceName;
+import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.boot.kafka.TopicUsage;
+import ai.ferretstream.boot.kafka.TrackedPartitions;
 import ai.ferretstream.proto.kafka.Topic;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.tiler.domain.GridSelector;
@@ -14,8 +21,14 @@ import ai.ferretstream.tiler.domain.resample.Parallelism;
 import ai.ferretstream.tiler.messaging.AskRequestListener;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.util.List;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.config.ContainerPostProcessor;
+import org.springframework.kafka.listener.AbstractMessageListenerContainer;
+import org.springframework.kafka.listener.ConsumerRecordRecoverer;
+import org.springframework.kafka.listener.ContainerProperties;
+import org.springframework.kafka.listener.DefaultErrorHandler;
 
 /**
  * The tiling domain objects and the request listener, built from {@link TilerProperties}; the Kafka
@@ -64,15 +77,89 @@ class TilingConfig {
   }
 
   @Bean
+  OffsetTracker requestOffsets() {
+    return new OffsetTracker();
+  }
+
+  @Bean
+  OffsetCommitter requestCommitter(OffsetTracker requestOffsets) {
+    return new OffsetCommitter(requestOffsets);
+  }
+
+  /**
+   * Tile sends in flight without blocking the consumer, {@code ferret.tiler.send-window} requests.
+   */
+  @Bean
+  AcknowledgedSends tileSends(
+      DurablePublisher publisher,
+      OffsetTracker requestOffsets,
+      TilerProperties properties,
+      FerretKafkaProperties kafka) {
+    return new AcknowledgedSends(
+        publisher, requestOffsets, properties.tiler().sendWindow(), kafka.sendTimeout());
+  }
+
+  @Bean
   AskRequestListener askRequestListener(
       ImageDecoder decoder,
       ImageTiler tiler,
       DurablePublisher publisher,
+      AcknowledgedSends tileSends,
+      OffsetTracker requestOffsets,
+      OffsetCommitter requestCommitter,
       TopicCatalog catalog,
       ServiceName service,
       Clock clock,
       MeterRegistry meterRegistry) {
     return new AskRequestListener(
-        decoder, tiler, publisher, catalog, service.value(), clock, meterRegistry);
+        decoder,
+        tiler,
+        publisher,
+        tileSends,
+        requestOffsets,
+        requestCommitter,
+        catalog,
+        service.value(),
+        clock,
+        meterRegistry);
+  }
+
+  /**
+   * The requests listener's container: the listener commits (never past a request whose tiles are
+   * not acknowledged); on revocation the sends in flight get the send timeout to finish first.
+   */
+  @Bean
+  ContainerPostProcessor<String, Object, AbstractMessageListenerContainer<String, Object>>
+      requestsContainerSetup(
+          ConsumerRecordRecoverer ferretRecoverer,
+          FerretKafkaProperties kafka,
+          OffsetTracker requestOffsets,
+          OffsetCommitter requestCommitter) {
+    TrackedPartitions partitions =
+        new TrackedPartitions(requestOffsets, requestCommitter) {
+          @Override
+          protected void beforeRevokeCommit(List<SourcePartition> revoked) {
+            try {
+              requestOffsets.awaitReleased(revoked, kafka.sendTimeout());
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+
+          @Override
+          protected void drop(List<SourcePartition> dropped) {
+            // nothing is held but offsets
+          }
+        };
+    return container -> {
+      DefaultErrorHandler handler =
+          FerretKafka.errorHandler(ferretRecoverer, kafka.retries(), kafka.retryBackoff());
+      handler.setAckAfterHandle(false);
+      container.setCommonErrorHandler(handler);
+      ContainerProperties settings = container.getContainerProperties();
+      settings.setAckMode(ContainerProperties.AckMode.MANUAL);
+      settings.setConsumerRebalanceListener(partitions);
+      settings.setIdleEventInterval(1000L);
+    };
   }
 }

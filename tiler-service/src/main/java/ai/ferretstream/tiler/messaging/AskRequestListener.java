@@ -1,6 +1,10 @@
 package ai.ferretstream.tiler.messaging;
 
+import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.DurablePublisher;
+import ai.ferretstream.boot.kafka.OffsetCommitter;
+import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.TopicCatalog;
@@ -19,16 +23,22 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.event.EventListener;
 import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.event.ListenerContainerIdleEvent;
 
 /**
  * Consumes {@code ferret.requests}: drops expired requests with a {@code deadline_exceeded} error
  * event, decodes and tiles the image, and publishes the global view to {@code ferret.tiles.global}
- * and the local tiles to {@code ferret.tiles.local}, waiting for every send before returning.
+ * and the local tiles to {@code ferret.tiles.local}. It does not wait for the broker's
+ * acknowledgements: the request's offset is held until they all arrived ({@link AcknowledgedSends})
+ * and commits never pass it; a send that finally fails becomes a retryable error event for the
+ * client.
  *
  * <p>A bad image throws {@link PermanentFailure} ({@code invalid_image} / {@code image_too_large});
  * the shared error handler then sends the client an error event and dead-letters the request.
@@ -44,6 +54,9 @@ public final class AskRequestListener {
   private final ImageTiler tiler;
   private final TopicCatalog catalog;
   private final DurablePublisher publisher;
+  private final AcknowledgedSends sends;
+  private final OffsetTracker tracker;
+  private final OffsetCommitter committer;
   private final String service;
   private final Clock clock;
   private final MeterRegistry meters;
@@ -55,7 +68,10 @@ public final class AskRequestListener {
   /**
    * @param decoder image decoding with size limits
    * @param tiler grid choice, resampling and cutting
-   * @param publisher producer of tiles and error events, waiting for the broker's acknowledgements
+   * @param publisher producer of error events, waiting for the broker's acknowledgements
+   * @param sends producer of tiles, holding the request's offset until they are acknowledged
+   * @param tracker the offsets held by {@code sends}
+   * @param committer commits what {@code tracker} allows
    * @param catalog topic names
    * @param service this service's name, for headers and error events
    * @param clock time source for deadlines and stage timings
@@ -65,10 +81,16 @@ public final class AskRequestListener {
       ImageDecoder decoder,
       ImageTiler tiler,
       DurablePublisher publisher,
+      AcknowledgedSends sends,
+      OffsetTracker tracker,
+      OffsetCommitter committer,
       TopicCatalog catalog,
       String service,
       Clock clock,
       MeterRegistry meters) {
+    this.sends = sends;
+    this.tracker = tracker;
+    this.committer = committer;
     this.decoder = decoder;
     this.tiler = tiler;
     this.catalog = catalog;
@@ -78,7 +100,8 @@ public final class AskRequestListener {
     this.meters = meters;
     this.publishTimer =
         Timer.builder("ferret.tiler.publish")
-            .description("Sending one request's tiles until the broker acknowledged all")
+            .description(
+                "Sending one request's tiles until the broker acknowledged all (off the consumer thread)")
             .publishPercentiles(0.5, 0.99)
             .register(meters);
     this.globalTiles =
@@ -103,8 +126,25 @@ public final class AskRequestListener {
       groupId = "${ferret.tiler.group-id:tiler-service}",
       clientIdPrefix = "${spring.application.name}",
       topics = "#{@topicCatalog.requests()}",
-      concurrency = "${ferret.tiler.concurrency:1}")
-  public void onMessage(ConsumerRecord<String, AskRequest> record) {
+      concurrency = "${ferret.tiler.concurrency:1}",
+      containerPostProcessor = "requestsContainerSetup")
+  public void onMessage(ConsumerRecord<String, AskRequest> record, Consumer<?, ?> consumer) {
+    SourcePartition partition = new SourcePartition(record.topic(), record.partition());
+    tracker.seen(partition, record.offset());
+    try {
+      tile(record, partition);
+    } finally {
+      committer.commit(consumer);
+    }
+  }
+
+  /** Commits offsets freed while no records arrive (tiles acknowledged since). */
+  @EventListener(condition = "event.listenerId.startsWith('" + ID + "')")
+  public void onIdle(ListenerContainerIdleEvent event) {
+    committer.commit(event.getConsumer());
+  }
+
+  private void tile(ConsumerRecord<String, AskRequest> record, SourcePartition partition) {
     AskRequest request = record.value();
     if (request == null) {
       throw new PermanentFailure("invalid_request", "the request record has no value");
@@ -172,7 +212,10 @@ public final class AskRequestListener {
               : catalog.tilesLocal();
       records.add(TileMessages.record(topic, tile, service));
     }
-    publishTimer.record(() -> publisher.sendAll(records));
+    long sendStart = System.nanoTime();
+    sends
+        .send(partition, record.offset(), records, failure -> failedSend(stamped, failure))
+        .thenRun(() -> publishTimer.record(System.nanoTime() - sendStart, TimeUnit.NANOSECONDS));
     globalTiles.increment();
     localTiles.increment(tiles.size() - 1);
     log.debug(
@@ -181,6 +224,26 @@ public final class AskRequestListener {
         tiled.plan().imageWidth(),
         tiled.plan().imageHeight(),
         tiled.plan().grid());
+  }
+
+  /** The tiles could not all be published: the client gets a retryable error (not awaited). */
+  private void failedSend(RequestContext context, Throwable failure) {
+    log.warn("could not publish the tiles of {}: {}", context.getRequestId(), failure.toString());
+    try {
+      publisher.sendAsync(
+          DurablePublisher.widen(
+              AnswerEvents.record(
+                  context,
+                  catalog,
+                  AnswerEvents.error(
+                      context.getRequestId(),
+                      service,
+                      "stage_unavailable",
+                      "tiler-service could not publish the request's tiles",
+                      true))));
+    } catch (RuntimeException e) {
+      log.error("could not tell the client of {} either: {}", context.getRequestId(), e.toString());
+    }
   }
 
   private Timer stageTimer(String name, String description, ImageDecoder.Decoded decoded) {

@@ -7,9 +7,12 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.DurablePublisher;
+import ai.ferretstream.boot.kafka.OffsetCommitter;
+import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.failure.PermanentFailure;
-import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AnswerEvent;
@@ -32,6 +35,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -50,13 +54,23 @@ class AskRequestListenerTest {
   @SuppressWarnings("unchecked")
   private final KafkaOperations<String, Object> kafka = mock(KafkaOperations.class);
 
+  private final OffsetTracker offsets = new OffsetTracker();
+  private final SourcePartition requests = new SourcePartition("t.ferret.requests", 0);
+
+  @SuppressWarnings("unchecked")
+  private final Consumer<String, Object> consumer = mock(Consumer.class);
+
   private AskRequestListener listener() {
+    DurablePublisher publisher = new DurablePublisher(kafka, Duration.ofSeconds(1));
     return new AskRequestListener(
         new ImageDecoder(1_000_000, 10_000_000),
         new ImageTiler(
             new GridSelector(
                 List.of(Grid.parse("1x1"), Grid.parse("2x1"), Grid.parse("2x2")), 336)),
-        new DurablePublisher(kafka, Duration.ofSeconds(1)),
+        publisher,
+        new AcknowledgedSends(publisher, offsets, 4, Duration.ofSeconds(1)),
+        offsets,
+        new OffsetCommitter(offsets),
         catalog,
         "tiler-service",
         Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
@@ -101,7 +115,7 @@ class AskRequestListenerTest {
     brokerAcknowledges();
     byte[] png = TestImages.png(TestImages.redAndBlue(700, 330));
 
-    listener().onMessage(record(context("r1", NOW + 60_000), png));
+    listener().onMessage(record(context("r1", NOW + 60_000), png), consumer);
 
     assertThat(sent).hasSize(3);
     assertThat(sent.get(0).topic()).isEqualTo("t.ferret.tiles.global");
@@ -132,7 +146,7 @@ class AskRequestListenerTest {
   void answersDeadlineExceededInsteadOfTilingAnExpiredRequest() {
     brokerAcknowledges();
 
-    listener().onMessage(record(context("late", NOW - 1), new byte[] {1, 2, 3}));
+    listener().onMessage(record(context("late", NOW - 1), new byte[] {1, 2, 3}), consumer);
 
     assertThat(sent).hasSize(1);
     ProducerRecord<String, Object> answer = sent.get(0);
@@ -148,26 +162,61 @@ class AskRequestListenerTest {
   void failsPermanentlyOnAnUndecodableImageWithoutPublishingTiles() {
     brokerAcknowledges();
 
-    assertThatThrownBy(() -> listener().onMessage(record(context("bad", 0), new byte[] {1, 2, 3})))
+    assertThatThrownBy(
+            () -> listener().onMessage(record(context("bad", 0), new byte[] {1, 2, 3}), consumer))
         .isInstanceOfSatisfying(
             PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_image"));
     verify(kafka, never()).send(ArgumentMatchers.<ProducerRecord<String, Object>>any());
   }
 
   @Test
-  void failsTransientlyWhenTheBrokerDoesNotAcknowledge() {
+  void holdsTheRequestsOffsetUntilTheBrokerAcknowledgedEveryTile() {
+    CompletableFuture<SendResult<String, Object>> ack = new CompletableFuture<>();
     when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
-        .thenReturn(CompletableFuture.failedFuture(new IllegalStateException("broker down")));
+        .thenAnswer(
+            call -> {
+              sent.add(call.getArgument(0));
+              return ack;
+            });
     byte[] png = TestImages.png(TestImages.redAndBlue(100, 100));
 
-    assertThatThrownBy(() -> listener().onMessage(record(context("r2", 0), png)))
-        .isInstanceOf(TransientFailure.class)
-        .hasMessageContaining("broker down");
+    listener().onMessage(record(context("r3", 0), png), consumer);
+
+    // the listener returned without waiting; the offset may not be committed yet
+    assertThat(sent).hasSize(2);
+    assertThat(offsets.held(requests)).isEqualTo(1);
+    assertThat(offsets.committable(requests)).isZero();
+    ack.complete(sendResult());
+    assertThat(offsets.held(requests)).isZero();
+    assertThat(offsets.committable(requests)).isEqualTo(1);
+  }
+
+  @Test
+  void tellsTheClientWhenTheBrokerNeverAcknowledgesTheTiles() {
+    when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
+        .thenAnswer(
+            call -> {
+              ProducerRecord<String, Object> r = call.getArgument(0);
+              sent.add(r);
+              return r.topic().equals("t.ferret.answers")
+                  ? CompletableFuture.completedFuture(sendResult())
+                  : CompletableFuture.failedFuture(new IllegalStateException("broker down"));
+            });
+    byte[] png = TestImages.png(TestImages.redAndBlue(100, 100));
+
+    listener().onMessage(record(context("r2", 0), png), consumer);
+
+    ProducerRecord<String, Object> last = sent.get(sent.size() - 1);
+    assertThat(last.topic()).isEqualTo("t.ferret.answers");
+    AnswerEvent event = (AnswerEvent) last.value();
+    assertThat(event.getError().getCode()).isEqualTo("stage_unavailable");
+    assertThat(event.getError().getRetryable()).isTrue();
+    assertThat(offsets.held(requests)).isZero();
   }
 
   @Test
   void rejectsARequestWithoutAnId() {
-    assertThatThrownBy(() -> listener().onMessage(record(context("", 0), new byte[] {1})))
+    assertThatThrownBy(() -> listener().onMessage(record(context("", 0), new byte[] {1}), consumer))
         .isInstanceOfSatisfying(
             PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_request"));
   }

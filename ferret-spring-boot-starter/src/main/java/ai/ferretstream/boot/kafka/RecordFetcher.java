@@ -1,0 +1,197 @@
+package ai.ferretstream.boot.kafka;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.failure.TransientFailure;
+import ai.ferretstream.proto.kafka.CatalogDeserializer;
+import ai.ferretstream.proto.kafka.KafkaLimits;
+import com.google.protobuf.MessageLite;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Reads records back from Kafka by their location (topic, partition, offset): the read side of a
+ * claim check, where a small record names large records published earlier instead of carrying them
+ * again. Kafka is the store; nothing is copied into a second system.
+ *
+ * <p>A pool of consumers without a group ({@code assign} and {@code seek}, nothing committed), each
+ * used by one fetch at a time. A consumer fetches one record batch per partition request ({@code
+ * max.partition.fetch.bytes} = 1: the broker always returns at least the first batch), so reading a
+ * few multi-MB records among other requests' records reads little else; consecutive wanted offsets
+ * are read in one go, gaps are skipped with a seek.
+ *
+ * <p>A location that no longer exists (deleted by retention) or never existed is a {@link
+ * PermanentFailure} {@code {code}_expired}; a broker that does not answer in time is a {@link
+ * TransientFailure}.
+ */
+public final class RecordFetcher implements AutoCloseable {
+
+  /** Where one record lies. */
+  public record Location(String topic, int partition, long offset) {
+    TopicPartition topicPartition() {
+      return new TopicPartition(topic, partition);
+    }
+  }
+
+  private final BlockingQueue<KafkaConsumer<String, MessageLite>> idle;
+  private final List<KafkaConsumer<String, MessageLite>> all = new ArrayList<>();
+  private final Duration timeout;
+  private final String failureCode;
+
+  /**
+   * @param consumerProperties the service's consumer properties (bootstrap servers, security); the
+   *     group, commit, reset and fetch-size settings are replaced
+   * @param consumers how many fetches may run at once
+   * @param timeout longest one fetch may take
+   * @param failureCode prefix of the failure code of a missing record ({@code <code>_expired})
+   */
+  public RecordFetcher(
+      Map<String, Object> consumerProperties,
+      String clientId,
+      int consumers,
+      Duration timeout,
+      String failureCode) {
+    if (consumers < 1) {
+      throw new IllegalArgumentException("consumers must be positive");
+    }
+    this.timeout = timeout;
+    this.failureCode = failureCode;
+    this.idle = new ArrayBlockingQueue<>(consumers);
+    for (int i = 0; i < consumers; i++) {
+      Map<String, Object> props = new HashMap<>(consumerProperties);
+      props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+      props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+      props.remove(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG);
+      props.remove(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG);
+      props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId + "-" + i);
+      props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      // a location that is gone must fail, never silently read something else
+      props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+      props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1);
+      props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
+      props.putIfAbsent(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1);
+      KafkaConsumer<String, MessageLite> consumer =
+          new KafkaConsumer<>(props, new StringDeserializer(), new CatalogDeserializer());
+      all.add(consumer);
+      idle.add(consumer);
+    }
+  }
+
+  /**
+   * The values at {@code locations}, in the same order.
+   *
+   * @throws PermanentFailure when a location holds no record
+   * @throws TransientFailure when the records could not be read in time
+   */
+  public List<MessageLite> fetch(List<Location> locations) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    KafkaConsumer<String, MessageLite> consumer =
+        idle.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    if (consumer == null) {
+      throw new TransientFailure("no Kafka reader was free within " + timeout);
+    }
+    try {
+      return read(consumer, locations, deadline);
+    } catch (RecordDeserializationException e) {
+      throw new PermanentFailure(
+          failureCode + "_invalid",
+          "a record of " + locations + " is unreadable: " + e.getMessage());
+    } catch (OffsetOutOfRangeException e) {
+      throw new PermanentFailure(
+          failureCode + "_expired",
+          "records " + locations + " are no longer in Kafka (retention): " + e.getMessage());
+    } catch (KafkaException e) {
+      throw new TransientFailure("reading " + locations + " from Kafka failed: " + e, e);
+    } finally {
+      idle.add(consumer);
+    }
+  }
+
+  private List<MessageLite> read(
+      KafkaConsumer<String, MessageLite> consumer, List<Location> locations, long deadline) {
+    // per partition, the wanted offsets in order and where each goes in the answer
+    Map<TopicPartition, TreeMap<Long, List<Integer>>> wanted = new HashMap<>();
+    for (int i = 0; i < locations.size(); i++) {
+      Location l = locations.get(i);
+      wanted
+          .computeIfAbsent(l.topicPartition(), tp -> new TreeMap<>())
+          .computeIfAbsent(l.offset(), o -> new ArrayList<>(1))
+          .add(i);
+    }
+    MessageLite[] values = new MessageLite[locations.size()];
+    consumer.assign(wanted.keySet());
+    wanted.forEach((tp, offsets) -> consumer.seek(tp, offsets.firstKey()));
+    while (!wanted.isEmpty()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new TransientFailure(
+            "records " + locations + " could not be read from Kafka within " + timeout);
+      }
+      ConsumerRecords<String, MessageLite> records = consumer.poll(Duration.ofNanos(left));
+      for (ConsumerRecord<String, MessageLite> r : records) {
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        TreeMap<Long, List<Integer>> offsets = wanted.get(tp);
+        if (offsets == null) {
+          continue;
+        }
+        List<Integer> slots = offsets.remove(r.offset());
+        if (slots != null && r.value() == null) {
+          throw new PermanentFailure(
+              failureCode + "_expired", "the record at " + tp + "@" + r.offset() + " is empty");
+        }
+        if (slots != null) {
+          for (int slot : slots) {
+            values[slot] = r.value();
+          }
+        }
+      }
+      List<TopicPartition> done = new ArrayList<>();
+      for (Map.Entry<TopicPartition, TreeMap<Long, List<Integer>>> e : wanted.entrySet()) {
+        TopicPartition tp = e.getKey();
+        if (e.getValue().isEmpty()) {
+          done.add(tp);
+          continue;
+        }
+        long next = e.getValue().firstKey();
+        long position = consumer.position(tp);
+        if (position > next) {
+          throw new PermanentFailure(
+              failureCode + "_expired",
+              "no record at offset " + next + " of " + tp + " (the log has moved past it)");
+        }
+        if (position < next) {
+          consumer.seek(tp, next); // skip other records instead of reading them
+        }
+      }
+      done.forEach(wanted::remove);
+      if (!done.isEmpty()) {
+        consumer.pause(done);
+      }
+    }
+    consumer.assign(List.of());
+    return List.of(values);
+  }
+
+  @Override
+  public void close() {
+    for (KafkaConsumer<String, MessageLite> c : all) {
+      c.close(CloseOptions.timeout(Duration.ofSeconds(5)));
+    }
+  }
+}

@@ -1,0 +1,135 @@
+package ai.ferretstream.llm.messaging;
+
+import ai.ferretstream.boot.kafka.RecordFetcher;
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.tensor.ImageTokens;
+import ai.ferretstream.proto.v1.FeatureRef;
+import ai.ferretstream.proto.v1.FusedContext;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.TileKind;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.MessageLite;
+import com.google.protobuf.UnsafeByteOperations;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The image tokens of a fused context: the ones it carries (by value), or the ones laid out from
+ * the feature records it names (by reference), read back from Kafka and checked to belong to the
+ * request, in the order and with the shapes the context says.
+ */
+final class ImageTokenSource {
+
+  private final RecordFetcher fetcher;
+  private final Timer readTimer;
+
+  ImageTokenSource(RecordFetcher fetcher, Timer readTimer) {
+    this.fetcher = fetcher;
+    this.readTimer = readTimer;
+  }
+
+  /**
+   * The FP16 image tokens {@code [global + local tokens, C]}.
+   *
+   * @throws PermanentFailure {@code invalid_features} when the named records do not fit the
+   *     context, {@code features_expired} when they are no longer in Kafka
+   */
+  ByteString of(FusedContext fused) throws InterruptedException {
+    if (fused.getFeatureRefsCount() == 0) {
+      return fused.getImageTokensFp16();
+    }
+    long start = System.nanoTime();
+    GridLayout layout = fused.getLayout();
+    int rows = layout.getRows();
+    int cols = layout.getCols();
+    int refs = fused.getFeatureRefsCount();
+    if (rows <= 0 || cols <= 0 || refs != 1 + rows * cols) {
+      throw invalid(
+          refs + " feature records named for a " + cols + "x" + rows + " grid (expected 1 + N)");
+    }
+    List<RecordFetcher.Location> locations = new ArrayList<>(refs);
+    for (FeatureRef r : fused.getFeatureRefsList()) {
+      locations.add(new RecordFetcher.Location(r.getTopic(), r.getPartition(), r.getOffset()));
+    }
+    List<MessageLite> values = fetcher.fetch(locations);
+    String id = fused.getContext().getRequestId();
+    TileFeatures global =
+        features(values.get(0), fused.getFeatureRefs(0), id, TileKind.TILE_KIND_GLOBAL, 0);
+    List<ByteString> locals = new ArrayList<>(refs - 1);
+    for (int k = 0; k < rows * cols; k++) {
+      TileFeatures local =
+          features(values.get(k + 1), fused.getFeatureRefs(k + 1), id, TileKind.TILE_KIND_LOCAL, k);
+      locals.add(local.getFeaturesFp16());
+    }
+    int patchRows = fused.getLocalTokenRows() / rows;
+    int patchCols = fused.getLocalTokenCols() / cols;
+    if (patchRows * rows != fused.getLocalTokenRows()
+        || patchCols * cols != fused.getLocalTokenCols()
+        || global.getChannels() != fused.getChannels()) {
+      throw invalid(
+          "the feature records do not fit the fused context's "
+              + fused.getLocalTokenRows()
+              + "x"
+              + fused.getLocalTokenCols()
+              + " local tokens of "
+              + fused.getChannels()
+              + " channels");
+    }
+    byte[] tokens;
+    try {
+      tokens =
+          ImageTokens.of(
+              global.getFeaturesFp16(),
+              locals,
+              rows,
+              cols,
+              patchRows,
+              patchCols,
+              fused.getChannels());
+    } catch (IllegalArgumentException e) {
+      throw invalid(e.getMessage());
+    }
+    readTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    return UnsafeByteOperations.unsafeWrap(tokens);
+  }
+
+  private static TileFeatures features(
+      MessageLite value, FeatureRef ref, String requestId, TileKind kind, int index) {
+    if (!(value instanceof TileFeatures f)) {
+      throw invalid("the record at " + where(ref) + " is not a feature record");
+    }
+    if (!f.getContext().getRequestId().equals(requestId)
+        || ref.getKind() != kind
+        || f.getKind() != kind
+        || f.getIndex() != index
+        || ref.getIndex() != index) {
+      throw invalid(
+          "the record at "
+              + where(ref)
+              + " holds "
+              + f.getKind()
+              + " "
+              + f.getIndex()
+              + " of request "
+              + f.getContext().getRequestId()
+              + ", expected "
+              + kind
+              + " "
+              + index
+              + " of "
+              + requestId);
+    }
+    return f;
+  }
+
+  private static String where(FeatureRef ref) {
+    return ref.getTopic() + "-" + ref.getPartition() + "@" + ref.getOffset();
+  }
+
+  private static PermanentFailure invalid(String message) {
+    return new PermanentFailure("invalid_features", message);
+  }
+}
