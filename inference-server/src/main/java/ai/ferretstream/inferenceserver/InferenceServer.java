@@ -1,6 +1,7 @@
 package ai.ferretstream.inferenceserver;
 
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
+import ai.ferretstream.proto.triton.TritonMethods;
 import ai.onnxruntime.OrtEnvironment;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -92,7 +93,7 @@ public final class InferenceServer implements AutoCloseable {
             // clients such as TritonChannels ping during long calls: allow it instead of GOAWAY
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
-            .addService(new InferenceService(registry))
+            .addService(TritonMethods.withAliasing(new InferenceService(registry).bindService()))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();

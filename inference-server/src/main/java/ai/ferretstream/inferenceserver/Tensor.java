@@ -35,7 +35,8 @@ record Tensor(String name, String datatype, long[] shape, ByteString data) {
 
   /** A little-endian read-only view of the contents (no copy for contiguous data). */
   ByteBuffer littleEndian() {
-    return data.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    // sliced: a view of a larger array (a request parsed with aliasing) starts at index 0
+    return data.asReadOnlyByteBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
   }
 
   @Override

@@ -15,6 +15,7 @@ import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
 import ai.ferretstream.proto.inference.ModelReadyRequest;
 import ai.ferretstream.proto.triton.TritonHeaders;
+import ai.ferretstream.proto.triton.TritonMethods;
 import com.google.protobuf.ByteString;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
@@ -145,12 +146,14 @@ public final class TritonClient {
             .build();
     ModelInferResponse response;
     try {
+      // the features are parsed with aliasing: copied once out of the transport's buffers
       response =
-          stub.withInterceptors(
-                  MetadataUtils.newAttachHeadersInterceptor(
-                      TritonHeaders.requestIdHeaders(requestIds.get(0))))
-              .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
-              .modelInfer(request);
+          TritonMethods.modelInfer(
+              stub.withInterceptors(
+                      MetadataUtils.newAttachHeadersInterceptor(
+                          TritonHeaders.requestIdHeaders(requestIds.get(0))))
+                  .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS),
+              request);
     } catch (StatusRuntimeException e) {
       throw TritonErrors.classify(model.name(), e);
     }

@@ -29,7 +29,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -80,11 +79,12 @@ public final class FerretKafka {
 
   /**
    * The consumer factory of every listener: values read as their topic's protobuf type ({@link
-   * CatalogDeserializer}) inside {@link ErrorHandlingDeserializer} (an undecodable record is
-   * dead-lettered, never blocks its partition), fetch sizes of {@link
-   * KafkaLimits#MAX_RECORD_BYTES}, no auto-commit (the containers commit after the outputs were
-   * sent) and {@code earliest} unless the config says otherwise. A listener's own consumer settings
-   * (group, {@code max.poll.records}, {@code auto.offset.reset}) go on its {@code @KafkaListener}.
+   * CatalogDeserializer}, parsed in place: {@link InPlaceDeserializer}) inside {@link
+   * ErrorHandlingDeserializer} (an undecodable record is dead-lettered, never blocks its
+   * partition), fetch sizes of {@link KafkaLimits#MAX_RECORD_BYTES}, no auto-commit (the containers
+   * commit after the outputs were sent) and {@code earliest} unless the config says otherwise. A
+   * listener's own consumer settings (group, {@code max.poll.records}, {@code auto.offset.reset})
+   * go on its {@code @KafkaListener}.
    */
   public static DefaultKafkaConsumerFactory<String, Object> consumerFactory(
       Map<String, Object> config) {
@@ -95,9 +95,8 @@ public final class FerretKafka {
     // multi-MB records: let the OS size (autotune) the socket buffers instead of 64 KiB
     props.putIfAbsent(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1);
     props.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    Deserializer<Object> values = new CatalogDeserializer()::deserialize;
     return new DefaultKafkaConsumerFactory<>(
-        props, new StringDeserializer(), new ErrorHandlingDeserializer<>(values));
+        props, new StringDeserializer(), new InPlaceDeserializer(new CatalogDeserializer()));
   }
 
   /** One topic declaration per catalog topic and dead-letter topic, sized for our records. */

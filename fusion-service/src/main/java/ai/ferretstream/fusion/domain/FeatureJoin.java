@@ -21,7 +21,8 @@ public final class FeatureJoin {
   record Held(SourcePartition partition, long offset) {}
 
   private final String requestId;
-  private final RequestContext context;
+  // the global map's record carries the whole context; a local one only its routing part
+  private RequestContext context;
 
   /** Stage timings of all pieces: per stage the latest (the slowest tile decides). */
   private final java.util.Map<String, Long> timings;
@@ -130,6 +131,7 @@ public final class FeatureJoin {
         return false;
       }
       global = f;
+      context = f.getContext();
       globalAt = hold(partition, offset);
       mergeTimings(f);
       return true;
@@ -239,8 +241,9 @@ public final class FeatureJoin {
   }
 
   /**
-   * The request context of the first record received, with the stage timings of all records
-   * received so far (per stage the latest).
+   * The request context of the global map's record (the first record's until it arrived: local
+   * records carry only the routing part), with the stage timings of all records received so far
+   * (per stage the latest).
    */
   public RequestContext context() {
     return context.toBuilder().putAllTimings(timings).build();

@@ -10,6 +10,7 @@ import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.triton.TritonHeaders;
+import ai.ferretstream.proto.triton.TritonMethods;
 import ai.ferretstream.proto.v1.RequestContext;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.StatusRuntimeException;
@@ -87,11 +88,12 @@ public final class TritonRegionSampler implements RegionSampler {
     ModelInferResponse response;
     try {
       response =
-          stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
-              .withInterceptors(
-                  MetadataUtils.newAttachHeadersInterceptor(
-                      TritonHeaders.requestIdHeaders(context.getRequestId())))
-              .modelInfer(request);
+          TritonMethods.modelInfer(
+              stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
+                  .withInterceptors(
+                      MetadataUtils.newAttachHeadersInterceptor(
+                          TritonHeaders.requestIdHeaders(context.getRequestId()))),
+              request);
     } catch (StatusRuntimeException e) {
       throw TritonErrors.classify(model, e);
     }

@@ -10,7 +10,6 @@ import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.MessageLite;
-import com.google.protobuf.UnsafeByteOperations;
 import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,10 +77,12 @@ final class ImageTokenSource {
               + fused.getChannels()
               + " channels");
     }
-    byte[] tokens;
+    ByteString tokens;
     try {
+      // views into the records' bytes (themselves views into the fetch responses): the tokens
+      // are copied once, into the gRPC request
       tokens =
-          ImageTokens.of(
+          ImageTokens.view(
               global.getFeaturesFp16(),
               locals,
               rows,
@@ -93,7 +94,7 @@ final class ImageTokenSource {
       throw invalid(e.getMessage());
     }
     readTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    return UnsafeByteOperations.unsafeWrap(tokens);
+    return tokens;
   }
 
   private static TileFeatures features(

@@ -2,10 +2,13 @@ package ai.ferretstream.proto.kafka;
 
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
+import com.google.protobuf.UnsafeByteOperations;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
@@ -26,6 +29,16 @@ public final class CatalogDeserializer implements Deserializer<MessageLite> {
     }
     Parser<MessageLite> parser = parsers.computeIfAbsent(topic, CatalogDeserializer::parserFor);
     return ProtobufDeserializer.parse(parser, topic, data);
+  }
+
+  /** Parses in place, without Kafka's copy into a new array (see {@link ProtobufDeserializer}). */
+  @Override
+  public MessageLite deserialize(String topic, Headers headers, ByteBuffer data) {
+    if (data == null) {
+      return null;
+    }
+    Parser<MessageLite> parser = parsers.computeIfAbsent(topic, CatalogDeserializer::parserFor);
+    return ProtobufDeserializer.parse(parser, topic, UnsafeByteOperations.unsafeWrap(data.slice()));
   }
 
   /** The parser of the catalog topic {@code topic} names (its dead-letter topic too). */

@@ -1,11 +1,15 @@
 package ai.ferretstream.proto.kafka;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
+import com.google.protobuf.UnsafeByteOperations;
+import java.nio.ByteBuffer;
 import java.util.Map;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
@@ -73,8 +77,29 @@ public class ProtobufDeserializer<T extends MessageLite> implements Deserializer
    * which nothing writes to afterwards.
    */
   static <M extends MessageLite> M parse(Parser<M> parser, String topic, byte[] data) {
+    return parse(parser, topic, UnsafeByteOperations.unsafeWrap(data));
+  }
+
+  /**
+   * Parses the record's bytes where the consumer received them (a view into its fetch response),
+   * without the copy into a new array that Kafka's default makes: {@code bytes} fields alias that
+   * buffer, which Kafka allocates per response and never reuses.
+   */
+  @Override
+  public T deserialize(String topic, Headers headers, ByteBuffer data) {
+    if (data == null) {
+      return null;
+    }
+    if (parser == null) {
+      throw new IllegalStateException("ProtobufDeserializer used before configure()");
+    }
+    return parse(parser, topic, UnsafeByteOperations.unsafeWrap(data.slice()));
+  }
+
+  /** Parses an immutable view with aliasing (only an immutable input lets protobuf alias). */
+  static <M extends MessageLite> M parse(Parser<M> parser, String topic, ByteString data) {
     try {
-      CodedInputStream in = CodedInputStream.newInstance(data);
+      CodedInputStream in = data.newCodedInput();
       in.enableAliasing(true);
       return parser.parseFrom(in);
     } catch (InvalidProtocolBufferException e) {

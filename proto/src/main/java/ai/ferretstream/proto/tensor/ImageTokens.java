@@ -80,4 +80,42 @@ public final class ImageTokens {
       }
     }
   }
+
+  /**
+   * The same bytes as {@link #of}, without copying them: a rope of views into {@code global} and
+   * {@code locals} (one per patch row of each tile), for callers that only send the tokens on
+   * (protobuf writes each piece straight to the output). The inputs must not change afterwards.
+   */
+  public static ByteString view(
+      ByteString global,
+      List<ByteString> locals,
+      int rows,
+      int cols,
+      int patchRows,
+      int patchCols,
+      int channels) {
+    if (locals.size() != rows * cols) {
+      throw new IllegalArgumentException(
+          "expected " + rows * cols + " local maps for a " + cols + "x" + rows + " grid");
+    }
+    int tileRowBytes = patchCols * channels * FP16_BYTES;
+    int tileBytes = patchRows * tileRowBytes;
+    for (int k = 0; k < locals.size(); k++) {
+      if (locals.get(k).size() != tileBytes) {
+        throw new IllegalArgumentException(
+            "local map " + k + " has " + locals.get(k).size() + " bytes, expected " + tileBytes);
+      }
+    }
+    List<ByteString> pieces = new java.util.ArrayList<>(1 + rows * patchRows * cols);
+    pieces.add(global);
+    for (int tileRow = 0; tileRow < rows; tileRow++) {
+      for (int pr = 0; pr < patchRows; pr++) {
+        for (int tileCol = 0; tileCol < cols; tileCol++) {
+          int from = pr * tileRowBytes;
+          pieces.add(locals.get(tileRow * cols + tileCol).substring(from, from + tileRowBytes));
+        }
+      }
+    }
+    return ByteString.copyFrom(pieces);
+  }
 }

@@ -29,6 +29,32 @@ class ProtobufSerdeTest {
   }
 
   @Test
+  void parsesARecordInPlaceWithoutCopyingItsBytes() {
+    Tile tile =
+        Tile.newBuilder()
+            .setContext(RequestContext.newBuilder().setRequestId("r2"))
+            .setRgb(com.google.protobuf.ByteString.copyFrom(new byte[4096]))
+            .build();
+    byte[] fetched = new byte[10 + tile.getSerializedSize()];
+    System.arraycopy(tile.toByteArray(), 0, fetched, 10, tile.getSerializedSize());
+    java.nio.ByteBuffer value = java.nio.ByteBuffer.wrap(fetched, 10, tile.getSerializedSize());
+
+    Tile back = new ProtobufDeserializer<>(Tile.parser()).deserialize("t", null, value);
+    assertThat(back).isEqualTo(tile);
+    // the rgb field is a view of the fetched bytes, not a copy of them
+    fetched[fetched.length - 1] = 7;
+    assertThat(back.getRgb().byteAt(4095)).isEqualTo((byte) 7);
+    Tile viaCatalog =
+        (Tile)
+            new CatalogDeserializer()
+                .deserialize(
+                    "ferret.tiles.local",
+                    null,
+                    java.nio.ByteBuffer.wrap(fetched, 10, tile.getSerializedSize()));
+    assertThat(viaCatalog.getRgb().byteAt(4095)).isEqualTo((byte) 7);
+  }
+
+  @Test
   void configuresTheTypeFromTheTopicProperty() {
     ProtobufDeserializer<MessageLite> deserializer = new ProtobufDeserializer<>();
     deserializer.configure(Map.of(ProtobufDeserializer.VALUE_TYPE_CONFIG, "CONTROL"), false);

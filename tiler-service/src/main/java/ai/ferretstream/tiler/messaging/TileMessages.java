@@ -44,12 +44,33 @@ final class TileMessages {
         .build();
   }
 
+  /**
+   * What every stage needs to route, expire and time a request's records: its id, deadline,
+   * creation time, reply address, model name and stage timings.
+   */
+  static RequestContext routing(RequestContext context) {
+    return RequestContext.newBuilder()
+        .setRequestId(context.getRequestId())
+        .setDeadlineUnixMs(context.getDeadlineUnixMs())
+        .setCreatedUnixMs(context.getCreatedUnixMs())
+        .setReplyTo(context.getReplyTo())
+        .setModel(context.getModel())
+        .putAllTimings(context.getTimingsMap())
+        .build();
+  }
+
   static Rect rect(PixelRect r) {
     return Rect.newBuilder().setX0(r.x0()).setY0(r.y0()).setX1(r.x1()).setY1(r.y1()).build();
   }
 
-  /** The global tile (index 0) followed by the local tiles in row-major order. */
+  /**
+   * The global tile (index 0) followed by the local tiles in row-major order. Only the global tile
+   * carries the whole request context (question, history, regions with their masks: what fusion and
+   * the llm need); local tiles carry the {@linkplain #routing routing part}, which is all the
+   * encoders use.
+   */
   static List<Tile> tiles(RequestContext context, TiledImage tiled) {
+    RequestContext routing = routing(context);
     TilingPlan plan = tiled.plan();
     GridLayout layout = layout(plan);
     List<Tile> tiles = new ArrayList<>(1 + plan.tileCount());
@@ -60,7 +81,7 @@ final class TileMessages {
             .build());
     for (int k = 0; k < plan.tileCount(); k++) {
       tiles.add(
-          tile(context, layout, plan, TileKind.TILE_KIND_LOCAL, k, tiled.locals().get(k))
+          tile(routing, layout, plan, TileKind.TILE_KIND_LOCAL, k, tiled.locals().get(k))
               .setCanvasRect(rect(plan.canvasRect(k)))
               .setImageRect(rect(plan.imageRect(k)))
               .build());
