@@ -93,8 +93,8 @@ class EncodingConfig {
   }
 
   @Bean
-  OffsetCommitter offsetCommitter(OffsetTracker offsetTracker) {
-    return new OffsetCommitter(offsetTracker);
+  OffsetCommitter offsetCommitter(OffsetTracker offsetTracker, FerretKafkaProperties kafka) {
+    return new OffsetCommitter(offsetTracker, kafka.commitInterval());
   }
 
   @Bean

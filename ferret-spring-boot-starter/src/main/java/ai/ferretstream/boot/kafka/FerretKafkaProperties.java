@@ -18,10 +18,13 @@ import org.springframework.validation.annotation.Validated;
  * @param retries retries of an input record whose processing failed transiently (broker or
  *     inference server unavailable) before it is given up on: error event and dead letter
  * @param retryBackoff first retry delay; it doubles on each retry, up to ten times this
+ * @param commitInterval the least time between two offset commits of a listener that commits itself
+ *     (0: after every record); what it skips, the next record or idle event commits
  */
 @ConfigurationProperties("ferret.kafka")
 @Validated
 public record FerretKafkaProperties(
     @NotNull @DefaultValue("10s") Duration sendTimeout,
     @Min(0) @Max(100) @DefaultValue("3") int retries,
-    @NotNull @DefaultValue("200ms") Duration retryBackoff) {}
+    @NotNull @DefaultValue("200ms") Duration retryBackoff,
+    @NotNull @DefaultValue("100ms") Duration commitInterval) {}

@@ -3,12 +3,14 @@ package ai.ferretstream.boot.kafka;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -26,17 +28,43 @@ public final class OffsetCommitter {
   private static final Logger log = LoggerFactory.getLogger(OffsetCommitter.class);
 
   private final OffsetTracker tracker;
+  private final long minIntervalNanos;
+  // per consumer (a container may run several): when it last committed
+  private final Map<Consumer<?, ?>, Long> lastCommit = new ConcurrentHashMap<>();
 
+  /** Commits whenever asked. */
   public OffsetCommitter(OffsetTracker tracker) {
-    this.tracker = tracker;
+    this(tracker, Duration.ZERO);
   }
 
-  /** Commits the partitions assigned to {@code consumer}. */
+  /**
+   * @param minInterval the least time between two commits of one consumer through {@link
+   *     #commit(Consumer)}: each commit is a round trip to the group coordinator and a write to
+   *     {@code __consumer_offsets}, too much to pay per record; a later record or idle event
+   *     commits what was skipped (revocations commit at once)
+   */
+  public OffsetCommitter(OffsetTracker tracker, Duration minInterval) {
+    this.tracker = tracker;
+    this.minIntervalNanos = minInterval.toNanos();
+  }
+
+  /**
+   * Commits the partitions assigned to {@code consumer}, unless it committed less than the minimum
+   * interval ago.
+   */
   public void commit(Consumer<?, ?> consumer) {
+    if (minIntervalNanos > 0) {
+      long now = System.nanoTime();
+      Long last = lastCommit.get(consumer);
+      if (last != null && now - last < minIntervalNanos) {
+        return;
+      }
+      lastCommit.put(consumer, now);
+    }
     commit(consumer, consumer.assignment());
   }
 
-  /** Commits the given partitions of {@code consumer}. */
+  /** Commits the given partitions of {@code consumer} now. */
   public void commit(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
     List<SourcePartition> sources = new ArrayList<>(partitions.size());
     for (TopicPartition tp : partitions) {

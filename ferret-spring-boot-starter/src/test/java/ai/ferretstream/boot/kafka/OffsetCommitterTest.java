@@ -52,4 +52,28 @@ class OffsetCommitterTest {
     tracker.finished(p, "other", 10);
     assertThat(tracker.finishedFrom(p, 12)).isEmpty();
   }
+
+  @Test
+  void commitsAtMostOncePerIntervalButAlwaysOnRequest() throws Exception {
+    org.apache.kafka.clients.consumer.MockConsumer<String, String> consumer =
+        new org.apache.kafka.clients.consumer.MockConsumer<>("earliest");
+    org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition("t", 0);
+    consumer.assign(List.of(tp));
+    OffsetTracker tracker = new OffsetTracker();
+    SourcePartition p = new SourcePartition("t", 0);
+    OffsetCommitter committer = new OffsetCommitter(tracker, java.time.Duration.ofMillis(300));
+
+    tracker.seen(p, 0);
+    committer.commit(consumer);
+    assertThat(consumer.committed(java.util.Set.of(tp)).get(tp).offset()).isEqualTo(1);
+    tracker.seen(p, 1);
+    committer.commit(consumer); // within the interval: skipped
+    assertThat(consumer.committed(java.util.Set.of(tp)).get(tp).offset()).isEqualTo(1);
+    committer.commit(consumer, List.of(tp)); // a revocation commits at once
+    assertThat(consumer.committed(java.util.Set.of(tp)).get(tp).offset()).isEqualTo(2);
+    tracker.seen(p, 2);
+    Thread.sleep(350);
+    committer.commit(consumer);
+    assertThat(consumer.committed(java.util.Set.of(tp)).get(tp).offset()).isEqualTo(3);
+  }
 }

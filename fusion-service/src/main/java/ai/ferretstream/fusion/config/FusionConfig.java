@@ -1,5 +1,6 @@
 package ai.ferretstream.fusion.config;
 
+import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.fusion.domain.Fusion;
@@ -21,8 +22,8 @@ class FusionConfig {
   }
 
   @Bean
-  OffsetCommitter offsetCommitter(OffsetTracker offsetTracker) {
-    return new OffsetCommitter(offsetTracker);
+  OffsetCommitter offsetCommitter(OffsetTracker offsetTracker, FerretKafkaProperties kafka) {
+    return new OffsetCommitter(offsetTracker, kafka.commitInterval());
   }
 
   @Bean

@@ -46,8 +46,8 @@ class GenerationConfig {
   }
 
   @Bean
-  OffsetCommitter fusedCommitter(OffsetTracker fusedOffsets) {
-    return new OffsetCommitter(fusedOffsets);
+  OffsetCommitter fusedCommitter(OffsetTracker fusedOffsets, FerretKafkaProperties kafka) {
+    return new OffsetCommitter(fusedOffsets, kafka.commitInterval());
   }
 
   @Bean(destroyMethod = "close")

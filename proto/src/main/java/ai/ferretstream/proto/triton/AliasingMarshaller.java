@@ -53,10 +53,18 @@ public final class AliasingMarshaller<T extends Message>
   @Override
   public T parse(InputStream stream) {
     try {
-      byte[] bytes =
-          stream instanceof KnownLength
-              ? stream.readNBytes(stream.available())
-              : stream.readAllBytes();
+      byte[] bytes;
+      if (stream instanceof KnownLength) {
+        // straight into one array of the message's size (readNBytes(n) would read into chunks
+        // and copy them into the result)
+        bytes = new byte[stream.available()];
+        int read = stream.readNBytes(bytes, 0, bytes.length);
+        if (read != bytes.length) {
+          throw new IOException("message ended after " + read + " of " + bytes.length + " bytes");
+        }
+      } else {
+        bytes = stream.readAllBytes();
+      }
       CodedInputStream in = UnsafeByteOperations.unsafeWrap(bytes).newCodedInput();
       in.enableAliasing(true);
       in.setSizeLimit(Integer.MAX_VALUE);

@@ -82,8 +82,8 @@ class TilingConfig {
   }
 
   @Bean
-  OffsetCommitter requestCommitter(OffsetTracker requestOffsets) {
-    return new OffsetCommitter(requestOffsets);
+  OffsetCommitter requestCommitter(OffsetTracker requestOffsets, FerretKafkaProperties kafka) {
+    return new OffsetCommitter(requestOffsets, kafka.commitInterval());
   }
 
   /**
