@@ -67,6 +67,21 @@ public final class RecordFetcher implements AutoCloseable {
       int consumers,
       Duration timeout,
       String failureCode) {
+    this(consumerProperties, clientId, consumers, timeout, failureCode, 1);
+  }
+
+  /**
+   * @param fetchBytes {@code max.partition.fetch.bytes} of the readers: 1 reads one record batch
+   *     per request to the broker (least read beside the wanted records); more reads neighbouring
+   *     records in one round trip (fewer round trips when the wanted records are adjacent)
+   */
+  public RecordFetcher(
+      Map<String, Object> consumerProperties,
+      String clientId,
+      int consumers,
+      Duration timeout,
+      String failureCode,
+      int fetchBytes) {
     if (consumers < 1) {
       throw new IllegalArgumentException("consumers must be positive");
     }
@@ -83,7 +98,7 @@ public final class RecordFetcher implements AutoCloseable {
       props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
       // a location that is gone must fail, never silently read something else
       props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-      props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1);
+      props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, fetchBytes);
       props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
       props.putIfAbsent(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1);
       KafkaConsumer<String, MessageLite> consumer =

@@ -76,6 +76,10 @@ class GatewayKafkaConfiguration {
     return container -> {
       ContainerProperties settings = container.getContainerProperties();
       settings.setAckMode(ContainerProperties.AckMode.BATCH);
+      // answers are read from the latest offset and the waiting requests live in memory: a
+      // commit need not hold up the next poll (a synchronous commit after every batch delayed an
+      // answer's later events by a coordinator round trip each)
+      settings.setSyncCommits(false);
       settings.setConsumerRebalanceListener(replyPartitions);
       container.setCommonErrorHandler(
           FerretKafka.errorHandler(ferretRecoverer, 0, Duration.ofMillis(100)));

@@ -35,6 +35,8 @@ public record LlmProperties(@Valid @DefaultValue Llm llm) {
    * @param featureReaders Kafka consumers that read back the feature records a fused context names
    *     (reads at once)
    * @param featureReadTimeout longest reading back one request's feature records may take
+   * @param featureReadFetchSize the readers' {@code max.partition.fetch.bytes}: 1 byte reads one
+   *     record batch per round trip to the broker, more reads adjacent records at once
    * @param coalesceTokens pieces per text delta (a delta is also sent when a box completes)
    * @param coalesceTime longest a piece waits for its delta, checked as pieces arrive (0 = count
    *     pieces only)
@@ -52,6 +54,7 @@ public record LlmProperties(@Valid @DefaultValue Llm llm) {
       @DefaultValue("30s") @NotNull Duration drainTimeout,
       @DefaultValue("4") @Min(1) int featureReaders,
       @DefaultValue("10s") @NotNull Duration featureReadTimeout,
+      @DefaultValue("1B") @NotNull org.springframework.util.unit.DataSize featureReadFetchSize,
       @DefaultValue("4") @Min(1) int coalesceTokens,
       @DefaultValue("0ms") @NotNull Duration coalesceTime,
       @DefaultValue("512") @Min(1) int defaultMaxTokens,

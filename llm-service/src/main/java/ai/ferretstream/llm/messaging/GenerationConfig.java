@@ -61,7 +61,8 @@ class GenerationConfig {
         service.value() + "-feature-reader",
         llm.featureReaders(),
         llm.featureReadTimeout(),
-        "features");
+        "features",
+        (int) llm.featureReadFetchSize().toBytes());
   }
 
   @Bean
