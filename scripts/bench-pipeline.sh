@@ -10,7 +10,8 @@
 # 960x640 = 3x2 and a 640x480 = 2x2 image, c=4, c=16: latency, stage timings, model compute, CPU,
 # Kafka log bytes, allocation and GC), then one stack for the LLM-stream figure (a copy of the
 # model repository with ferret_llm at 64 instances, --partitions 4; the result side also sets
-# ferret_llm's token_interval_ms = 20): 1 stream alone vs 32 concurrent streams.
+# ferret_llm's token_interval_ms = 50) for the result, and again with -Dferret.llm.max-generations=4
+# (the llm's old limit: one generation per partition): 1 stream alone vs 32 concurrent streams.
 #
 # The baseline is built in a git worktree (BENCH_BASELINE_DIR, default /tmp/ferret-baseline), the
 # working tree in place: ./mvnw package -pl launcher,benchmarks -am (offline first, then online);
@@ -65,7 +66,7 @@ PY="/usr/bin/python3"
 [[ -x "$PY" ]] || PY="python3"
 HELPER="$ROOT/scripts/bench_pipeline_report.py"
 CLK_TCK="$(getconf CLK_TCK)"
-LLM_INTERVAL_MS=20
+LLM_INTERVAL_MS=50
 LLM_INSTANCES=64
 LAUNCHER_JAR="launcher/target/launcher-0.1.0-SNAPSHOT-exec.jar"
 
@@ -167,6 +168,11 @@ fi
   --instances "$LLM_INSTANCES"
 "$PY" "$HELPER" llm-repo "$OUT/repos/result" "$OUT/repos/result-llm" \
   --instances "$LLM_INSTANCES" --token-interval-ms "$LLM_INTERVAL_MS"
+# the result once more with the llm's old concurrency: one generation per partition (4)
+cp "$OUT/jars/result.jar" "$OUT/jars/result-pinned.jar"
+printf '%s -Dferret.llm.max-generations=4' "$(cat "$OUT/jars/result.jvm-options")" \
+  >"$OUT/jars/result-pinned.jvm-options"
+cp -r "$OUT/repos/result-llm" "$OUT/repos/result-pinned-llm"
 
 # ---------------------------------------------------------------------------------------------
 # stacks
@@ -313,8 +319,10 @@ for round in $(seq 1 "$ROUNDS"); do
   run_stack baseline main "$round"
   run_stack result main "$round"
   if [[ "${BENCH_SKIP_LLM:-0}" != 1 ]]; then
-    run_stack baseline llm "$round"
+    # the baseline cannot pace its dev LLM: the comparison is the result's llm with 64
+    # generations against the same llm limited to one generation per partition, as before
     run_stack result llm "$round"
+    run_stack result-pinned llm "$round"
   fi
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"

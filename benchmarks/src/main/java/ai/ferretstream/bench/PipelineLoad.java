@@ -684,6 +684,20 @@ public final class PipelineLoad {
           "content_chunks_p50",
           pct(ok.stream().map(r -> (double) r.contentChunks()).sorted().toList(), 50));
     }
+    // the llm's part of each request, its queueing included: fusion.done -> llm.done
+    List<Double> llmStage =
+        ok.stream()
+            .filter(
+                r -> r.timings().containsKey("fusion.done") && r.timings().containsKey("llm.done"))
+            .map(r -> (double) (r.timings().get("llm.done") - r.timings().get("fusion.done")))
+            .sorted()
+            .toList();
+    if (!llmStage.isEmpty()) {
+      Map<String, Double> llm = new LinkedHashMap<>();
+      llm.put("p50", pct(llmStage, 50));
+      llm.put("max", llmStage.get(llmStage.size() - 1));
+      j.obj("llm_stage_ms", llm);
+    }
     // p50 of every stage key, in order of the p50
     Map<String, List<Double>> stages = new HashMap<>();
     for (Result r : ok) {
