@@ -894,7 +894,7 @@ public final class PipelineLoad {
     quoted = quoted.substring(5, quoted.length() - 1);
     String body =
         "{\"model\":\"ferret-v2-dev\","
-            + (stream ? "\"stream\":true," : "")
+            + (stream ? "\"stream\":true,\"stream_options\":{\"include_usage\":true}," : "")
             + "\"messages\":[{\"role\":\"user\",\"content\":["
             + "{\"type\":\"text\",\"text\":"
             + quoted
