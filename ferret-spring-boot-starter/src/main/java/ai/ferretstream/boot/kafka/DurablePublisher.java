@@ -1,6 +1,9 @@
 package ai.ferretstream.boot.kafka;
 
 import ai.ferretstream.proto.failure.TransientFailure;
+import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.v1.RequestContext;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,6 +66,21 @@ public final class DurablePublisher {
     } catch (RuntimeException e) {
       throw new TransientFailure("publishing to Kafka failed: " + e.getMessage(), e);
     }
+  }
+
+  /** An error event that ends the request's answer stream, addressed to its reply partition. */
+  public static ProducerRecord<String, Object> errorEvent(
+      RequestContext context,
+      TopicCatalog catalog,
+      String service,
+      String code,
+      String message,
+      boolean retryable) {
+    return widen(
+        AnswerEvents.record(
+            context,
+            catalog,
+            AnswerEvents.error(context.getRequestId(), service, code, message, retryable)));
   }
 
   /** The same record with the wider value type our producer takes. */

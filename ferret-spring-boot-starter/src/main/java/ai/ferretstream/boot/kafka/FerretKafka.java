@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -36,7 +37,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaOperations;
+import org.springframework.kafka.listener.AbstractMessageListenerContainer;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
+import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.support.ExponentialBackOffWithMaxRetries;
@@ -125,6 +128,30 @@ public final class FerretKafka {
     DefaultErrorHandler handler = new DefaultErrorHandler(recoverer, backOff);
     handler.addNotRetryableExceptions(
         DeserializationException.class, IllegalArgumentException.class, PermanentFailure.class);
+    return handler;
+  }
+
+  /**
+   * Sets up the container of a listener that commits its offsets itself through an {@link
+   * OffsetCommitter} (never past unfinished work): {@code AckMode.MANUAL}, the shared error handler
+   * without a commit after a recovered record, the rebalance listener, and idle events every {@code
+   * idleInterval} for the commits no record triggers.
+   *
+   * @return the error handler, for service-specific additions (retry listeners)
+   */
+  public static DefaultErrorHandler committingItself(
+      AbstractMessageListenerContainer<?, ?> container,
+      ConsumerRecordRecoverer recoverer,
+      FerretKafkaProperties kafka,
+      ConsumerRebalanceListener rebalance,
+      Duration idleInterval) {
+    DefaultErrorHandler handler = errorHandler(recoverer, kafka.retries(), kafka.retryBackoff());
+    handler.setAckAfterHandle(false);
+    container.setCommonErrorHandler(handler);
+    ContainerProperties settings = container.getContainerProperties();
+    settings.setAckMode(ContainerProperties.AckMode.MANUAL);
+    settings.setConsumerRebalanceListener(rebalance);
+    settings.setIdleEventInterval(idleInterval.toMillis());
     return handler;
   }
 

@@ -11,8 +11,6 @@ import org.springframework.kafka.config.ContainerPostProcessor;
 import org.springframework.kafka.listener.AbstractMessageListenerContainer;
 import org.springframework.kafka.listener.ConsumerAwareRebalanceListener;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
-import org.springframework.kafka.listener.ContainerProperties;
-import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.listener.RetryListener;
 
 /**
@@ -41,17 +39,14 @@ class KafkaConfig {
           RetryListener featureFailures,
           ConsumerAwareRebalanceListener featurePartitions,
           FusionProperties properties) {
-    return container -> {
-      DefaultErrorHandler handler =
-          FerretKafka.errorHandler(ferretRecoverer, kafka.retries(), kafka.retryBackoff());
-      // the listener commits; a recovered record must not be committed past an unfinished join
-      handler.setAckAfterHandle(false);
-      handler.setRetryListeners(featureFailures);
-      container.setCommonErrorHandler(handler);
-      ContainerProperties settings = container.getContainerProperties();
-      settings.setAckMode(ContainerProperties.AckMode.MANUAL);
-      settings.setConsumerRebalanceListener(featurePartitions);
-      settings.setIdleEventInterval(properties.fusion().idleCommitInterval().toMillis());
-    };
+    // the listener commits; a recovered record must not be committed past an unfinished join
+    return container ->
+        FerretKafka.committingItself(
+                container,
+                ferretRecoverer,
+                kafka,
+                featurePartitions,
+                properties.fusion().idleCommitInterval())
+            .setRetryListeners(featureFailures);
   }
 }

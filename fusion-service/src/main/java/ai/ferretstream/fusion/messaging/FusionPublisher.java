@@ -2,10 +2,8 @@ package ai.ferretstream.fusion.messaging;
 
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.ServiceName;
-import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
-import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.RequestContext;
 import java.util.List;
@@ -39,18 +37,15 @@ class FusionPublisher {
     return publisher.sendAsync(record);
   }
 
-  /** An error event, not awaited (for producer callbacks, which must not block). */
-  void errorLater(RequestContext context, String code, String message, boolean retryable) {
-    AnswerEvent event =
-        AnswerEvents.error(context.getRequestId(), service, code, message, retryable);
-    publisher.sendAsync(DurablePublisher.widen(AnswerEvents.record(context, catalog, event)));
-  }
-
   /** An error event that ends the request's answer stream. */
   void error(RequestContext context, String code, String message, boolean retryable) {
-    AnswerEvent event =
-        AnswerEvents.error(context.getRequestId(), service, code, message, retryable);
     publisher.sendAll(
-        List.of(DurablePublisher.widen(AnswerEvents.record(context, catalog, event))));
+        List.of(DurablePublisher.errorEvent(context, catalog, service, code, message, retryable)));
+  }
+
+  /** An error event, not awaited (for producer callbacks, which must not block). */
+  void errorLater(RequestContext context, String code, String message, boolean retryable) {
+    publisher.sendAsync(
+        DurablePublisher.errorEvent(context, catalog, service, code, message, retryable));
   }
 }

@@ -23,8 +23,6 @@ import org.springframework.kafka.config.ContainerPostProcessor;
 import org.springframework.kafka.core.ConsumerFactory;
 import org.springframework.kafka.listener.AbstractMessageListenerContainer;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
-import org.springframework.kafka.listener.ContainerProperties;
-import org.springframework.kafka.listener.DefaultErrorHandler;
 
 /**
  * How fused contexts become generations: the listener hands each to the generation workers (at most
@@ -38,7 +36,7 @@ class GenerationConfig {
   private static final Logger log = LoggerFactory.getLogger(GenerationConfig.class);
 
   /** Idle time after which offsets freed by finished generations are committed. */
-  private static final long IDLE_COMMIT_MILLIS = 1000;
+  private static final java.time.Duration IDLE_COMMIT_INTERVAL = java.time.Duration.ofSeconds(1);
 
   @Bean
   OffsetTracker fusedOffsets() {
@@ -145,15 +143,9 @@ class GenerationConfig {
           TrackedPartitions fusedPartitions,
           RecordWorkers<FusedContext> generationWorkers) {
     return container -> {
-      DefaultErrorHandler handler =
-          FerretKafka.errorHandler(ferretRecoverer, kafka.retries(), kafka.retryBackoff());
       // the listener commits, never past a generation in flight
-      handler.setAckAfterHandle(false);
-      container.setCommonErrorHandler(handler);
-      ContainerProperties settings = container.getContainerProperties();
-      settings.setAckMode(ContainerProperties.AckMode.MANUAL);
-      settings.setConsumerRebalanceListener(fusedPartitions);
-      settings.setIdleEventInterval(IDLE_COMMIT_MILLIS);
+      FerretKafka.committingItself(
+          container, ferretRecoverer, kafka, fusedPartitions, IDLE_COMMIT_INTERVAL);
       generationWorkers.attach(container::pause, container::resume);
     };
   }

@@ -27,8 +27,6 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ContainerPostProcessor;
 import org.springframework.kafka.listener.AbstractMessageListenerContainer;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
-import org.springframework.kafka.listener.ContainerProperties;
-import org.springframework.kafka.listener.DefaultErrorHandler;
 
 /**
  * The tiling domain objects and the request listener, built from {@link TilerProperties}; the Kafka
@@ -151,15 +149,8 @@ class TilingConfig {
             // nothing is held but offsets
           }
         };
-    return container -> {
-      DefaultErrorHandler handler =
-          FerretKafka.errorHandler(ferretRecoverer, kafka.retries(), kafka.retryBackoff());
-      handler.setAckAfterHandle(false);
-      container.setCommonErrorHandler(handler);
-      ContainerProperties settings = container.getContainerProperties();
-      settings.setAckMode(ContainerProperties.AckMode.MANUAL);
-      settings.setConsumerRebalanceListener(partitions);
-      settings.setIdleEventInterval(1000L);
-    };
+    return container ->
+        FerretKafka.committingItself(
+            container, ferretRecoverer, kafka, partitions, java.time.Duration.ofSeconds(1));
   }
 }

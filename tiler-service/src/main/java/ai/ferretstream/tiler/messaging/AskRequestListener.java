@@ -159,16 +159,13 @@ public final class AskRequestListener {
       log.debug("request {} expired before tiling", context.getRequestId());
       publisher.sendAll(
           List.of(
-              DurablePublisher.widen(
-                  AnswerEvents.record(
-                      context,
-                      catalog,
-                      AnswerEvents.error(
-                          context.getRequestId(),
-                          service,
-                          "deadline_exceeded",
-                          "the request's deadline passed before the image was tiled",
-                          false)))));
+              DurablePublisher.errorEvent(
+                  context,
+                  catalog,
+                  service,
+                  "deadline_exceeded",
+                  "the request's deadline passed before the image was tiled",
+                  false)));
       return;
     }
     TiledImage tiled;
@@ -231,16 +228,13 @@ public final class AskRequestListener {
     log.warn("could not publish the tiles of {}: {}", context.getRequestId(), failure.toString());
     try {
       publisher.sendAsync(
-          DurablePublisher.widen(
-              AnswerEvents.record(
-                  context,
-                  catalog,
-                  AnswerEvents.error(
-                      context.getRequestId(),
-                      service,
-                      "stage_unavailable",
-                      "tiler-service could not publish the request's tiles",
-                      true))));
+          DurablePublisher.errorEvent(
+              context,
+              catalog,
+              service,
+              "stage_unavailable",
+              "tiler-service could not publish the request's tiles",
+              true));
     } catch (RuntimeException e) {
       log.error("could not tell the client of {} either: {}", context.getRequestId(), e.toString());
     }
