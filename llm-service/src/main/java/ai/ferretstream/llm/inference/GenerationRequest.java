@@ -27,6 +27,25 @@ public record GenerationRequest(
     Sampling sampling) {
 
   /**
+   * The same request without its tensors, for what follows the call: once the call has been sent,
+   * holding the image tokens (and the feature records they view) for the whole generation would
+   * only tie up memory, up to {@code max-generations} times over.
+   */
+  public GenerationRequest withoutTensors() {
+    return new GenerationRequest(
+        requestId,
+        prompt,
+        ByteString.EMPTY,
+        tokens,
+        channels,
+        layout,
+        ByteString.EMPTY,
+        regions,
+        regionChannels,
+        sampling);
+  }
+
+  /**
    * {@code sampling_parameters}.
    *
    * @param seed {@code null} for none

@@ -121,11 +121,10 @@ class Answerer {
     }
     GridLayout layout = fused.getLayout();
     String prompt = renderer.render(context, layout.getImageWidth(), layout.getImageHeight());
-    ByteString tokens = imageTokens.of(fused);
+    GenerationRequest request = request(fused, imageTokens.of(fused), prompt);
     if (fused.getFeatureRefsCount() > 0) {
       context = context.toBuilder().putTimings(TIMING_TOKENS_READ, clock.millis()).build();
     }
-    GenerationRequest request = request(fused, tokens, prompt);
     AnswerStream answer =
         new AnswerStream(
             id,
@@ -143,6 +142,8 @@ class Answerer {
         sends.send(done(answer, context, request, "cancelled", 0));
       } else {
         generation.attach(client.generate(request, deadline - now, generation));
+        // the call has serialized the tensors: the stream keeps only what the answer needs
+        request = request.withoutTensors();
         stream(generation, answer, sends, context, request, deadline);
       }
     } finally {
