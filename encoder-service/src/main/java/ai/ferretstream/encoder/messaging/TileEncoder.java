@@ -1,6 +1,7 @@
 package ai.ferretstream.encoder.messaging;
 
 import ai.ferretstream.boot.kafka.DurablePublisher;
+import ai.ferretstream.boot.kafka.FerretKafka;
 import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.inference.EncodedBatch;
 import ai.ferretstream.encoder.inference.TritonClient;
@@ -218,9 +219,7 @@ public final class TileEncoder {
           }
           return unsettled;
         }
-        long delay =
-            Math.min(
-                retryBackoff.toMillis() << Math.min(attempt, 20), retryBackoff.toMillis() * 10);
+        long delay = FerretKafka.retryDelayMillis(retryBackoff, attempt);
         log.debug(
             "batch of {} tiles failed ({}); retry in {} ms", records.size(), e.getMessage(), delay);
         Thread.sleep(delay);

@@ -132,6 +132,15 @@ public final class FerretKafka {
   }
 
   /**
+   * The delay before retry {@code attempt} (0 = the first retry) of work a service retries itself,
+   * on the error handler's schedule: {@code initialBackoff}, doubling, up to ten times it.
+   */
+  public static long retryDelayMillis(Duration initialBackoff, int attempt) {
+    long first = initialBackoff.toMillis();
+    return Math.min(first << Math.min(attempt, 20), first * 10);
+  }
+
+  /**
    * Sets up the container of a listener that commits its offsets itself through an {@link
    * OffsetCommitter} (never past unfinished work): {@code AckMode.MANUAL}, the shared error handler
    * without a commit after a recovered record, the rebalance listener, and idle events every {@code

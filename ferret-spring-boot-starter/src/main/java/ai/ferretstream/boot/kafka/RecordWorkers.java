@@ -179,8 +179,7 @@ public final class RecordWorkers<V> implements SmartLifecycle {
             recover(record, e);
             return;
           }
-          long delay =
-              Math.min(backoff.toMillis() << Math.min(attempt, 20), backoff.toMillis() * 10);
+          long delay = FerretKafka.retryDelayMillis(backoff, attempt);
           log.debug("{}: retrying {} in {} ms: {}", name, record.key(), delay, e.getMessage());
           Thread.sleep(delay);
         } catch (RuntimeException e) {

@@ -74,14 +74,18 @@ class FeaturesListener {
       case READY -> {
         long start = System.nanoTime();
         FusedContext fused;
+        java.util.concurrent.CompletableFuture<?> ack;
+        long fusedAt;
         try {
           fused = fusion.fuse(offer.join());
+          fusedAt = System.nanoTime();
+          ack = publisher.fused(fused);
         } catch (RuntimeException e) {
-          // the error handler retries the record (and so the fusion) or gives up on it
+          // nothing was published: the error handler retries the record (and so the fusion) or
+          // gives up on it
           book.undispatch(requestId);
           throw e;
         }
-        long fusedAt = System.nanoTime();
         String grid = fused.getLayout().getCols() + "x" + fused.getLayout().getRows();
         timer("ferret.fusion.join.wait", "From a request's first feature record to its last", grid)
             .record(
@@ -94,13 +98,6 @@ class FeaturesListener {
             .tag("grid", grid)
             .register(meters)
             .record(fused.getSerializedSize());
-        java.util.concurrent.CompletableFuture<?> ack;
-        try {
-          ack = publisher.fused(fused);
-        } catch (RuntimeException e) {
-          book.undispatch(requestId);
-          throw e;
-        }
         // the join (and so its records' offsets) is finished once the broker has the output; the
         // consumer goes on meanwhile
         RequestContext context = fused.getContext();

@@ -55,20 +55,10 @@ public final class ImageTokens {
       int channels,
       byte[] dst,
       int dstOffset) {
-    if (locals.size() != rows * cols) {
-      throw new IllegalArgumentException(
-          "expected " + rows * cols + " local maps for a " + cols + "x" + rows + " grid");
-    }
-    int tokenBytes = channels * FP16_BYTES;
-    int tileRowBytes = patchCols * tokenBytes; // one patch row of one tile
+    int tileRowBytes = checkLocals(locals, rows, cols, patchRows, patchCols, channels);
     int mergedRowBytes = cols * tileRowBytes; // one row of H_l
-    int tileBytes = patchRows * tileRowBytes;
     for (int k = 0; k < locals.size(); k++) {
       ByteString tile = locals.get(k);
-      if (tile.size() != tileBytes) {
-        throw new IllegalArgumentException(
-            "local map " + k + " has " + tile.size() + " bytes, expected " + tileBytes);
-      }
       ByteBuffer source = tile.asReadOnlyByteBuffer();
       int base = source.position(); // absolute reads are relative to the backing array
       int tileRow = k / cols;
@@ -94,6 +84,27 @@ public final class ImageTokens {
       int patchRows,
       int patchCols,
       int channels) {
+    int tileRowBytes = checkLocals(locals, rows, cols, patchRows, patchCols, channels);
+    List<ByteString> pieces = new java.util.ArrayList<>(1 + rows * patchRows * cols);
+    pieces.add(global);
+    for (int tileRow = 0; tileRow < rows; tileRow++) {
+      for (int pr = 0; pr < patchRows; pr++) {
+        for (int tileCol = 0; tileCol < cols; tileCol++) {
+          int from = pr * tileRowBytes;
+          pieces.add(locals.get(tileRow * cols + tileCol).substring(from, from + tileRowBytes));
+        }
+      }
+    }
+    return ByteString.copyFrom(pieces);
+  }
+
+  /**
+   * Checks that there is one local map per grid cell, each {@code [patchRows * patchCols, C]}.
+   *
+   * @return the bytes of one patch row of one tile
+   */
+  private static int checkLocals(
+      List<ByteString> locals, int rows, int cols, int patchRows, int patchCols, int channels) {
     if (locals.size() != rows * cols) {
       throw new IllegalArgumentException(
           "expected " + rows * cols + " local maps for a " + cols + "x" + rows + " grid");
@@ -106,16 +117,6 @@ public final class ImageTokens {
             "local map " + k + " has " + locals.get(k).size() + " bytes, expected " + tileBytes);
       }
     }
-    List<ByteString> pieces = new java.util.ArrayList<>(1 + rows * patchRows * cols);
-    pieces.add(global);
-    for (int tileRow = 0; tileRow < rows; tileRow++) {
-      for (int pr = 0; pr < patchRows; pr++) {
-        for (int tileCol = 0; tileCol < cols; tileCol++) {
-          int from = pr * tileRowBytes;
-          pieces.add(locals.get(tileRow * cols + tileCol).substring(from, from + tileRowBytes));
-        }
-      }
-    }
-    return ByteString.copyFrom(pieces);
+    return tileRowBytes;
   }
 }
