@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The open joins of this instance, keyed by request id, with the rules of the join: wait for one
@@ -126,6 +127,7 @@ public final class JoinBook {
     if (join != null) {
       markFinished(join);
       release(join);
+      notifyAll();
     }
     finished.add(requestId, nowMillis);
   }
@@ -135,7 +137,41 @@ public final class JoinBook {
     FeatureJoin join = open.get(requestId);
     if (join != null) {
       join.undispatch();
+      notifyAll();
     }
+  }
+
+  /**
+   * Waits until no join fed by {@code partitions} is dispatched (its fused output on the way to the
+   * broker), at most {@code timeoutMillis}: before revoked partitions are committed, so that their
+   * next owner does not fuse those requests again.
+   *
+   * @return whether none is left
+   */
+  public synchronized boolean awaitDispatched(
+      Collection<SourcePartition> partitions, long timeoutMillis) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    while (dispatchedFrom(partitions)) {
+      long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      if (left <= 0) {
+        return false;
+      }
+      wait(left);
+    }
+    return true;
+  }
+
+  private boolean dispatchedFrom(Collection<SourcePartition> partitions) {
+    for (FeatureJoin join : open.values()) {
+      if (join.dispatched()) {
+        for (SourcePartition p : partitions) {
+          if (join.fedBy(p)) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
   }
 
   /**

@@ -1,5 +1,6 @@
 package ai.ferretstream.fusion.messaging;
 
+import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
@@ -15,9 +16,10 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * On partition revocation: commits what may be committed, then drops the joins fed by the revoked
- * partitions; their new owner replays those records from the committed offset and rebuilds the
- * joins. Lost partitions are dropped without a commit.
+ * On partition revocation: waits (up to the send timeout) for the fused contexts of those
+ * partitions' requests that are on their way to the broker, commits what may be committed, then
+ * drops the joins fed by the revoked partitions; their new owner replays those records from the
+ * committed offset and rebuilds the joins. Lost partitions are dropped without a commit.
  */
 @Component
 class FeaturePartitions extends TrackedPartitions {
@@ -25,10 +27,35 @@ class FeaturePartitions extends TrackedPartitions {
   private static final Logger log = LoggerFactory.getLogger(FeaturePartitions.class);
 
   private final JoinBook book;
+  private final long sendTimeoutMillis;
 
-  FeaturePartitions(JoinBook book, OffsetTracker tracker, OffsetCommitter committer) {
+  FeaturePartitions(
+      JoinBook book,
+      OffsetTracker tracker,
+      OffsetCommitter committer,
+      FerretKafkaProperties kafka) {
     super(tracker, committer);
     this.book = book;
+    this.sendTimeoutMillis = kafka.sendTimeout().toMillis();
+  }
+
+  /**
+   * A dispatched join's offsets are released only when its fused context is acknowledged: wait for
+   * that, or the commit would stay below it and the next owner would fuse the request again.
+   */
+  @Override
+  protected void beforeRevokeCommit(List<SourcePartition> partitions) {
+    try {
+      if (!book.awaitDispatched(partitions, sendTimeoutMillis)) {
+        log.warn(
+            "fused contexts of partitions {} not acknowledged within {} ms; their requests may be"
+                + " fused again by the next owner (the llm ignores the duplicate)",
+            partitions,
+            sendTimeoutMillis);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /**

@@ -175,4 +175,20 @@ class JoinBookTest {
         .isInstanceOf(PermanentFailure.class)
         .hasMessageContaining("disagree");
   }
+
+  @Test
+  void aRevocationWaitsForTheFusedContextOnItsWayToTheBroker() throws Exception {
+    RequestContext a = TestFeatures.context("a", 0);
+    offer(global(a), 0);
+    offer(local(a, 0), 1);
+    assertThat(offer(local(a, 1), 2)).isEqualTo(JoinBook.Status.READY);
+
+    // dispatched, not yet acknowledged: the partition may not be committed yet
+    assertThat(book.awaitDispatched(java.util.List.of(P0), 50)).isFalse();
+    Thread ack = new Thread(() -> book.finish("a", NOW));
+    ack.start();
+    assertThat(book.awaitDispatched(java.util.List.of(P0), 10_000)).isTrue();
+    ack.join();
+    assertThat(tracker.held(P0)).isZero();
+  }
 }
