@@ -163,6 +163,7 @@ public final class EncoderBatchingBench {
             maxBatch,
             delay,
             workers,
+            4,
             capacity,
             Duration.ofMillis(100),
             Duration.ofSeconds(30),

@@ -108,7 +108,8 @@ public final class PipelineLoad {
       long cpuTicks,
       String cpuError,
       long machineBusyTicks,
-      long selfTicks) {}
+      long selfTicks,
+      Map<String, Long> threadTicks) {}
 
   public static void main(String[] args) throws Exception {
     quietLogging();
@@ -439,6 +440,7 @@ public final class PipelineLoad {
       boolean beforeLoad) {
     long[] cpu = new long[] {-1, 0, -1, -1};
     String[] cpuError = new String[1];
+    Map<String, Long> threads = new HashMap<>();
     Runnable readCpu =
         () -> {
           cpu[1] = System.currentTimeMillis();
@@ -454,6 +456,7 @@ public final class PipelineLoad {
           }
           try {
             cpu[0] = cpuTicks(pid);
+            threads.putAll(threadTicks(pid));
           } catch (IOException | RuntimeException e) {
             cpuError[0] = e.toString();
           }
@@ -504,7 +507,8 @@ public final class PipelineLoad {
         cpu[0],
         cpuError[0],
         cpu[2],
-        cpu[3]);
+        cpu[3],
+        threads);
   }
 
   /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
@@ -513,6 +517,62 @@ public final class PipelineLoad {
     // the command name (field 2) may contain spaces: count from the closing parenthesis
     String[] rest = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
     return Long.parseLong(rest[11]) + Long.parseLong(rest[12]);
+  }
+
+  /**
+   * utime + stime of each thread of a process, keyed {@code tid:name} ({@code /proc/PID/task}; the
+   * kernel keeps 15 characters of a thread's name). A thread that ends between two reads is gone
+   * from the second: its time is lost to the breakdown, not to the process total.
+   */
+  private static Map<String, Long> threadTicks(long pid) throws IOException {
+    Map<String, Long> out = new HashMap<>();
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        String stat;
+        try {
+          stat = Files.readString(task.resolve("stat"));
+        } catch (IOException e) {
+          continue; // the thread ended meanwhile
+        }
+        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        String[] rest = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+        out.put(
+            task.getFileName() + ":" + name, Long.parseLong(rest[11]) + Long.parseLong(rest[12]));
+      }
+    }
+    return out;
+  }
+
+  /** Thread groups of the one-JVM stack by thread name: the first pattern that matches. */
+  private static final List<Map.Entry<String, java.util.regex.Pattern>> THREAD_GROUPS =
+      List.of(
+          group(
+              "Kafka broker (embedded)",
+              "data-plane|kafka-\\d|raft|quorum|group-coord|share-coord|broker-|ExpirationReap"
+                  + "|executor-|kafka-sched|kafka-log|LogDir|controller|metrics-meter|transaction"
+                  + "|TxnMarker|ReplicaFetcher"),
+          group("dev inference server (ONNX Runtime, scheduling)", "model-|inference-"),
+          group("gRPC transport (Netty, clients and server)", "grpc-"),
+          group("Kafka producer I/O (all services)", "kafka-producer"),
+          group("gateway", "http-nio|gateway|image-fetch"),
+          group("tiler", "tiler"),
+          group("encoder", "encoder"),
+          group("fusion", "fusion"),
+          group("llm", "llm"),
+          group("JIT compilers", "C1 Compiler|C2 Compiler"),
+          group("GC", "GC Thread|G1 |VM Thread"));
+
+  private static Map.Entry<String, java.util.regex.Pattern> group(String name, String regex) {
+    return Map.entry(name, java.util.regex.Pattern.compile("^(" + regex + ")"));
+  }
+
+  static String threadGroup(String threadName) {
+    for (Map.Entry<String, java.util.regex.Pattern> g : THREAD_GROUPS) {
+      if (g.getValue().matcher(threadName).find()) {
+        return g.getKey();
+      }
+    }
+    return "other";
   }
 
   /** Busy time of all CPUs (user, nice, system, irq, softirq, steal), in clock ticks. */
@@ -757,6 +817,13 @@ public final class PipelineLoad {
       j.num("cpu_ms", cpuMs);
       j.num("cpu_ms_per_request", n > 0 ? cpuMs / n : Double.NaN);
       j.num("cpu_cores_busy", cpuMs / (wallNs / 1e6));
+      Map<String, Double> byGroup = new TreeMap<>();
+      for (Map.Entry<String, Long> t : after.threadTicks().entrySet()) {
+        long d = t.getValue() - before.threadTicks().getOrDefault(t.getKey(), 0L);
+        String name = t.getKey().substring(t.getKey().indexOf(':') + 1);
+        byGroup.merge(threadGroup(name), n > 0 ? d * 1000.0 / tck / n : Double.NaN, Double::sum);
+      }
+      j.obj("cpu_ms_per_request_by_thread_group", byGroup);
       if (before.machineBusyTicks() >= 0 && after.machineBusyTicks() >= 0) {
         // what else kept this machine's CPUs busy meanwhile: neither the stack nor this driver
         double machineMs = (after.machineBusyTicks() - before.machineBusyTicks()) * 1000.0 / tck;

@@ -36,6 +36,8 @@ record EncoderProperties(@Valid @DefaultValue Encoder encoder) {
    * @param maxQueueDelay longest a tile waits for a fuller batch (a batch closes when full or when
    *     its oldest tile has waited this long)
    * @param maxInflightBatches batches at the inference server at once (worker threads)
+   * @param sendWindow batches whose features are on their way to the broker at once: a worker goes
+   *     on with the next model call while its last batch is acknowledged, until this many wait
    * @param queueCapacity tiles queued for batching at which the consumer is paused (it resumes
    *     below half); 0 = four batches
    * @param tileSize tile edge in pixels
@@ -54,6 +56,7 @@ record EncoderProperties(@Valid @DefaultValue Encoder encoder) {
       @Min(1) @Max(256) @DefaultValue("16") int maxBatchSize,
       @NotNull @DefaultValue("5ms") Duration maxQueueDelay,
       @Min(1) @Max(64) @DefaultValue("2") int maxInflightBatches,
+      @Min(1) @Max(256) @DefaultValue("4") int sendWindow,
       @Min(0) @Max(100_000) @DefaultValue("0") int queueCapacity,
       @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
       @Min(1) @Max(1024) @DefaultValue("24") int patchGrid,

@@ -112,6 +112,7 @@ class EncodingConfig {
         encoder.maxBatchSize(),
         encoder.maxQueueDelay(),
         encoder.maxInflightBatches(),
+        encoder.sendWindow(),
         encoder.queueCapacityOrDefault(),
         kafka.retryBackoff().multipliedBy(10),
         inference.callTimeout().plus(kafka.sendTimeout()),

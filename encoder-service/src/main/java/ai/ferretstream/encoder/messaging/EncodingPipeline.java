@@ -23,9 +23,13 @@ import org.springframework.context.SmartLifecycle;
 /**
  * Cross-request dynamic batching between the Kafka consumer and Triton: the consumer thread {@link
  * #submit submits} tiles; {@code workers} threads each take the next batch from a {@link
- * TileBatcher} (closed at {@code max-batch-size} tiles or after {@code max-queue-delay}), encode
- * and publish it with the {@link TileEncoder}, and release the tiles' offsets in the {@link
- * OffsetTracker}, which the consumer thread commits — never past a tile that is not yet published.
+ * TileBatcher} (closed at {@code max-batch-size} tiles, after {@code max-queue-delay}, or at once
+ * when it would hold only requests all of whose tiles are there), encode it and queue its features
+ * for sending with the {@link TileEncoder}, and go on with the next batch; the tiles' offsets are
+ * released in the {@link OffsetTracker} when the broker acknowledged the batch's outputs, and the
+ * consumer thread commits them — never past a tile whose features are not durable. At most {@code
+ * sendWindow} batches wait for acknowledgements; beyond that a worker waits before its next model
+ * call.
  *
  * <p>Back-pressure: when {@code queueCapacity} tiles wait, the consumer is paused (it keeps polling
  * for group membership, but fetches nothing); it resumes below half of that. The queue therefore
@@ -46,6 +50,8 @@ public final class EncodingPipeline implements SmartLifecycle {
   private final OffsetTracker tracker;
   private final TileBatcher<Pending> batcher;
   private final int workers;
+  private final int sendWindow;
+  private final java.util.concurrent.Semaphore sending;
   private final int queueCapacity;
   private final Duration retryDelay;
   private final Duration stopTimeout;
@@ -66,6 +72,7 @@ public final class EncodingPipeline implements SmartLifecycle {
    * @param maxBatchSize most tiles per ModelInfer call
    * @param maxQueueDelay longest a tile waits for a fuller batch
    * @param workers batches in flight at once
+   * @param sendWindow batches whose outputs may await the broker's acknowledgement at once
    * @param queueCapacity queued tiles at which the consumer is paused
    * @param retryDelay wait before retrying tiles whose give-up could not be sent
    * @param stopTimeout how long stopping waits for the batches in flight
@@ -77,17 +84,28 @@ public final class EncodingPipeline implements SmartLifecycle {
       int maxBatchSize,
       Duration maxQueueDelay,
       int workers,
+      int sendWindow,
       int queueCapacity,
       Duration retryDelay,
       Duration stopTimeout,
       MeterRegistry meters) {
-    if (workers < 1 || queueCapacity < 1) {
-      throw new IllegalArgumentException("workers and queue capacity must be positive");
+    if (workers < 1 || sendWindow < 1 || queueCapacity < 1) {
+      throw new IllegalArgumentException(
+          "workers, send window and queue capacity must be positive");
     }
     this.encoder = encoder;
     this.tracker = tracker;
-    this.batcher = new TileBatcher<>(maxBatchSize, maxQueueDelay, System::nanoTime);
+    // a request's tiles are one group: a batch holding only whole requests goes at once
+    this.batcher =
+        new TileBatcher<>(
+            maxBatchSize,
+            maxQueueDelay,
+            System::nanoTime,
+            p -> p.record().value().getContext().getRequestId(),
+            p -> tilesOfRequest(p.record().value()));
     this.workers = workers;
+    this.sendWindow = sendWindow;
+    this.sending = new java.util.concurrent.Semaphore(sendWindow);
     this.queueCapacity = queueCapacity;
     this.retryDelay = retryDelay;
     this.stopTimeout = stopTimeout;
@@ -111,6 +129,15 @@ public final class EncodingPipeline implements SmartLifecycle {
         .description("1 while the consumer is paused by back-pressure")
         .tag("role", role)
         .register(meters);
+  }
+
+  /** How many tiles of this tile's kind its request has: one global view, or its local tiles. */
+  static int tilesOfRequest(Tile tile) {
+    if (tile.getKind() == ai.ferretstream.proto.v1.TileKind.TILE_KIND_GLOBAL) {
+      return 1;
+    }
+    // unknown: wait for the batch to fill or the delay to pass
+    return tile.getLocalCount() > 0 ? tile.getLocalCount() : Integer.MAX_VALUE;
   }
 
   /** How to pause and resume the consumer (the listener container). */
@@ -178,20 +205,44 @@ public final class EncodingPipeline implements SmartLifecycle {
       }
       List<ConsumerRecord<String, Tile>> unsettled;
       try {
-        unsettled = encoder.process(records);
+        sending.acquire();
       } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return; // stopping: the offsets stay held, the tiles are replayed
+      }
+      TileEncoder.Processed processed;
+      try {
+        processed = encoder.process(records);
+      } catch (InterruptedException e) {
+        sending.release();
         Thread.currentThread().interrupt();
         return; // stopping: the offsets stay held, the tiles are replayed
       } catch (RuntimeException e) {
         log.error("unexpected failure encoding {} tiles; they will be retried", records.size(), e);
-        unsettled = records;
+        processed =
+            new TileEncoder.Processed(
+                records, java.util.concurrent.CompletableFuture.completedFuture(null));
       }
+      unsettled = processed.unsettled();
+      List<Pending> settled = new ArrayList<>(batch.size());
       for (TileBatcher.Batched<Pending> b : batch) {
-        Pending p = b.item();
-        if (!unsettled.contains(p.record())) {
-          tracker.release(p.partition(), p.record().offset());
+        if (!unsettled.contains(b.item().record())) {
+          settled.add(b.item());
         }
       }
+      // the offsets go once the outputs are durable (or their failure was answered)
+      processed
+          .acks()
+          .whenComplete(
+              (ok, failure) -> {
+                try {
+                  for (Pending p : settled) {
+                    tracker.release(p.partition(), p.record().offset());
+                  }
+                } finally {
+                  sending.release();
+                }
+              });
       if (!unsettled.isEmpty() && !retryLater(batch, unsettled)) {
         return;
       }
@@ -258,6 +309,19 @@ public final class EncodingPipeline implements SmartLifecycle {
       }
     }
     threads.clear();
+    // let the last batches' sends finish before the producer closes (the container stopped first,
+    // so their offsets stay uncommitted: the next owner encodes those tiles again, which fusion
+    // takes as duplicates)
+    try {
+      long left = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+      if (sending.tryAcquire(sendWindow, left, TimeUnit.MILLISECONDS)) {
+        sending.release(sendWindow);
+      } else {
+        log.warn("stopped with features still unacknowledged: their tiles will be encoded again");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   @Override

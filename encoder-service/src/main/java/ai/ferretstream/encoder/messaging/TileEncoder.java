@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
@@ -38,16 +39,20 @@ import org.springframework.kafka.support.serializer.SerializationUtils;
 
 /**
  * Encodes batches of tiles (of any number of requests) in one {@code ModelInfer} call each and
- * publishes one {@code TileFeatures} per tile to {@code ferret.features}, waiting for every send.
- * It runs on the {@link EncodingPipeline}'s workers, off the Kafka consumer thread, so it settles
- * every tile itself — published, dropped as expired, or given up — instead of throwing:
+ * publishes one {@code TileFeatures} per tile to {@code ferret.features} without waiting for the
+ * broker: {@link #process} returns once the sends are queued, with a future of their
+ * acknowledgements, so the worker can start the next batch (the next model call) meanwhile. It runs
+ * on the {@link EncodingPipeline}'s workers, off the Kafka consumer thread, so it settles every
+ * tile itself — published, dropped as expired, or given up — instead of throwing:
  *
  * <ul>
  *   <li>expired tiles are not encoded; their request gets one {@code deadline_exceeded} event;
  *   <li>tiles of requests their clients cancelled ({@code ferret.control}) are dropped silently;
- *   <li>a transient failure (server unavailable or overloaded, call deadline, broker) retries the
- *       batch with exponential backoff ({@code retries} times), then gives every tile up with a
- *       retryable error event;
+ *   <li>a transient failure (server unavailable or overloaded, call deadline, a send that cannot be
+ *       queued) retries the batch with exponential backoff ({@code retries} times), then gives
+ *       every tile up with a retryable error event;
+ *   <li>a send that fails after the producer's own retries ({@code delivery.timeout.ms}) gets each
+ *       request of the batch one retryable {@code stage_unavailable} error event;
  *   <li>a permanent inference failure of a multi-tile batch is narrowed down by encoding the tiles
  *       one by one, so that only the tile the model rejects is given up;
  *   <li>giving up = the shared recoverer: an error event to the waiting client and a copy on {@code
@@ -188,21 +193,29 @@ public final class TileEncoder {
   }
 
   /**
-   * Encodes and publishes valid records. Every record is settled when this returns, except those
-   * returned: records whose give-up could not be sent (broker down), to be tried again later.
+   * What {@link #process} leaves: the records not settled (their give-up could not be sent, broker
+   * down: try them again later) and the acknowledgements of the batch's outputs. The settled
+   * records are done once {@code acks} completes, normally or not: a failed send has been answered
+   * with error events by then.
    */
-  public List<ConsumerRecord<String, Tile>> process(List<ConsumerRecord<String, Tile>> records)
-      throws InterruptedException {
+  public record Processed(
+      List<ConsumerRecord<String, Tile>> unsettled, CompletableFuture<Void> acks) {}
+
+  /**
+   * Encodes valid records and queues their outputs for sending. Every record except those in {@link
+   * Processed#unsettled} is settled once {@link Processed#acks} completes.
+   */
+  public Processed process(List<ConsumerRecord<String, Tile>> records) throws InterruptedException {
     for (int attempt = 0; ; attempt++) {
       try {
-        List<Rejected> rejected = processOnce(records);
+        Attempt done = processOnce(records);
         List<ConsumerRecord<String, Tile>> unsettled = new ArrayList<>();
-        for (Rejected r : rejected) {
+        for (Rejected r : done.rejected()) {
           if (!giveUp(r.record(), r.failure())) {
             unsettled.add(r.record());
           }
         }
-        return unsettled;
+        return new Processed(unsettled, done.acks());
       } catch (TransientFailure e) {
         countError(e);
         if (attempt >= retries) {
@@ -217,7 +230,7 @@ public final class TileEncoder {
               unsettled.add(record);
             }
           }
-          return unsettled;
+          return new Processed(unsettled, CompletableFuture.completedFuture(null));
         }
         long delay = FerretKafka.retryDelayMillis(retryBackoff, attempt);
         log.debug(
@@ -248,10 +261,15 @@ public final class TileEncoder {
 
   private record Rejected(ConsumerRecord<String, Tile> record, PermanentFailure failure) {}
 
-  /** One attempt: publishes what it can; returns the tiles the model rejected. */
-  private List<Rejected> processOnce(List<ConsumerRecord<String, Tile>> records) {
+  /**
+   * One attempt's outcome: the tiles the model rejected and the acknowledgements of the outputs.
+   */
+  private record Attempt(List<Rejected> rejected, CompletableFuture<Void> acks) {}
+
+  /** One attempt: queues what it can publish; returns the tiles the model rejected. */
+  private Attempt processOnce(List<ConsumerRecord<String, Tile>> records) {
     if (records.isEmpty()) {
-      return List.of();
+      return new Attempt(List.of(), CompletableFuture.completedFuture(null));
     }
     long now = clock.millis();
     List<ProducerRecord<String, Object>> out = new ArrayList<>();
@@ -306,8 +324,55 @@ public final class TileEncoder {
         }
       }
     }
-    publisher.sendAll(out);
-    return rejected;
+    return new Attempt(rejected, send(out, live));
+  }
+
+  /**
+   * Queues the outputs; the future completes when the broker acknowledged all of them or, after a
+   * failed send, once every request of {@code live} was sent a retryable error event (not awaited:
+   * the broker is likely gone, and the client's deadline still ends its wait).
+   *
+   * @throws TransientFailure when a record cannot even be queued (retried by {@link #process})
+   */
+  private CompletableFuture<Void> send(
+      List<ProducerRecord<String, Object>> out, List<ConsumerRecord<String, Tile>> live) {
+    CompletableFuture<?>[] acks = new CompletableFuture<?>[out.size()];
+    for (int i = 0; i < acks.length; i++) {
+      acks[i] = publisher.sendAsync(out.get(i));
+    }
+    return CompletableFuture.allOf(acks)
+        .handle(
+            (ok, failure) -> {
+              if (failure != null) {
+                failedSend(live, failure);
+              }
+              return null;
+            });
+  }
+
+  /** Outputs of a batch could not all be published: each request gets a retryable error. */
+  private void failedSend(List<ConsumerRecord<String, Tile>> live, Throwable failure) {
+    Map<String, RequestContext> requests = new LinkedHashMap<>();
+    for (ConsumerRecord<String, Tile> record : live) {
+      requests.putIfAbsent(record.value().getContext().getRequestId(), record.value().getContext());
+    }
+    log.warn(
+        "could not publish the features of {} requests: {}", requests.size(), failure.toString());
+    for (RequestContext context : requests.values()) {
+      try {
+        publisher.sendAsync(
+            DurablePublisher.errorEvent(
+                context,
+                catalog,
+                service,
+                "stage_unavailable",
+                "encoder-service could not publish the request's image features",
+                true));
+      } catch (RuntimeException e) {
+        log.error(
+            "could not tell the client of {} either: {}", context.getRequestId(), e.toString());
+      }
+    }
   }
 
   /** Counts a failed call by its gRPC status (or the failure's code when it has no status). */

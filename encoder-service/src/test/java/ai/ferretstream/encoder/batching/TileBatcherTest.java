@@ -44,6 +44,66 @@ class TileBatcherTest {
     assertThat(batch.get(0).queuedNanos()).isGreaterThanOrEqualTo(Duration.ofMillis(30).toNanos());
   }
 
+  /** Items "request/size/index": their group is the request, of the given size. */
+  private static TileBatcher<String> grouped(int maxBatchSize, Duration delay) {
+    return new TileBatcher<>(
+        maxBatchSize,
+        delay,
+        System::nanoTime,
+        item -> item.split("/")[0],
+        item -> Integer.parseInt(item.split("/")[1]));
+  }
+
+  @Test
+  void closesAtOnceWhenTheBatchHoldsOnlyWholeGroups() throws Exception {
+    // an hour of delay: only the group rule can close these batches before the test's timeout
+    TileBatcher<String> batcher = grouped(16, Duration.ofHours(1));
+    batcher.add("a/1/0");
+
+    assertThat(batcher.next()).extracting(TileBatcher.Batched::item).containsExactly("a/1/0");
+
+    batcher.add("b/3/0");
+    batcher.add("c/1/0");
+    batcher.add("b/3/1");
+    batcher.add("b/3/2");
+
+    assertThat(batcher.next())
+        .extracting(TileBatcher.Batched::item)
+        .containsExactly("b/3/0", "c/1/0", "b/3/1", "b/3/2");
+  }
+
+  @Test
+  void waitsTheDelayForTheRestOfAGroupStillArriving() throws Exception {
+    TileBatcher<String> batcher = grouped(16, Duration.ofMillis(30));
+    batcher.add("a/1/0");
+    batcher.add("b/3/0");
+    batcher.add("b/3/1");
+
+    List<TileBatcher.Batched<String>> batch = batcher.next();
+
+    assertThat(batch)
+        .extracting(TileBatcher.Batched::item)
+        .containsExactly("a/1/0", "b/3/0", "b/3/1");
+    assertThat(batch.get(0).queuedNanos()).isGreaterThanOrEqualTo(Duration.ofMillis(30).toNanos());
+  }
+
+  @Test
+  void theLastItemOfAGroupWakesAWaitingWorker() throws Exception {
+    TileBatcher<String> batcher = grouped(16, Duration.ofHours(1));
+    ExecutorService worker = Executors.newSingleThreadExecutor();
+    try {
+      batcher.add("a/2/0");
+      Future<List<TileBatcher.Batched<String>>> batch = worker.submit(batcher::next);
+      batcher.add("a/2/1");
+
+      assertThat(batch.get(10, TimeUnit.SECONDS))
+          .extracting(TileBatcher.Batched::item)
+          .containsExactly("a/2/0", "a/2/1");
+    } finally {
+      worker.shutdownNow();
+    }
+  }
+
   @Test
   void aZeroDelayTakesWhatIsThere() throws Exception {
     TileBatcher<Integer> batcher = new TileBatcher<>(8, Duration.ZERO, System::nanoTime);

@@ -162,7 +162,9 @@ class TileEncoderTest {
   @Test
   void encodesTilesOfSeveralRequestsInOneCallAndRoutesTheirFeatures() throws Exception {
     assertThat(
-            encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0), tile("a", 1, 30, 0))))
+            encoder
+                .process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0), tile("a", 1, 30, 0)))
+                .unsettled())
         .isEmpty();
 
     assertThat(fake.calls()).hasSize(1);
@@ -189,6 +191,40 @@ class TileEncoderTest {
         .containsEntry("tiler.done", NOW - 3)
         .containsEntry("encoder.local.done", NOW);
     assertThat(meters.get("ferret.encoder.batch.size").summary().max()).isEqualTo(3.0);
+  }
+
+  @Test
+  void returnsBeforeTheBrokerAcknowledgesAndAnswersAFailedSendWithErrorEvents() throws Exception {
+    CompletableFuture<SendResult<String, Object>> ack = new CompletableFuture<>();
+    org.mockito.Mockito.doAnswer(
+            call -> {
+              ProducerRecord<String, Object> record = call.getArgument(0);
+              sent.add(record);
+              return record.topic().equals("t.ferret.features")
+                  ? ack
+                  : CompletableFuture.completedFuture(sendResult());
+            })
+        .when(kafka)
+        .send(ArgumentMatchers.<ProducerRecord<String, Object>>any());
+
+    TileEncoder.Processed processed =
+        encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0), tile("a", 1, 30, 0)));
+
+    // queued, not yet acknowledged: the worker is free for its next batch
+    assertThat(processed.unsettled()).isEmpty();
+    assertThat(processed.acks()).isNotDone();
+    assertThat(sentFeatures()).hasSize(3);
+    ack.completeExceptionally(new org.apache.kafka.common.errors.TimeoutException("broker gone"));
+    assertThat(processed.acks()).isDone();
+    assertThat(processed.acks()).isNotCompletedExceptionally();
+    List<AnswerEvent> errors =
+        sent.stream()
+            .filter(r -> r.topic().equals("t.ferret.answers"))
+            .map(r -> (AnswerEvent) r.value())
+            .toList();
+    assertThat(errors).extracting(AnswerEvent::getRequestId).containsExactly("a", "b");
+    assertThat(errors).allMatch(e -> e.getError().getCode().equals("stage_unavailable"));
+    assertThat(errors).allMatch(e -> e.getError().getRetryable());
   }
 
   @Test
@@ -256,7 +292,8 @@ class TileEncoderTest {
     fake.rejectTilesWithRed(66);
     ConsumerRecord<String, Tile> poison = tile("poison", 0, 66, 0);
 
-    assertThat(encoder.process(List.of(tile("a", 0, 10, 0), poison, tile("b", 0, 20, 0))))
+    assertThat(
+            encoder.process(List.of(tile("a", 0, 10, 0), poison, tile("b", 0, 20, 0))).unsettled())
         .isEmpty();
 
     // the batch call, then each tile alone
@@ -279,7 +316,8 @@ class TileEncoderTest {
   void retriesATransientFailureThenSucceeds() throws Exception {
     fake.failNext(Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED);
 
-    assertThat(encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0)))).isEmpty();
+    assertThat(encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0))).unsettled())
+        .isEmpty();
 
     assertThat(fake.calls()).hasSize(3);
     assertThat(sentFeatures()).hasSize(2);
@@ -291,7 +329,7 @@ class TileEncoderTest {
     fake.failNext(Status.UNAVAILABLE, Status.UNAVAILABLE, Status.UNAVAILABLE);
     List<ConsumerRecord<String, Tile>> tiles = List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0));
 
-    assertThat(encoder.process(tiles)).isEmpty();
+    assertThat(encoder.process(tiles).unsettled()).isEmpty();
 
     assertThat(fake.calls()).hasSize(3); // first try + 2 retries
     assertThat(sent).isEmpty();
@@ -305,14 +343,15 @@ class TileEncoderTest {
     deadLetterBrokerDown = true;
     ConsumerRecord<String, Tile> tile = tile("a", 0, 10, 0);
 
-    assertThat(encoder.process(List.of(tile))).containsExactly(tile);
+    assertThat(encoder.process(List.of(tile)).unsettled()).containsExactly(tile);
   }
 
   @Test
   void dropsTheTilesOfCancelledRequestsWithoutAnswering() throws Exception {
     cancelled.add("gone");
 
-    assertThat(encoder.process(List.of(tile("gone", 0, 10, 0), tile("here", 0, 20, 0)))).isEmpty();
+    assertThat(encoder.process(List.of(tile("gone", 0, 10, 0), tile("here", 0, 20, 0))).unsettled())
+        .isEmpty();
 
     assertThat(fake.calls()).hasSize(1);
     assertThat(fake.calls().get(0).getInputs(0).getShape(0)).isEqualTo(1);
