@@ -36,8 +36,9 @@ record EncoderProperties(@Valid @DefaultValue Encoder encoder) {
    * @param maxQueueDelay longest a tile waits for a fuller batch (a batch closes when full or when
    *     its oldest tile has waited this long)
    * @param maxInflightBatches batches at the inference server at once (worker threads)
-   * @param sendWindow batches whose features are on their way to the broker at once: a worker goes
-   *     on with the next model call while its last batch is acknowledged, until this many wait
+   * @param sendWindow batches between their model call and the broker's acknowledgement of their
+   *     features at once: a worker goes on with its next call while the last batch's features are
+   *     acknowledged, until this many are under way
    * @param queueCapacity tiles queued for batching at which the consumer is paused (it resumes
    *     below half); 0 = four batches
    * @param tileSize tile edge in pixels

@@ -4,6 +4,7 @@ import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.encoder.batching.TileBatcher;
 import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileKind;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,6 +14,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -28,8 +31,8 @@ import org.springframework.context.SmartLifecycle;
  * for sending with the {@link TileEncoder}, and go on with the next batch; the tiles' offsets are
  * released in the {@link OffsetTracker} when the broker acknowledged the batch's outputs, and the
  * consumer thread commits them — never past a tile whose features are not durable. At most {@code
- * sendWindow} batches wait for acknowledgements; beyond that a worker waits before its next model
- * call.
+ * sendWindow} batches are between their model call and the acknowledgement of their features;
+ * beyond that a worker waits before its next model call.
  *
  * <p>Back-pressure: when {@code queueCapacity} tiles wait, the consumer is paused (it keeps polling
  * for group membership, but fetches nothing); it resumes below half of that. The queue therefore
@@ -51,7 +54,7 @@ public final class EncodingPipeline implements SmartLifecycle {
   private final TileBatcher<Pending> batcher;
   private final int workers;
   private final int sendWindow;
-  private final java.util.concurrent.Semaphore sending;
+  private final Semaphore sending;
   private final int queueCapacity;
   private final Duration retryDelay;
   private final Duration stopTimeout;
@@ -72,7 +75,8 @@ public final class EncodingPipeline implements SmartLifecycle {
    * @param maxBatchSize most tiles per ModelInfer call
    * @param maxQueueDelay longest a tile waits for a fuller batch
    * @param workers batches in flight at once
-   * @param sendWindow batches whose outputs may await the broker's acknowledgement at once
+   * @param sendWindow batches between their model call and the broker's acknowledgement of their
+   *     outputs at once (at least {@code workers} for the workers to overlap sends and calls)
    * @param queueCapacity queued tiles at which the consumer is paused
    * @param retryDelay wait before retrying tiles whose give-up could not be sent
    * @param stopTimeout how long stopping waits for the batches in flight
@@ -105,7 +109,7 @@ public final class EncodingPipeline implements SmartLifecycle {
             p -> tilesOfRequest(p.record().value()));
     this.workers = workers;
     this.sendWindow = sendWindow;
-    this.sending = new java.util.concurrent.Semaphore(sendWindow);
+    this.sending = new Semaphore(sendWindow);
     this.queueCapacity = queueCapacity;
     this.retryDelay = retryDelay;
     this.stopTimeout = stopTimeout;
@@ -133,7 +137,7 @@ public final class EncodingPipeline implements SmartLifecycle {
 
   /** How many tiles of this tile's kind its request has: one global view, or its local tiles. */
   static int tilesOfRequest(Tile tile) {
-    if (tile.getKind() == ai.ferretstream.proto.v1.TileKind.TILE_KIND_GLOBAL) {
+    if (tile.getKind() == TileKind.TILE_KIND_GLOBAL) {
       return 1;
     }
     // unknown: wait for the batch to fill or the delay to pass
@@ -203,7 +207,6 @@ public final class EncodingPipeline implements SmartLifecycle {
         queueDelay.record(b.queuedNanos(), TimeUnit.NANOSECONDS);
         records.add(b.item().record());
       }
-      List<ConsumerRecord<String, Tile>> unsettled;
       try {
         sending.acquire();
       } catch (InterruptedException e) {
@@ -219,11 +222,9 @@ public final class EncodingPipeline implements SmartLifecycle {
         return; // stopping: the offsets stay held, the tiles are replayed
       } catch (RuntimeException e) {
         log.error("unexpected failure encoding {} tiles; they will be retried", records.size(), e);
-        processed =
-            new TileEncoder.Processed(
-                records, java.util.concurrent.CompletableFuture.completedFuture(null));
+        processed = new TileEncoder.Processed(records, CompletableFuture.completedFuture(null));
       }
-      unsettled = processed.unsettled();
+      List<ConsumerRecord<String, Tile>> unsettled = processed.unsettled();
       List<Pending> settled = new ArrayList<>(batch.size());
       for (TileBatcher.Batched<Pending> b : batch) {
         if (!unsettled.contains(b.item().record())) {
