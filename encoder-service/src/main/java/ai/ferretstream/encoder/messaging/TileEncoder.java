@@ -359,19 +359,11 @@ public final class TileEncoder {
     log.warn(
         "could not publish the features of {} requests: {}", requests.size(), failure.toString());
     for (RequestContext context : requests.values()) {
-      try {
-        publisher.sendAsync(
-            DurablePublisher.errorEvent(
-                context,
-                catalog,
-                service,
-                "stage_unavailable",
-                "encoder-service could not publish the request's image features",
-                true));
-      } catch (RuntimeException e) {
-        log.error(
-            "could not tell the client of {} either: {}", context.getRequestId(), e.toString());
-      }
+      publisher.unavailableLater(
+          context,
+          catalog,
+          service,
+          "encoder-service could not publish the request's image features");
     }
   }
 

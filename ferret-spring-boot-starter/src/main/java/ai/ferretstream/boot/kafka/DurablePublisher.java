@@ -68,6 +68,22 @@ public final class DurablePublisher {
     }
   }
 
+  /**
+   * Sends a request's client a retryable {@code stage_unavailable} error event without waiting: for
+   * outputs whose send failed after the producer's own retries. If even that cannot be queued, logs
+   * it; the client's deadline still ends its wait.
+   */
+  public void unavailableLater(
+      RequestContext context, TopicCatalog catalog, String service, String message) {
+    try {
+      sendAsync(errorEvent(context, catalog, service, "stage_unavailable", message, true));
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(DurablePublisher.class)
+          .error(
+              "could not tell the client of {} either: {}", context.getRequestId(), e.toString());
+    }
+  }
+
   /** An error event that ends the request's answer stream, addressed to its reply partition. */
   public static ProducerRecord<String, Object> errorEvent(
       RequestContext context,

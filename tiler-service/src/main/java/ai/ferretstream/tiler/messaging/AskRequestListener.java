@@ -226,18 +226,8 @@ public final class AskRequestListener {
   /** The tiles could not all be published: the client gets a retryable error (not awaited). */
   private void failedSend(RequestContext context, Throwable failure) {
     log.warn("could not publish the tiles of {}: {}", context.getRequestId(), failure.toString());
-    try {
-      publisher.sendAsync(
-          DurablePublisher.errorEvent(
-              context,
-              catalog,
-              service,
-              "stage_unavailable",
-              "tiler-service could not publish the request's tiles",
-              true));
-    } catch (RuntimeException e) {
-      log.error("could not tell the client of {} either: {}", context.getRequestId(), e.toString());
-    }
+    publisher.unavailableLater(
+        context, catalog, service, "tiler-service could not publish the request's tiles");
   }
 
   private Timer stageTimer(String name, String description, ImageDecoder.Decoded decoded) {
