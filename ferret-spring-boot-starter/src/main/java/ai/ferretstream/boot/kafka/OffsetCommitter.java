@@ -70,19 +70,19 @@ public final class OffsetCommitter {
     for (TopicPartition tp : partitions) {
       sources.add(source(tp));
     }
-    Map<SourcePartition, Long> committable = tracker.committable(sources);
-    if (committable.isEmpty()) {
+    Map<SourcePartition, OffsetTracker.Pending> pending = tracker.pending(sources);
+    if (pending.isEmpty()) {
       return;
     }
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-    committable.forEach(
-        (p, offset) ->
+    pending.forEach(
+        (p, commit) ->
             offsets.put(
                 new TopicPartition(p.topic(), p.partition()),
-                new OffsetAndMetadata(offset, metadata(tracker.finishedFrom(p, offset)))));
+                new OffsetAndMetadata(commit.offset(), metadata(commit.finished()))));
     try {
       consumer.commitSync(offsets);
-      committable.forEach(tracker::committed);
+      pending.forEach(tracker::committed);
     } catch (KafkaException e) {
       log.warn("could not commit {}; will retry: {}", offsets, e.getMessage());
     }

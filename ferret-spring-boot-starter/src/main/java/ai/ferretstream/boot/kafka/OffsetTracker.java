@@ -23,8 +23,11 @@ public final class OffsetTracker {
     final TreeSet<Long> held = new TreeSet<>();
     // finished requests -> their last offset: replayed records of these must be ignored
     final Map<String, Long> finished = new LinkedHashMap<>();
-    // a request finished since the last commit: commit again, at the same offset if need be
-    boolean finishedSinceCommit;
+    // counts finish() calls; the commit's metadata carries every finish up to committedFinishes.
+    // A count, not a flag: a request may finish (on a producer thread) while a commit is on its
+    // way, after its metadata was taken; that commit must not count as carrying it
+    long finishes;
+    long committedFinishes;
     long next = -1;
     long committed = -1;
   }
@@ -63,10 +66,33 @@ public final class OffsetTracker {
       return -1;
     }
     long offset = s.held.isEmpty() ? s.next : s.held.first();
-    if (offset > s.committed || (s.finishedSinceCommit && offset == s.committed)) {
+    if (offset > s.committed || (s.finishes != s.committedFinishes && offset == s.committed)) {
       return offset;
     }
     return -1;
+  }
+
+  /**
+   * What to commit for a partition: the offset and the finished requests the commit's metadata must
+   * name, taken together; {@code finishes} marks how many finishes the metadata carries.
+   */
+  public record Pending(long offset, List<String> finished, long finishes) {}
+
+  /**
+   * The commits due now for the given partitions (those whose offset moves forward, or whose
+   * metadata must name a request that finished since), each with its finished requests. Pass each
+   * one that the broker accepted to {@link #committed(SourcePartition, Pending)}.
+   */
+  public synchronized Map<SourcePartition, Pending> pending(
+      Collection<SourcePartition> partitions) {
+    Map<SourcePartition, Pending> out = new LinkedHashMap<>();
+    for (SourcePartition p : partitions) {
+      long offset = committable(p);
+      if (offset >= 0) {
+        out.put(p, new Pending(offset, finishedFrom(p, offset), states.get(p).finishes));
+      }
+    }
+    return out;
   }
 
   /** The offsets to commit now for the given partitions (only those that move forward). */
@@ -90,7 +116,7 @@ public final class OffsetTracker {
   public synchronized void finished(SourcePartition partition, String requestId, long lastOffset) {
     State s = state(partition);
     s.finished.merge(requestId, lastOffset, Math::max);
-    s.finishedSinceCommit = true;
+    s.finishes++;
   }
 
   /**
@@ -106,11 +132,27 @@ public final class OffsetTracker {
     return List.copyOf(s.finished.keySet());
   }
 
-  /** {@code offset} of {@code partition} was committed. */
+  /**
+   * {@code offset} of {@code partition} was committed, with metadata naming every request finished
+   * so far.
+   */
   public synchronized void committed(SourcePartition partition, long offset) {
     State s = state(partition);
     s.committed = Math.max(s.committed, offset);
-    s.finishedSinceCommit = false;
+    s.committedFinishes = s.finishes;
+  }
+
+  /**
+   * A commit taken by {@link #pending} was accepted: requests that finished after it was taken are
+   * not yet in any commit's metadata, so the partition stays due for another commit.
+   */
+  public synchronized void committed(SourcePartition partition, Pending commit) {
+    State s = states.get(partition);
+    if (s == null) {
+      return; // forgotten meanwhile
+    }
+    s.committed = Math.max(s.committed, commit.offset());
+    s.committedFinishes = Math.max(s.committedFinishes, commit.finishes());
   }
 
   /** Forgets a partition this consumer no longer owns. */

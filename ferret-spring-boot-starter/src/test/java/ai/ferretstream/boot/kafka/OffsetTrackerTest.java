@@ -68,4 +68,26 @@ class OffsetTrackerTest {
     assertThat(tracker.committable(P0)).isEqualTo(-1);
     assertThat(tracker.held(P0)).isZero();
   }
+
+  @Test
+  void aRequestFinishingWhileACommitIsOnItsWayIsNamedByAnotherCommit() {
+    tracker.hold(P0, 0); // request A keeps the commit point at 0
+    tracker.hold(P0, 1);
+    tracker.hold(P0, 2);
+    tracker.release(P0, 1);
+    tracker.finished(P0, "b", 1);
+    OffsetTracker.Pending commit = tracker.pending(List.of(P0)).get(P0);
+    assertThat(commit.offset()).isZero();
+    assertThat(commit.finished()).containsExactly("b");
+
+    // c finishes on a producer thread after the metadata was taken, before the broker answered
+    tracker.release(P0, 2);
+    tracker.finished(P0, "c", 2);
+    tracker.committed(P0, commit);
+
+    // the offset cannot move (A still holds 0), yet c must reach a commit's metadata
+    assertThat(tracker.pending(List.of(P0)).get(P0).finished()).containsExactly("b", "c");
+    tracker.committed(P0, tracker.pending(List.of(P0)).get(P0));
+    assertThat(tracker.pending(List.of(P0))).isEmpty();
+  }
 }
