@@ -8,8 +8,10 @@ import com.google.protobuf.MessageLite;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -34,7 +36,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * used by one fetch at a time. A consumer fetches one record batch per partition request ({@code
  * max.partition.fetch.bytes} = 1: the broker always returns at least the first batch), so reading a
  * few multi-MB records among other requests' records reads little else; consecutive wanted offsets
- * are read in one go, gaps are skipped with a seek.
+ * are read in one go, gaps are skipped with a seek. A consumer keeps the partitions it has read
+ * assigned, paused between fetches: assigning anew would cost a metadata round trip per fetch.
  *
  * <p>A location that no longer exists (deleted by retention) or never existed is a {@link
  * PermanentFailure} {@code {code}_expired}; a broker that does not answer in time is a {@link
@@ -150,8 +153,43 @@ public final class RecordFetcher implements AutoCloseable {
           .add(i);
     }
     MessageLite[] values = new MessageLite[locations.size()];
-    consumer.assign(wanted.keySet());
+    Set<TopicPartition> reading = new HashSet<>(wanted.keySet());
+    try {
+      prepare(consumer, wanted);
+      collect(consumer, wanted, values, locations, deadline);
+    } finally {
+      // a reader between fetches fetches nothing
+      reading.retainAll(consumer.assignment());
+      consumer.pause(reading);
+    }
+    return List.of(values);
+  }
+
+  /**
+   * Assigns the wanted partitions (once: a consumer keeps every partition it has read, paused
+   * between fetches, because changing the assignment costs a metadata round trip to the broker on
+   * the next poll), resumes them and seeks each to its first wanted offset.
+   */
+  private static void prepare(
+      KafkaConsumer<String, MessageLite> consumer,
+      Map<TopicPartition, TreeMap<Long, List<Integer>>> wanted) {
+    Set<TopicPartition> assigned = consumer.assignment();
+    if (!assigned.containsAll(wanted.keySet())) {
+      Set<TopicPartition> all = new HashSet<>(assigned);
+      all.addAll(wanted.keySet());
+      consumer.assign(all);
+      consumer.pause(all);
+    }
+    consumer.resume(wanted.keySet());
     wanted.forEach((tp, offsets) -> consumer.seek(tp, offsets.firstKey()));
+  }
+
+  private void collect(
+      KafkaConsumer<String, MessageLite> consumer,
+      Map<TopicPartition, TreeMap<Long, List<Integer>>> wanted,
+      MessageLite[] values,
+      List<Location> locations,
+      long deadline) {
     while (!wanted.isEmpty()) {
       long left = deadline - System.nanoTime();
       if (left <= 0) {
@@ -199,8 +237,6 @@ public final class RecordFetcher implements AutoCloseable {
         consumer.pause(done);
       }
     }
-    consumer.assign(List.of());
-    return List.of(values);
   }
 
   @Override

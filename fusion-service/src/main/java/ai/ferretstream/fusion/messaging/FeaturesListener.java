@@ -8,7 +8,12 @@ import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
@@ -38,7 +43,7 @@ class FeaturesListener {
   private final OffsetCommitter committer;
   private final Clock clock;
 
-  private final io.micrometer.core.instrument.MeterRegistry meters;
+  private final MeterRegistry meters;
 
   FeaturesListener(
       JoinBook book,
@@ -47,7 +52,7 @@ class FeaturesListener {
       FusionPublisher publisher,
       OffsetCommitter committer,
       Clock clock,
-      io.micrometer.core.instrument.MeterRegistry meters) {
+      MeterRegistry meters) {
     this.meters = meters;
     this.book = book;
     this.tracker = tracker;
@@ -74,7 +79,7 @@ class FeaturesListener {
       case READY -> {
         long start = System.nanoTime();
         FusedContext fused;
-        java.util.concurrent.CompletableFuture<?> ack;
+        CompletableFuture<?> ack;
         long fusedAt;
         try {
           fused = fusion.fuse(offer.join());
@@ -88,11 +93,10 @@ class FeaturesListener {
         }
         String grid = fused.getLayout().getCols() + "x" + fused.getLayout().getRows();
         timer("ferret.fusion.join.wait", "From a request's first feature record to its last", grid)
-            .record(
-                start - offer.join().openedAtNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            .record(start - offer.join().openedAtNanos(), TimeUnit.NANOSECONDS);
         timer("ferret.fusion.fuse", "Merging, fusing and sampling regions of one request", grid)
-            .record(fusedAt - start, java.util.concurrent.TimeUnit.NANOSECONDS);
-        io.micrometer.core.instrument.DistributionSummary.builder("ferret.fusion.fused.bytes")
+            .record(fusedAt - start, TimeUnit.NANOSECONDS);
+        DistributionSummary.builder("ferret.fusion.fused.bytes")
             .description("Serialized size of a FusedContext")
             .baseUnit("bytes")
             .tag("grid", grid)
@@ -106,15 +110,7 @@ class FeaturesListener {
               if (failure != null) {
                 log.warn(
                     "could not publish the fused context of {}: {}", requestId, failure.toString());
-                try {
-                  publisher.errorLater(
-                      context,
-                      "stage_unavailable",
-                      "fusion-service could not publish the request's fused context",
-                      true);
-                } catch (RuntimeException e) {
-                  log.error("could not tell the client of {} either: {}", requestId, e.toString());
-                }
+                publisher.unavailableLater(context);
               }
               book.finish(requestId, clock.millis());
             });
@@ -147,8 +143,8 @@ class FeaturesListener {
     committer.commit(event.getConsumer());
   }
 
-  private io.micrometer.core.instrument.Timer timer(String name, String description, String grid) {
-    return io.micrometer.core.instrument.Timer.builder(name)
+  private Timer timer(String name, String description, String grid) {
+    return Timer.builder(name)
         .description(description)
         .tag("grid", grid)
         .publishPercentiles(0.5, 0.99)

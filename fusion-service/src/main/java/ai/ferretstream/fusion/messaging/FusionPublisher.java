@@ -43,9 +43,12 @@ class FusionPublisher {
         List.of(DurablePublisher.errorEvent(context, catalog, service, code, message, retryable)));
   }
 
-  /** An error event, not awaited (for producer callbacks, which must not block). */
-  void errorLater(RequestContext context, String code, String message, boolean retryable) {
-    publisher.sendAsync(
-        DurablePublisher.errorEvent(context, catalog, service, code, message, retryable));
+  /**
+   * Tells the client, without waiting (for producer callbacks, which must not block), that its
+   * fused context could not be published.
+   */
+  void unavailableLater(RequestContext context) {
+    publisher.unavailableLater(
+        context, catalog, service, "fusion-service could not publish the request's fused context");
   }
 }
