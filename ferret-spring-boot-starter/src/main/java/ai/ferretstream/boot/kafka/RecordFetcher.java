@@ -104,6 +104,11 @@ public final class RecordFetcher implements AutoCloseable {
       props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, fetchBytes);
       props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
       props.putIfAbsent(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1);
+      // a named record exists (its location was published after the broker acknowledged it): a
+      // reader never needs to wait for new data. The consumer sends its next fetch as soon as a
+      // poll returns records; at the end of the log, waiting would park that fetch at the broker
+      // until the next record arrives, which is then read and sent to a reader that discards it
+      props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 0);
       KafkaConsumer<String, MessageLite> consumer =
           new KafkaConsumer<>(props, new StringDeserializer(), new CatalogDeserializer());
       all.add(consumer);
