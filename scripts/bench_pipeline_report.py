@@ -351,6 +351,37 @@ def report(out, path):
              f"{ratio(median(b), median(r))} |")
     emit("")
 
+    # ---- broker requests and bytes out
+    for key, title, scale, digits in (
+            ("broker_requests_per_request_by_type",
+             "Broker requests per client request at c=16, by type", 1, 2),
+            ("broker_bytes_out_per_request_by_topic",
+             "Bytes the broker sent per client request at c=16, by topic (MB)", mb, 3)):
+        names = set()
+        for run in runs:
+            names |= set(run["phases"].get("c16", {}).get(key, {}))
+        if not names:
+            continue
+        emit(f"## {title}")
+        emit("")
+        if key.startswith("broker_requests"):
+            emit("The embedded broker's `kafka.network:type=RequestMetrics,name=RequestsPerSec` "
+                 "counts (read over JMX from the stack's JVM before and after the phase), "
+                 "divided by the phase's answered requests.")
+        else:
+            emit("The embedded broker's `kafka.server:type=BrokerTopicMetrics,name=BytesOutPerSec` "
+                 "counts per topic: what consumers (and readers by location) fetched, including "
+                 "records read and then dropped.")
+        emit("")
+        emit("| name | baseline | result | ratio |")
+        emit("|---|---:|---:|---:|")
+        for t in sorted(names):
+            b, r = fig("main", lambda p, t=t, key=key: p.get("c16", {}).get(key, {})
+                       .get(t, 0) / scale)
+            emit(f"| `{t}` | {fmt(median(b), digits)} | {fmt(median(r), digits)} | "
+                 f"{ratio(median(b), median(r))} |")
+        emit("")
+
     # ---- GC by cause
     emit("## GC pauses during the c=16 phase, by cause (per 100 requests)")
     emit("")

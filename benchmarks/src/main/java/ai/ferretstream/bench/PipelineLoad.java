@@ -109,7 +109,9 @@ public final class PipelineLoad {
       String cpuError,
       long machineBusyTicks,
       long selfTicks,
-      Map<String, Long> threadTicks) {}
+      Map<String, Long> threadTicks,
+      Map<String, Long> broker,
+      String brokerError) {}
 
   public static void main(String[] args) throws Exception {
     quietLogging();
@@ -493,6 +495,17 @@ public final class PipelineLoad {
     } catch (Exception e) {
       prometheusError = e.toString();
     }
+    Map<String, Long> broker = Map.of();
+    String brokerError = null;
+    if (pid > 0) {
+      try {
+        broker = brokerCounters(pid);
+      } catch (Exception e) {
+        brokerError = e.toString();
+      }
+    } else {
+      brokerError = "no --pid";
+    }
     if (beforeLoad) {
       readCpu.run();
     }
@@ -508,7 +521,55 @@ public final class PipelineLoad {
         cpuError[0],
         cpu[2],
         cpu[3],
-        threads);
+        threads,
+        broker,
+        brokerError);
+  }
+
+  /**
+   * The embedded broker's own counters, read over JMX from the stack's JVM (attach API): requests
+   * by type ({@code requests:Fetch}, ...) and bytes sent to consumers by topic ({@code
+   * bytes_out:ferret.features}, ...). Empty when the stack's broker is not in that JVM.
+   */
+  private static Map<String, Long> brokerCounters(long pid) throws Exception {
+    com.sun.tools.attach.VirtualMachine vm =
+        com.sun.tools.attach.VirtualMachine.attach(Long.toString(pid));
+    String address;
+    try {
+      address = vm.startLocalManagementAgent();
+    } finally {
+      vm.detach();
+    }
+    Map<String, Long> out = new TreeMap<>();
+    try (javax.management.remote.JMXConnector connector =
+        javax.management.remote.JMXConnectorFactory.connect(
+            new javax.management.remote.JMXServiceURL(address))) {
+      javax.management.MBeanServerConnection server = connector.getMBeanServerConnection();
+      for (javax.management.ObjectName name :
+          server.queryNames(
+              new javax.management.ObjectName(
+                  "kafka.network:type=RequestMetrics,name=RequestsPerSec,*"),
+              null)) {
+        String request = name.getKeyProperty("request");
+        if (request.startsWith("Fetch") && !request.equals("Fetch")) {
+          continue; // FetchConsumer, FetchFollower: parts of Fetch
+        }
+        out.merge(
+            "requests:" + request,
+            ((Number) server.getAttribute(name, "Count")).longValue(),
+            Long::sum);
+      }
+      for (javax.management.ObjectName name :
+          server.queryNames(
+              new javax.management.ObjectName(
+                  "kafka.server:type=BrokerTopicMetrics,name=BytesOutPerSec,topic=*"),
+              null)) {
+        out.put(
+            "bytes_out:" + name.getKeyProperty("topic"),
+            ((Number) server.getAttribute(name, "Count")).longValue());
+      }
+    }
+    return out;
   }
 
   /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat). */
@@ -809,6 +870,27 @@ public final class PipelineLoad {
       j.str(
           "kafka_error",
           before.kafkaError() != null ? before.kafkaError() : String.valueOf(after.kafkaError()));
+    }
+    // broker requests and bytes out
+    if (before.brokerError() == null && after.brokerError() == null) {
+      Map<String, Double> requests = new TreeMap<>();
+      Map<String, Double> bytesOut = new TreeMap<>();
+      for (Map.Entry<String, Long> e : after.broker().entrySet()) {
+        long d = e.getValue() - before.broker().getOrDefault(e.getKey(), 0L);
+        if (d == 0 || n == 0) {
+          continue;
+        }
+        String key = e.getKey().substring(e.getKey().indexOf(':') + 1);
+        (e.getKey().startsWith("requests:") ? requests : bytesOut).put(key, (double) d / n);
+      }
+      j.obj("broker_requests_per_request_by_type", requests);
+      j.obj("broker_bytes_out_per_request_by_topic", bytesOut);
+    } else {
+      j.str(
+          "broker_error",
+          before.brokerError() != null
+              ? before.brokerError()
+              : String.valueOf(after.brokerError()));
     }
     // CPU
     if (before.cpuError() == null && after.cpuError() == null) {
