@@ -352,11 +352,17 @@ def report(out, path):
     emit("")
 
     # ---- broker requests and bytes out
-    for key, title, scale, digits in (
+    for key, title, about, scale, digits in (
             ("broker_requests_per_request_by_type",
-             "Broker requests per client request at c=16, by type", 1, 2),
+             "Broker requests per client request at c=16, by type",
+             "The embedded broker's `kafka.network:type=RequestMetrics,name=RequestsPerSec` "
+             "counts (read over JMX from the stack's JVM before and after the phase), "
+             "divided by the phase's answered requests.", 1, 2),
             ("broker_bytes_out_per_request_by_topic",
-             "Bytes the broker sent per client request at c=16, by topic (MB)", mb, 3)):
+             "Bytes the broker sent per client request at c=16, by topic (MB)",
+             "The embedded broker's `kafka.server:type=BrokerTopicMetrics,name=BytesOutPerSec` "
+             "counts per topic: what consumers (and readers by location) fetched, including "
+             "records read and then dropped.", mb, 3)):
         names = set()
         for run in runs:
             names |= set(run["phases"].get("c16", {}).get(key, {}))
@@ -364,14 +370,7 @@ def report(out, path):
             continue
         emit(f"## {title}")
         emit("")
-        if key.startswith("broker_requests"):
-            emit("The embedded broker's `kafka.network:type=RequestMetrics,name=RequestsPerSec` "
-                 "counts (read over JMX from the stack's JVM before and after the phase), "
-                 "divided by the phase's answered requests.")
-        else:
-            emit("The embedded broker's `kafka.server:type=BrokerTopicMetrics,name=BytesOutPerSec` "
-                 "counts per topic: what consumers (and readers by location) fetched, including "
-                 "records read and then dropped.")
+        emit(about)
         emit("")
         emit("| name | baseline | result | ratio |")
         emit("|---|---:|---:|---:|")

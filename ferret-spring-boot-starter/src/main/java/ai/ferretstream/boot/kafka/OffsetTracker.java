@@ -95,19 +95,6 @@ public final class OffsetTracker {
     return out;
   }
 
-  /** The offsets to commit now for the given partitions (only those that move forward). */
-  public synchronized Map<SourcePartition, Long> committable(
-      Collection<SourcePartition> partitions) {
-    Map<SourcePartition, Long> out = new LinkedHashMap<>();
-    for (SourcePartition p : partitions) {
-      long offset = committable(p);
-      if (offset >= 0) {
-        out.put(p, offset);
-      }
-    }
-    return out;
-  }
-
   /**
    * A request whose records in {@code partition} end at {@code lastOffset} finished. Until the
    * committed offset passes {@code lastOffset}, a new owner of the partition would replay some of
@@ -130,16 +117,6 @@ public final class OffsetTracker {
     }
     s.finished.values().removeIf(last -> last < offset);
     return List.copyOf(s.finished.keySet());
-  }
-
-  /**
-   * {@code offset} of {@code partition} was committed, with metadata naming every request finished
-   * so far.
-   */
-  public synchronized void committed(SourcePartition partition, long offset) {
-    State s = state(partition);
-    s.committed = Math.max(s.committed, offset);
-    s.committedFinishes = s.finishes;
   }
 
   /**
