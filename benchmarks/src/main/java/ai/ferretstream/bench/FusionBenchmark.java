@@ -153,7 +153,7 @@ public class FusionBenchmark {
   }
 
   @Benchmark
-  public FusedContext fuseRequest() {
+  public FusedContext fuseRequest() throws InterruptedException {
     return fusion.fuse(join);
   }
 
@@ -274,7 +274,7 @@ public class FusionBenchmark {
    * {@code --sizes}: the serialized FusedContext per Ferret-v2 grid, as a Markdown table; {@code
    * --kernels}: the kernels fusion uses in this JVM.
    */
-  public static void main(String[] args) {
+  public static void main(String[] args) throws InterruptedException {
     if (args.length == 1 && args[0].equals("--kernels")) {
       System.out.println(FeatureMaps.kernels());
       return;

@@ -18,6 +18,8 @@ import ai.ferretstream.proto.kafka.TopicCatalog;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ContainerPostProcessor;
@@ -51,6 +53,7 @@ class EncodingConfig {
         input.topic(),
         TopicCatalog.deadLetterOf(input.topic()),
         catalog.features(),
+        catalog.featureNotices(),
         catalog.answers());
   }
 
@@ -65,7 +68,8 @@ class EncodingConfig {
       Clock clock,
       MeterRegistry meterRegistry,
       ConsumerRecordRecoverer ferretRecoverer,
-      RecentIds cancelledRequests) {
+      RecentIds cancelledRequests,
+      ExecutorService noticeSender) {
     return new TileEncoder(
         tritonClient,
         properties.encoder().role(),
@@ -78,7 +82,23 @@ class EncodingConfig {
         ferretRecoverer,
         kafka.retries(),
         kafka.retryBackoff(),
-        cancelledRequests::contains);
+        cancelledRequests::contains,
+        noticeSender);
+  }
+
+  /**
+   * Queues the feature notices once their records are acknowledged: one thread, off the producer's
+   * own thread (queuing a send only waits when the producer's buffer is full).
+   */
+  @Bean(destroyMethod = "shutdown")
+  ExecutorService noticeSender(EncoderProperties properties) {
+    String name = "encoder-" + properties.encoder().role().id() + "-notices";
+    return Executors.newSingleThreadExecutor(
+        r -> {
+          Thread t = new Thread(r, name);
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   /** Cancelled request ids, kept ten minutes (longer than any request's deadline). */

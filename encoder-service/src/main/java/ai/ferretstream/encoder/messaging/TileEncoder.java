@@ -8,6 +8,7 @@ import ai.ferretstream.encoder.inference.TritonClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.RequestContext;
@@ -26,24 +27,30 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.log.LogAccessor;
 import org.springframework.kafka.core.KafkaOperations;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
 import org.springframework.kafka.support.KafkaUtils;
+import org.springframework.kafka.support.SendResult;
 import org.springframework.kafka.support.serializer.DeserializationException;
 import org.springframework.kafka.support.serializer.SerializationUtils;
 
 /**
  * Encodes batches of tiles (of any number of requests) in one {@code ModelInfer} call each and
  * publishes one {@code TileFeatures} per tile to {@code ferret.features} without waiting for the
- * broker: {@link #process} returns once the sends are queued, with a future of their
- * acknowledgements, so the worker can start the next batch (the next model call) meanwhile. It runs
- * on the {@link EncodingPipeline}'s workers, off the Kafka consumer thread, so it settles every
- * tile itself — published, dropped as expired, or given up — instead of throwing:
+ * broker; once the broker has acknowledged a batch's feature records, one small notice per record
+ * (the record less its maps, with where it lies) goes to {@code ferret.feature-notices}, which is
+ * what fusion joins on (ADR 0009). {@link #process} returns once the feature sends are queued, with
+ * a future of the notices' acknowledgements, so the worker can start the next batch (the next model
+ * call) meanwhile. It runs on the {@link EncodingPipeline}'s workers, off the Kafka consumer
+ * thread, so it settles every tile itself — published, dropped as expired, or given up — instead of
+ * throwing:
  *
  * <ul>
  *   <li>expired tiles are not encoded; their request gets one {@code deadline_exceeded} event;
@@ -51,8 +58,9 @@ import org.springframework.kafka.support.serializer.SerializationUtils;
  *   <li>a transient failure (server unavailable or overloaded, call deadline, a send that cannot be
  *       queued) retries the batch with exponential backoff ({@code retries} times), then gives
  *       every tile up with a retryable error event;
- *   <li>a send that fails after the producer's own retries ({@code delivery.timeout.ms}) gets each
- *       request of the batch one retryable {@code stage_unavailable} error event;
+ *   <li>a send of features or notices that fails after the producer's own retries ({@code
+ *       delivery.timeout.ms}) gets each request of the batch one retryable {@code
+ *       stage_unavailable} error event;
  *   <li>a permanent inference failure of a multi-tile batch is narrowed down by encoding the tiles
  *       one by one, so that only the tile the model rejects is given up;
  *   <li>giving up = the shared recoverer: an error event to the waiting client and a copy on {@code
@@ -83,6 +91,7 @@ public final class TileEncoder {
   private final Counter expired;
   private final Counter cancelledTiles;
   private final java.util.function.Predicate<String> cancelled;
+  private final Executor noticeSender;
 
   /**
    * @param triton the model adapter
@@ -97,6 +106,9 @@ public final class TileEncoder {
    * @param retries retries of a transient failure before giving the batch up
    * @param retryBackoff first retry delay; doubles per retry up to ten times this
    * @param cancelled whether a request id was cancelled by its client
+   * @param noticeSender where the notices are queued for sending once their feature records are
+   *     acknowledged (not the producer's own thread, which completes the acknowledgements: a send
+   *     that waits for buffer space there would wait for itself)
    */
   public TileEncoder(
       TritonClient triton,
@@ -110,8 +122,10 @@ public final class TileEncoder {
       ConsumerRecordRecoverer recoverer,
       int retries,
       Duration retryBackoff,
-      java.util.function.Predicate<String> cancelled) {
+      java.util.function.Predicate<String> cancelled,
+      Executor noticeSender) {
     this.triton = triton;
+    this.noticeSender = noticeSender;
     this.cancelled = cancelled;
     this.role = role;
     this.expectedKind =
@@ -328,7 +342,8 @@ public final class TileEncoder {
   }
 
   /**
-   * Queues the outputs; the future completes when the broker acknowledged all of them or, after a
+   * Queues the outputs, then the notices of the feature records once the broker has acknowledged
+   * those; the future completes when the broker acknowledged every output and notice or, after a
    * failed send, once every request of {@code live} was sent a retryable error event (not awaited:
    * the broker is likely gone, and the client's deadline still ends its wait).
    *
@@ -336,11 +351,24 @@ public final class TileEncoder {
    */
   private CompletableFuture<Void> send(
       List<ProducerRecord<String, Object>> out, List<ConsumerRecord<String, Tile>> live) {
-    CompletableFuture<?>[] acks = new CompletableFuture<?>[out.size()];
-    for (int i = 0; i < acks.length; i++) {
-      acks[i] = publisher.sendAsync(out.get(i));
+    List<CompletableFuture<?>> acks = new ArrayList<>(out.size() + 1);
+    List<TileFeatures> features = new ArrayList<>(out.size());
+    List<CompletableFuture<SendResult<String, Object>>> stored = new ArrayList<>(out.size());
+    for (ProducerRecord<String, Object> record : out) {
+      CompletableFuture<SendResult<String, Object>> ack = publisher.sendAsync(record);
+      if (record.value() instanceof TileFeatures f) {
+        features.add(f);
+        stored.add(ack);
+      } else {
+        acks.add(ack);
+      }
     }
-    return CompletableFuture.allOf(acks)
+    if (!features.isEmpty()) {
+      acks.add(
+          CompletableFuture.allOf(stored.toArray(CompletableFuture[]::new))
+              .thenComposeAsync(ok -> sendNotices(features, stored), noticeSender));
+    }
+    return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new))
         .handle(
             (ok, failure) -> {
               if (failure != null) {
@@ -348,6 +376,20 @@ public final class TileEncoder {
               }
               return null;
             });
+  }
+
+  /** Queues the notice of each acknowledged feature record; completes when all are acknowledged. */
+  private CompletableFuture<Void> sendNotices(
+      List<TileFeatures> features, List<CompletableFuture<SendResult<String, Object>>> stored) {
+    CompletableFuture<?>[] acks = new CompletableFuture<?>[features.size()];
+    for (int i = 0; i < acks.length; i++) {
+      TileFeatures f = features.get(i);
+      RecordMetadata at = stored.get(i).join().getRecordMetadata();
+      TileFeatures notice =
+          FeatureRecords.notice(f, FeatureRecords.ref(f, at.topic(), at.partition(), at.offset()));
+      acks[i] = publisher.sendAsync(record(catalog.featureNotices(), notice));
+    }
+    return CompletableFuture.allOf(acks);
   }
 
   /** Outputs of a batch could not all be published: each request gets a retryable error. */
@@ -420,14 +462,14 @@ public final class TileEncoder {
               .setChannels(encoded.channels())
               .setFeaturesFp16(encoded.features().get(i))
               .build();
-      out.add(record(features));
+      out.add(record(catalog.features(), features));
     }
   }
 
-  private ProducerRecord<String, Object> record(TileFeatures features) {
+  private ProducerRecord<String, Object> record(String topic, TileFeatures features) {
     RequestContext context = features.getContext();
     ProducerRecord<String, Object> record =
-        new ProducerRecord<>(catalog.features(), context.getRequestId(), features);
+        new ProducerRecord<>(topic, context.getRequestId(), features);
     FerretHeaders.stamp(record.headers(), context, VALUE_TYPE, service);
     return record;
   }

@@ -35,6 +35,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterEach;
@@ -105,12 +107,14 @@ class TileEncoderTest {
             },
             2,
             Duration.ofMillis(1),
-            cancelled::contains);
+            cancelled::contains,
+            Runnable::run);
     when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
         .thenAnswer(
             call -> {
-              sent.add(call.getArgument(0));
-              return CompletableFuture.completedFuture(sendResult());
+              ProducerRecord<String, Object> record = call.getArgument(0);
+              sent.add(record);
+              return CompletableFuture.completedFuture(sendResult(record, sent.size() - 1));
             });
   }
 
@@ -120,9 +124,11 @@ class TileEncoderTest {
     server.shutdownNow();
   }
 
-  @SuppressWarnings("unchecked")
-  private static SendResult<String, Object> sendResult() {
-    return mock(SendResult.class);
+  /** The broker's acknowledgement: the record stored at {@code offset} of partition 0. */
+  private static SendResult<String, Object> sendResult(
+      ProducerRecord<String, Object> record, long offset) {
+    return new SendResult<>(
+        record, new RecordMetadata(new TopicPartition(record.topic(), 0), offset, 0, NOW, 1, 1));
   }
 
   private ConsumerRecord<String, Tile> tile(String id, int index, int red, long deadline) {
@@ -149,10 +155,11 @@ class TileEncoderTest {
   }
 
   private List<TileFeatures> sentFeatures() {
-    return sent.stream()
-        .filter(r -> r.topic().equals("t.ferret.features"))
-        .map(r -> (TileFeatures) r.value())
-        .toList();
+    return sentTo("t.ferret.features").stream().map(r -> (TileFeatures) r.value()).toList();
+  }
+
+  private List<ProducerRecord<String, Object>> sentTo(String topic) {
+    return sent.stream().filter(r -> r.topic().equals(topic)).toList();
   }
 
   private static float firstFeature(TileFeatures features, int channel) {
@@ -169,7 +176,9 @@ class TileEncoderTest {
 
     assertThat(fake.calls()).hasSize(1);
     assertThat(fake.calls().get(0).getInputs(0).getShape(0)).isEqualTo(3);
-    assertThat(sent).extracting(ProducerRecord::key).containsExactly("a", "b", "a");
+    assertThat(sentTo("t.ferret.features"))
+        .extracting(ProducerRecord::key)
+        .containsExactly("a", "b", "a");
     List<TileFeatures> features = sentFeatures();
     assertThat(features)
         .extracting(f -> f.getContext().getRequestId())
@@ -202,7 +211,7 @@ class TileEncoderTest {
               sent.add(record);
               return record.topic().equals("t.ferret.features")
                   ? ack
-                  : CompletableFuture.completedFuture(sendResult());
+                  : CompletableFuture.completedFuture(sendResult(record, 0));
             })
         .when(kafka)
         .send(ArgumentMatchers.<ProducerRecord<String, Object>>any());
@@ -225,6 +234,82 @@ class TileEncoderTest {
     assertThat(errors).extracting(AnswerEvent::getRequestId).containsExactly("a", "b");
     assertThat(errors).allMatch(e -> e.getError().getCode().equals("stage_unavailable"));
     assertThat(errors).allMatch(e -> e.getError().getRetryable());
+  }
+
+  @Test
+  void publishesANoticeNamingEachFeatureRecordOnlyOnceTheBrokerHasIt() throws Exception {
+    List<CompletableFuture<SendResult<String, Object>>> featureAcks = new ArrayList<>();
+    List<CompletableFuture<SendResult<String, Object>>> noticeAcks = new ArrayList<>();
+    org.mockito.Mockito.doAnswer(
+            call -> {
+              ProducerRecord<String, Object> record = call.getArgument(0);
+              sent.add(record);
+              CompletableFuture<SendResult<String, Object>> ack = new CompletableFuture<>();
+              (record.topic().equals("t.ferret.features") ? featureAcks : noticeAcks).add(ack);
+              return ack;
+            })
+        .when(kafka)
+        .send(ArgumentMatchers.<ProducerRecord<String, Object>>any());
+
+    TileEncoder.Processed processed =
+        encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0)));
+
+    // no notice before the broker has the record it names
+    assertThat(sentTo("t.ferret.feature-notices")).isEmpty();
+    List<TileFeatures> features = sentFeatures();
+    featureAcks
+        .get(0)
+        .complete(
+            new SendResult<>(
+                sentTo("t.ferret.features").get(0),
+                new RecordMetadata(new TopicPartition("t.ferret.features", 2), 40, 0, NOW, 1, 1)));
+    assertThat(sentTo("t.ferret.feature-notices")).isEmpty();
+    featureAcks
+        .get(1)
+        .complete(
+            new SendResult<>(
+                sentTo("t.ferret.features").get(1),
+                new RecordMetadata(new TopicPartition("t.ferret.features", 3), 7, 0, NOW, 1, 1)));
+
+    List<ProducerRecord<String, Object>> notices = sentTo("t.ferret.feature-notices");
+    assertThat(notices).extracting(ProducerRecord::key).containsExactly("a", "b");
+    TileFeatures first = (TileFeatures) notices.get(0).value();
+    assertThat(first.getFeaturesFp16().isEmpty()).isTrue();
+    assertThat(first.getFeaturesBytes()).isEqualTo(576 * CHANNELS * 2);
+    assertThat(first.getStoredAt().getTopic()).isEqualTo("t.ferret.features");
+    assertThat(first.getStoredAt().getPartition()).isEqualTo(2);
+    assertThat(first.getStoredAt().getOffset()).isEqualTo(40);
+    assertThat(first.getStoredAt().getKind()).isEqualTo(TileKind.TILE_KIND_LOCAL);
+    assertThat(first.toBuilder().clearStoredAt().clearFeaturesBytes().build())
+        .isEqualTo(features.get(0).toBuilder().clearFeaturesFp16().build());
+    assertThat(((TileFeatures) notices.get(1).value()).getStoredAt().getOffset()).isEqualTo(7);
+    // the tiles are settled only once the notices are durable
+    assertThat(processed.acks()).isNotDone();
+    noticeAcks.forEach(a -> a.complete(null));
+    assertThat(processed.acks()).isCompleted();
+    assertThat(sentTo("t.ferret.answers")).isEmpty();
+  }
+
+  @Test
+  void answersAFailedNoticeWithErrorEvents() throws Exception {
+    org.mockito.Mockito.doAnswer(
+            call -> {
+              ProducerRecord<String, Object> record = call.getArgument(0);
+              sent.add(record);
+              return record.topic().equals("t.ferret.feature-notices")
+                  ? CompletableFuture.failedFuture(
+                      new org.apache.kafka.common.errors.TimeoutException("broker gone"))
+                  : CompletableFuture.completedFuture(sendResult(record, 0));
+            })
+        .when(kafka)
+        .send(ArgumentMatchers.<ProducerRecord<String, Object>>any());
+
+    TileEncoder.Processed processed = encoder.process(List.of(tile("a", 0, 10, 0)));
+
+    assertThat(processed.acks()).isCompleted();
+    assertThat(sentTo("t.ferret.answers"))
+        .extracting(r -> ((AnswerEvent) r.value()).getError().getCode())
+        .containsExactly("stage_unavailable");
   }
 
   @Test
@@ -355,7 +440,7 @@ class TileEncoderTest {
 
     assertThat(fake.calls()).hasSize(1);
     assertThat(fake.calls().get(0).getInputs(0).getShape(0)).isEqualTo(1);
-    assertThat(sent).extracting(ProducerRecord::key).containsExactly("here");
+    assertThat(sentTo("t.ferret.features")).extracting(ProducerRecord::key).containsExactly("here");
     assertThat(meters.get("ferret.encoder.cancelled").counter().count()).isEqualTo(1.0);
   }
 }

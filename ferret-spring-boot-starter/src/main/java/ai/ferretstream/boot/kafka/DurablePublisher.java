@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.springframework.kafka.core.KafkaOperations;
+import org.springframework.kafka.support.SendResult;
 
 /**
  * Sends a set of records and waits until the broker acknowledged all of them, so that the listener
@@ -60,7 +61,8 @@ public final class DurablePublisher {
    * @throws TransientFailure when the record cannot even be queued (buffer full for {@code
    *     max.block.ms}, no metadata)
    */
-  public CompletableFuture<?> sendAsync(ProducerRecord<String, Object> record) {
+  public CompletableFuture<SendResult<String, Object>> sendAsync(
+      ProducerRecord<String, Object> record) {
     try {
       return kafka.send(record);
     } catch (RuntimeException e) {

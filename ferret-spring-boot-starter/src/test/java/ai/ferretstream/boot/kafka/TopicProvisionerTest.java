@@ -51,7 +51,7 @@ class TopicProvisionerTest {
 
     List<TopicProvisioner.Outcome> first = TopicProvisioner.provision(admin, catalog, 3, (short) 1);
 
-    assertThat(first).hasSize(catalog.allTopicNames().size()).hasSize(14);
+    assertThat(first).hasSize(catalog.allTopicNames().size()).hasSize(16);
     assertThat(first)
         .allSatisfy(o -> assertThat(o.action()).isEqualTo("created (3 partitions, replication 1)"));
     assertThat(partitions(catalog.requests(), 3)).isEqualTo(3);

@@ -3,14 +3,20 @@ package ai.ferretstream.fusion.config;
 import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
+import ai.ferretstream.boot.kafka.RecordFetcher;
+import ai.ferretstream.boot.kafka.ServiceName;
+import ai.ferretstream.fusion.domain.FeatureStore;
 import ai.ferretstream.fusion.domain.Fusion;
 import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.fusion.domain.RegionSampler;
+import ai.ferretstream.fusion.messaging.KafkaFeatureStore;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.core.ConsumerFactory;
 
 /** The domain objects: the join book with its offset tracker, and the fusion step. */
 @Configuration(proxyBeanMethods = false)
@@ -44,13 +50,46 @@ class FusionConfig {
         .register(registry);
   }
 
+  /**
+   * Reads back the maps that notices name, for regions and tokens by value: one reader per listener
+   * thread (each fuses one request at a time).
+   */
+  @Bean(destroyMethod = "close")
+  RecordFetcher featureFetcher(
+      ConsumerFactory<String, Object> consumerFactory,
+      FusionProperties properties,
+      ServiceName service) {
+    FusionProperties.Fusion fusion = properties.fusion();
+    return new RecordFetcher(
+        consumerFactory.getConfigurationProperties(),
+        service.value() + "-feature-reader",
+        fusion.concurrency(),
+        fusion.featureReadTimeout(),
+        "features");
+  }
+
   @Bean
-  Fusion fusion(FusionProperties properties, RegionSampler regionSampler, Clock clock) {
+  FeatureStore featureStore(RecordFetcher featureFetcher, MeterRegistry meters) {
+    return new KafkaFeatureStore(
+        featureFetcher,
+        Timer.builder("ferret.fusion.maps.read")
+            .description("Reading back the feature maps a request's notices name")
+            .publishPercentiles(0.5, 0.99)
+            .register(meters));
+  }
+
+  @Bean
+  Fusion fusion(
+      FusionProperties properties,
+      RegionSampler regionSampler,
+      Clock clock,
+      FeatureStore featureStore) {
     FusionProperties.Fusion fusion = properties.fusion();
     return new Fusion(
         fusion.upsampleMode(),
         regionSampler,
         clock,
-        fusion.imageTokens() == FusionProperties.TokenTransport.BY_REFERENCE);
+        fusion.imageTokens() == FusionProperties.TokenTransport.BY_REFERENCE,
+        featureStore);
   }
 }

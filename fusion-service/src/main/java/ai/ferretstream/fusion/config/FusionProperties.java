@@ -27,8 +27,8 @@ public record FusionProperties(@Valid @DefaultValue Fusion fusion) {
    *
    * @param upsampleMode how the global map is resized to the local map's size: {@code nearest}
    *     (PyTorch legacy) or {@code bilinear} ({@code align_corners=False})
-   * @param groupId consumer group of the features listener
-   * @param concurrency listener threads (at most the partitions of {@code ferret.features})
+   * @param groupId consumer group of the feature-notices listener
+   * @param concurrency listener threads (at most the partitions of {@code ferret.feature-notices})
    * @param maxOpenJoins open joins beyond which new requests are refused with an error event
    * @param joinTimeout how long a join may wait when its request has no deadline
    * @param sweepInterval how often expired joins are failed
@@ -39,6 +39,8 @@ public record FusionProperties(@Valid @DefaultValue Fusion fusion) {
    * @param imageTokens how the image tokens reach the llm: {@code by-reference} (the fused context
    *     names the feature records, which the llm reads back; the multi-MB tokens cross the broker
    *     once) or {@code by-value} (the fused context carries them)
+   * @param featureReadTimeout longest reading back one request's feature maps may take (for regions
+   *     and tokens by value: fusion joins on notices that only name the maps)
    */
   public record Fusion(
       @DefaultValue("nearest") @NotNull UpsampleMode upsampleMode,
@@ -51,7 +53,8 @@ public record FusionProperties(@Valid @DefaultValue Fusion fusion) {
       @DefaultValue("10m") @NotNull Duration finishedTtl,
       @DefaultValue("1s") @NotNull Duration idleCommitInterval,
       @DefaultValue("ferret_region_sampler") @NotBlank String model,
-      @DefaultValue("by-reference") @NotNull TokenTransport imageTokens) {}
+      @DefaultValue("by-reference") @NotNull TokenTransport imageTokens,
+      @DefaultValue("10s") @NotNull Duration featureReadTimeout) {}
 
   /** How the image tokens travel from fusion to the llm. */
   public enum TokenTransport {

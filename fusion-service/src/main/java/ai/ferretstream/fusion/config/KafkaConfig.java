@@ -14,9 +14,9 @@ import org.springframework.kafka.listener.ConsumerRecordRecoverer;
 import org.springframework.kafka.listener.RetryListener;
 
 /**
- * The features listener's container set-up (the Kafka clients, error policy and topics are the
- * starter's). The container never acknowledges on its own ({@code AckMode.MANUAL}, no acks): the
- * listener commits offsets itself, never past a record of an unfinished join.
+ * The feature-notices listener's container set-up (the Kafka clients, error policy and topics are
+ * the starter's). The container never acknowledges on its own ({@code AckMode.MANUAL}, no acks):
+ * the listener commits offsets itself, never past a record of an unfinished join.
  */
 @Configuration(proxyBeanMethods = false)
 class KafkaConfig {
@@ -28,7 +28,11 @@ class KafkaConfig {
   @Bean
   TopicUsage topicUsage(TopicCatalog catalog) {
     return TopicUsage.of(
-        catalog.features(), catalog.deadLetter(Topic.FEATURES), catalog.fused(), catalog.answers());
+        catalog.featureNotices(),
+        catalog.deadLetter(Topic.FEATURE_NOTICES),
+        catalog.features(),
+        catalog.fused(),
+        catalog.answers());
   }
 
   @Bean(FEATURES_CONTAINER_SETUP)

@@ -2,6 +2,7 @@ package ai.ferretstream.fusion.domain;
 
 import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
@@ -12,7 +13,9 @@ import java.util.List;
 
 /**
  * One request's features while they arrive: one global map and {@code local_count} local maps. The
- * pieces must agree on the grid, the local patch grid and the channel count. Guarded by {@link
+ * pieces must agree on the grid, the local patch grid and the channel count. A piece is normally a
+ * notice, which names the {@code ferret.features} record holding its map ({@code stored_at}); a
+ * piece that carries its map is taken as it is, and named where it was read. Guarded by {@link
  * JoinBook}.
  */
 public final class FeatureJoin {
@@ -54,7 +57,7 @@ public final class FeatureJoin {
   }
 
   /**
-   * Checks one feature record on its own.
+   * Checks one piece on its own: a notice, or a feature record that carries its map.
    *
    * @throws PermanentFailure {@code invalid_features} naming what is wrong
    */
@@ -94,10 +97,15 @@ public final class FeatureJoin {
               + " is empty");
     }
     long expected = 2L * f.getPatchRows() * f.getPatchCols() * f.getChannels();
-    if (f.getFeaturesFp16().size() != expected) {
+    boolean notice = FeatureRecords.isNotice(f);
+    if (notice && !f.getFeaturesFp16().isEmpty()) {
+      throw invalid("a notice carries features_fp16; it names the record that holds them");
+    }
+    long bytes = notice ? f.getFeaturesBytes() : f.getFeaturesFp16().size();
+    if (bytes != expected) {
       throw invalid(
-          "features_fp16 has "
-              + f.getFeaturesFp16().size()
+          (notice ? "the named features_fp16 has " : "features_fp16 has ")
+              + bytes
               + " bytes, expected "
               + expected
               + " for ["
@@ -109,6 +117,26 @@ public final class FeatureJoin {
     if (f.getKind() == TileKind.TILE_KIND_LOCAL
         && (f.getIndex() < 0 || f.getIndex() >= f.getLocalCount())) {
       throw invalid("local tile index " + f.getIndex() + " outside [0, " + f.getLocalCount() + ")");
+    }
+    if (notice) {
+      FeatureRef at = f.getStoredAt();
+      if (at.getTopic().isEmpty()
+          || at.getPartition() < 0
+          || at.getOffset() < 0
+          || at.getKind() != f.getKind()
+          || (f.getKind() == TileKind.TILE_KIND_LOCAL && at.getIndex() != f.getIndex())) {
+        throw invalid(
+            "the notice of "
+                + f.getKind()
+                + " "
+                + f.getIndex()
+                + " names "
+                + at.getKind()
+                + " "
+                + at.getIndex()
+                + " at "
+                + FeatureRecords.where(at));
+      }
     }
   }
 
@@ -185,7 +213,11 @@ public final class FeatureJoin {
     return refs;
   }
 
-  private static FeatureRef ref(TileKind kind, int index, Held at) {
+  private FeatureRef ref(TileKind kind, int index, Held at) {
+    TileFeatures piece = kind == TileKind.TILE_KIND_GLOBAL ? global : locals[index];
+    if (FeatureRecords.isNotice(piece)) {
+      return piece.getStoredAt();
+    }
     return FeatureRef.newBuilder()
         .setKind(kind)
         .setIndex(index)
@@ -259,6 +291,17 @@ public final class FeatureJoin {
 
   public long expiresAtMillis() {
     return expiresAtMillis;
+  }
+
+  /**
+   * The pieces in token order, the global map first, then the local maps in tile order: notices, or
+   * records that carry their maps; only when {@link #ready()}.
+   */
+  public List<TileFeatures> pieces() {
+    List<TileFeatures> pieces = new ArrayList<>(localCount + 1);
+    pieces.add(global);
+    pieces.addAll(java.util.Arrays.asList(locals));
+    return pieces;
   }
 
   /** The global map; only when {@link #ready()}. */

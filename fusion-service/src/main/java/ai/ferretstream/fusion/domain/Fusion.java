@@ -1,7 +1,9 @@
 package ai.ferretstream.fusion.domain;
 
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.tensor.ImageTokens;
+import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Region;
@@ -18,6 +20,10 @@ import java.util.List;
  * map, both FP16 as they arrived; by value, or by reference to the feature records) and, when the
  * request refers to regions, one region embedding per region from the region sampler, which reads
  * {@code H_a = H_l + upsample(H_g)} at 512 points sampled from the region's mask.
+ *
+ * <p>The join's pieces are normally notices that name where their maps lie; the maps are read from
+ * the {@link FeatureStore} only when they are needed here: for regions, or for tokens by value. A
+ * request without regions whose tokens go by reference is fused from the notices alone.
  */
 public final class Fusion {
 
@@ -31,6 +37,7 @@ public final class Fusion {
   private final RegionSampler sampler;
   private final Clock clock;
   private final boolean tokensByReference;
+  private final FeatureStore store;
 
   /** Fusion that puts the image tokens into the fused context (by value). */
   public Fusion(UpsampleMode upsampleMode, RegionSampler sampler, Clock clock) {
@@ -43,18 +50,37 @@ public final class Fusion {
    */
   public Fusion(
       UpsampleMode upsampleMode, RegionSampler sampler, Clock clock, boolean tokensByReference) {
+    this(upsampleMode, sampler, clock, tokensByReference, FeatureStore.NONE);
+  }
+
+  /**
+   * @param tokensByReference whether the fused context names the feature records the image tokens
+   *     are made of ({@code feature_refs}) instead of carrying the tokens
+   * @param store where the maps that notices name are read back from
+   */
+  public Fusion(
+      UpsampleMode upsampleMode,
+      RegionSampler sampler,
+      Clock clock,
+      boolean tokensByReference,
+      FeatureStore store) {
     this.upsampleMode = upsampleMode;
     this.sampler = sampler;
     this.clock = clock;
     this.tokensByReference = tokensByReference;
+    this.store = store;
   }
 
   /**
    * Fuses a {@linkplain FeatureJoin#ready() ready} join.
    *
-   * @throws ai.ferretstream.proto.failure.PermanentFailure for a region that cannot be sampled
+   * @throws ai.ferretstream.proto.failure.PermanentFailure for a region that cannot be sampled, or
+   *     named maps that cannot be read ({@code invalid_features}, {@code features_expired})
+   * @throws ai.ferretstream.proto.failure.TransientFailure when named maps could not be read in
+   *     time
+   * @throws InterruptedException while reading named maps
    */
-  public FusedContext fuse(FeatureJoin join) {
+  public FusedContext fuse(FeatureJoin join) throws InterruptedException {
     if (!join.ready()) {
       throw new IllegalStateException("join of " + join.requestId() + " is not complete");
     }
@@ -85,13 +111,16 @@ public final class Fusion {
     // the tokens are laid out only when they travel by value or H_a is needed for regions
     byte[] tokens = null;
     if (!tokensByReference || !masks.isEmpty()) {
-      List<ByteString> locals = new ArrayList<>(join.localCount());
-      for (int k = 0; k < join.localCount(); k++) {
-        locals.add(join.local(k).getFeaturesFp16());
-      }
+      List<ByteString> maps = maps(join);
       tokens =
           ImageTokens.of(
-              global.getFeaturesFp16(), locals, rows, cols, patchRows, patchCols, channels);
+              maps.get(0),
+              maps.subList(1, maps.size()),
+              rows,
+              cols,
+              patchRows,
+              patchCols,
+              channels);
     }
     if (tokensByReference) {
       out.addAllFeatureRefs(join.refs());
@@ -105,7 +134,7 @@ public final class Fusion {
               0,
               global.getPatchRows(),
               global.getPatchCols(),
-              global.getFeaturesFp16().size(),
+              2 * global.getPatchRows() * global.getPatchCols() * channels,
               h,
               w,
               channels,
@@ -137,5 +166,56 @@ public final class Fusion {
           .setRegionEmbeddingsFp16(embeddings);
     }
     return out.setContext(context.toBuilder().putTimings(TIMING_DONE, clock.millis())).build();
+  }
+
+  /**
+   * The FP16 maps of the join's pieces in token order: carried by the piece, or read back from
+   * where its notice names (all of a request's in one read) and checked against the notice.
+   */
+  private List<ByteString> maps(FeatureJoin join) throws InterruptedException {
+    List<TileFeatures> pieces = join.pieces();
+    List<FeatureRef> named = new ArrayList<>(pieces.size());
+    for (TileFeatures piece : pieces) {
+      if (FeatureRecords.isNotice(piece)) {
+        named.add(piece.getStoredAt());
+      }
+    }
+    List<TileFeatures> read = named.isEmpty() ? List.of() : store.read(join.requestId(), named);
+    List<ByteString> maps = new ArrayList<>(pieces.size());
+    int next = 0;
+    for (TileFeatures piece : pieces) {
+      if (!FeatureRecords.isNotice(piece)) {
+        maps.add(piece.getFeaturesFp16());
+        continue;
+      }
+      TileFeatures full = read.get(next++);
+      if (full.getFeaturesFp16().size() != piece.getFeaturesBytes()
+          || full.getPatchRows() != piece.getPatchRows()
+          || full.getPatchCols() != piece.getPatchCols()
+          || full.getChannels() != piece.getChannels()) {
+        throw new PermanentFailure(
+            "invalid_features",
+            "the record at "
+                + FeatureRecords.where(piece.getStoredAt())
+                + " does not match its notice: "
+                + full.getPatchRows()
+                + "x"
+                + full.getPatchCols()
+                + "x"
+                + full.getChannels()
+                + " in "
+                + full.getFeaturesFp16().size()
+                + " bytes, the notice says "
+                + piece.getPatchRows()
+                + "x"
+                + piece.getPatchCols()
+                + "x"
+                + piece.getChannels()
+                + " in "
+                + piece.getFeaturesBytes());
+      }
+      maps.add(full.getFeaturesFp16());
+    }
+    return maps;
   }
 }

@@ -24,9 +24,10 @@ import org.springframework.kafka.event.ListenerContainerIdleEvent;
 import org.springframework.stereotype.Component;
 
 /**
- * Consumes {@code ferret.features}: offers each record to the join book, fuses and publishes a
- * request once all its features are here, answers expired and refused requests with an error event,
- * and commits offsets only below the oldest unfinished request.
+ * Consumes {@code ferret.feature-notices}: offers each notice to the join book, fuses and publishes
+ * a request once all its pieces are here (reading the named maps back only when fusion needs them),
+ * answers expired and refused requests with an error event, and commits offsets only below the
+ * oldest unfinished request.
  */
 @Component
 class FeaturesListener {
@@ -66,10 +67,11 @@ class FeaturesListener {
       id = ID,
       idIsGroup = false,
       groupId = "${ferret.fusion.group-id:fusion}",
-      topics = "#{@topicCatalog.features()}",
+      topics = "#{@topicCatalog.featureNotices()}",
       concurrency = "${ferret.fusion.concurrency:1}",
       containerPostProcessor = "featuresContainerSetup")
-  void onFeatures(ConsumerRecord<String, TileFeatures> record, Consumer<?, ?> consumer) {
+  void onFeatures(ConsumerRecord<String, TileFeatures> record, Consumer<?, ?> consumer)
+      throws InterruptedException {
     SourcePartition partition = new SourcePartition(record.topic(), record.partition());
     tracker.seen(partition, record.offset());
     TileFeatures features = record.value();
@@ -85,9 +87,9 @@ class FeaturesListener {
           fused = fusion.fuse(offer.join());
           fusedAt = System.nanoTime();
           ack = publisher.fused(fused);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | InterruptedException e) {
           // nothing was published: the error handler retries the record (and so the fusion) or
-          // gives up on it
+          // gives up on it; interrupted, the container is stopping and the record is replayed
           book.undispatch(requestId);
           throw e;
         }

@@ -7,14 +7,17 @@ import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.Box;
 import ai.ferretstream.proto.v1.CoordinateSpace;
+import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Point;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.TileFeatures;
 import com.google.protobuf.ByteString;
 import java.time.Clock;
 import java.time.Instant;
@@ -55,7 +58,7 @@ class FusionTest {
   }
 
   @Test
-  void fusedContextCarriesGlobalThenMergedLocalTokens() {
+  void fusedContextCarriesGlobalThenMergedLocalTokens() throws Exception {
     FusedContext fused =
         new Fusion(UpsampleMode.NEAREST, sampler, CLOCK)
             .fuse(completeJoin(TestFeatures.context("a", 0)));
@@ -77,7 +80,7 @@ class FusionTest {
   }
 
   @Test
-  void everyRegionGetsOneEmbeddingInRegionOrder() {
+  void everyRegionGetsOneEmbeddingInRegionOrder() throws Exception {
     RequestContext context =
         TestFeatures.context("b", 0).toBuilder()
             .addRegions(
@@ -114,6 +117,103 @@ class FusionTest {
       assertThat(point[2 * i] * 900).isBetween(444.9f, 455.1f);
       assertThat(point[2 * i + 1] * 600).isBetween(294.9f, 305.1f);
     }
+  }
+
+  /** A join of notices naming the test features as records 100.. of "f" partition 1. */
+  private FeatureJoin noticeJoin(RequestContext context, List<TileFeatures> stored) {
+    JoinBook book = new JoinBook(4, 60_000, 10, 60_000, new OffsetTracker());
+    SourcePartition p = new SourcePartition("n", 0);
+    stored.add(TestFeatures.global(context, GRID, P, C));
+    for (int k = 0; k < 6; k++) {
+      stored.add(TestFeatures.local(context, GRID, k, P, C));
+    }
+    JoinBook.Offer last = null;
+    for (int i = 0; i < stored.size(); i++) {
+      TileFeatures f = stored.get(i);
+      last = book.offer(FeatureRecords.notice(f, FeatureRecords.ref(f, "f", 1, 100 + i)), p, i, 0);
+    }
+    assertThat(last.status()).isEqualTo(JoinBook.Status.READY);
+    return last.join();
+  }
+
+  /** A store over {@code stored}, recording every read. */
+  private FeatureStore store(List<TileFeatures> stored, List<List<FeatureRef>> reads) {
+    return (requestId, refs) -> {
+      reads.add(refs);
+      List<TileFeatures> out = new ArrayList<>();
+      for (FeatureRef r : refs) {
+        out.add(stored.get((int) r.getOffset() - 100));
+      }
+      return out;
+    };
+  }
+
+  @Test
+  void aRequestWithoutRegionsIsFusedFromItsNoticesAlone() throws Exception {
+    List<TileFeatures> stored = new ArrayList<>();
+    List<List<FeatureRef>> reads = new ArrayList<>();
+    FeatureJoin join = noticeJoin(TestFeatures.context("n", 0), stored);
+
+    FusedContext fused =
+        new Fusion(UpsampleMode.NEAREST, sampler, CLOCK, true, store(stored, reads)).fuse(join);
+
+    assertThat(reads).isEmpty();
+    assertThat(fused.getImageTokensFp16().isEmpty()).isTrue();
+    assertThat(fused.getFeatureRefsList())
+        .extracting(FeatureRef::getOffset)
+        .containsExactly(100L, 101L, 102L, 103L, 104L, 105L, 106L);
+    assertThat(fused.getFeatureRefs(3).getTopic()).isEqualTo("f");
+    assertThat(fused.getFeatureRefs(3).getIndex()).isEqualTo(2);
+    assertThat(fused.getGlobalTokens()).isEqualTo(P * P);
+    assertThat(fused.getLocalTokenRows()).isEqualTo(2 * P);
+  }
+
+  @Test
+  void regionsReadTheNamedMapsOnceAndSampleWhatTheyHold() throws Exception {
+    RequestContext context =
+        TestFeatures.context("r", 0).toBuilder()
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                    .setBox(Box.newBuilder().setX1(100).setY1(50).setX2(200).setY2(150)))
+            .build();
+    List<TileFeatures> stored = new ArrayList<>();
+    List<List<FeatureRef>> reads = new ArrayList<>();
+    FusedContext byNotices =
+        new Fusion(UpsampleMode.BILINEAR, sampler, CLOCK, true, store(stored, reads))
+            .fuse(noticeJoin(context, stored));
+    FusedContext byValue =
+        new Fusion(UpsampleMode.BILINEAR, sampler, CLOCK).fuse(completeJoin(context));
+
+    assertThat(reads).hasSize(1);
+    assertThat(reads.get(0)).hasSize(7);
+    assertThat(maps).hasSize(2);
+    assertThat(maps.get(0).fp16()).isEqualTo(maps.get(1).fp16());
+    assertThat(byNotices.getRegionCount()).isEqualTo(1);
+    assertThat(byNotices.getFeatureRefsCount()).isEqualTo(7);
+    assertThat(byValue.getFeatureRefsCount()).isZero();
+  }
+
+  @Test
+  void aNamedRecordThatDoesNotMatchItsNoticeIsInvalid() throws Exception {
+    RequestContext context =
+        TestFeatures.context("m", 0).toBuilder()
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                    .setBox(Box.newBuilder().setX1(100).setY1(50).setX2(200).setY2(150)))
+            .build();
+    List<TileFeatures> stored = new ArrayList<>();
+    FeatureJoin join = noticeJoin(context, stored);
+    stored.set(2, TestFeatures.local(context, GRID, 1, P, C + 1));
+    Fusion fusion =
+        new Fusion(UpsampleMode.NEAREST, sampler, CLOCK, true, store(stored, new ArrayList<>()));
+
+    assertThatThrownBy(() -> fusion.fuse(join))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_features"))
+        .hasMessageContaining("f-1@102 does not match its notice");
+    assertThat(maps).isEmpty();
   }
 
   @Test

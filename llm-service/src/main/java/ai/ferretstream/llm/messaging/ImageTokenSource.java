@@ -2,6 +2,7 @@ package ai.ferretstream.llm.messaging;
 
 import ai.ferretstream.boot.kafka.RecordFetcher;
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
@@ -56,11 +57,13 @@ final class ImageTokenSource {
     List<MessageLite> values = fetcher.fetch(locations);
     String id = fused.getContext().getRequestId();
     TileFeatures global =
-        features(values.get(0), fused.getFeatureRefs(0), id, TileKind.TILE_KIND_GLOBAL, 0);
+        FeatureRecords.named(
+            values.get(0), fused.getFeatureRefs(0), id, TileKind.TILE_KIND_GLOBAL, 0);
     List<ByteString> locals = new ArrayList<>(refs - 1);
     for (int k = 0; k < rows * cols; k++) {
       TileFeatures local =
-          features(values.get(k + 1), fused.getFeatureRefs(k + 1), id, TileKind.TILE_KIND_LOCAL, k);
+          FeatureRecords.named(
+              values.get(k + 1), fused.getFeatureRefs(k + 1), id, TileKind.TILE_KIND_LOCAL, k);
       locals.add(local.getFeaturesFp16());
     }
     int patchRows = fused.getLocalTokenRows() / rows;
@@ -95,39 +98,6 @@ final class ImageTokenSource {
     }
     readTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return tokens;
-  }
-
-  private static TileFeatures features(
-      MessageLite value, FeatureRef ref, String requestId, TileKind kind, int index) {
-    if (!(value instanceof TileFeatures f)) {
-      throw invalid("the record at " + where(ref) + " is not a feature record");
-    }
-    if (!f.getContext().getRequestId().equals(requestId)
-        || ref.getKind() != kind
-        || f.getKind() != kind
-        || f.getIndex() != index
-        || ref.getIndex() != index) {
-      throw invalid(
-          "the record at "
-              + where(ref)
-              + " holds "
-              + f.getKind()
-              + " "
-              + f.getIndex()
-              + " of request "
-              + f.getContext().getRequestId()
-              + ", expected "
-              + kind
-              + " "
-              + index
-              + " of "
-              + requestId);
-    }
-    return f;
-  }
-
-  private static String where(FeatureRef ref) {
-    return ref.getTopic() + "-" + ref.getPartition() + "@" + ref.getOffset();
   }
 
   private static PermanentFailure invalid(String message) {

@@ -16,7 +16,13 @@ public enum Topic {
   REQUESTS("ferret.requests", AskRequest.class, "gateway / any client", "tiler-service"),
   TILES_GLOBAL("ferret.tiles.global", Tile.class, "tiler-service", "encoder-service (global)"),
   TILES_LOCAL("ferret.tiles.local", Tile.class, "tiler-service", "encoder-service (local)"),
-  FEATURES("ferret.features", TileFeatures.class, "encoder-service", "fusion-service"),
+  FEATURES(
+      "ferret.features",
+      TileFeatures.class,
+      "encoder-service",
+      "fusion-service (regions, by-value), llm-service (by location)"),
+  FEATURE_NOTICES(
+      "ferret.feature-notices", TileFeatures.class, "encoder-service", "fusion-service"),
   FUSED("ferret.fused", FusedContext.class, "fusion-service", "llm-service"),
   ANSWERS("ferret.answers", AnswerEvent.class, "every stage (errors), llm-service", "gateway"),
   CONTROL("ferret.control", Cancel.class, "gateway", "every stage");

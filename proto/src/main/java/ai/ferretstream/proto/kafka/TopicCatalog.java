@@ -67,6 +67,11 @@ public final class TopicCatalog {
     return name(Topic.FEATURES);
   }
 
+  /** Small records naming each {@link #features()} record once the broker has it (ADR 0009). */
+  public String featureNotices() {
+    return name(Topic.FEATURE_NOTICES);
+  }
+
   public String fused() {
     return name(Topic.FUSED);
   }

@@ -20,6 +20,7 @@ class TopicCatalogTest {
     assertThat(catalog.tilesGlobal()).isEqualTo("ferret.tiles.global");
     assertThat(catalog.tilesLocal()).isEqualTo("ferret.tiles.local");
     assertThat(catalog.features()).isEqualTo("ferret.features");
+    assertThat(catalog.featureNotices()).isEqualTo("ferret.feature-notices");
     assertThat(catalog.fused()).isEqualTo("ferret.fused");
     assertThat(catalog.answers()).isEqualTo("ferret.answers");
     assertThat(catalog.control()).isEqualTo("ferret.control");
@@ -33,6 +34,7 @@ class TopicCatalogTest {
     assertThat(Topic.TILES_GLOBAL.valueType()).isEqualTo(Tile.class);
     assertThat(Topic.TILES_LOCAL.valueType()).isEqualTo(Tile.class);
     assertThat(Topic.FEATURES.valueType()).isEqualTo(TileFeatures.class);
+    assertThat(Topic.FEATURE_NOTICES.valueType()).isEqualTo(TileFeatures.class);
     assertThat(Topic.FUSED.valueType()).isEqualTo(FusedContext.class);
     assertThat(Topic.ANSWERS.valueType()).isEqualTo(AnswerEvent.class);
     assertThat(Topic.CONTROL.valueType()).isEqualTo(Cancel.class);

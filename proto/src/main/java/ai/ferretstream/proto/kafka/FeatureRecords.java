@@ -1,0 +1,86 @@
+package ai.ferretstream.proto.kafka;
+
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.v1.FeatureRef;
+import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.TileKind;
+import com.google.protobuf.MessageLite;
+
+/**
+ * Feature records by reference: the notice that names a {@code ferret.features} record (ADR 0009),
+ * and the check that a record read back by its location is the piece a reader was told it is (ADR
+ * 0008).
+ */
+public final class FeatureRecords {
+
+  private FeatureRecords() {}
+
+  /** Where a record of {@code features} lies. */
+  public static FeatureRef ref(TileFeatures features, String topic, int partition, long offset) {
+    return FeatureRef.newBuilder()
+        .setKind(features.getKind())
+        .setIndex(features.getKind() == TileKind.TILE_KIND_GLOBAL ? 0 : features.getIndex())
+        .setTopic(topic)
+        .setPartition(partition)
+        .setOffset(offset)
+        .build();
+  }
+
+  /** The notice of a feature record stored at {@code storedAt}: the record less its maps. */
+  public static TileFeatures notice(TileFeatures features, FeatureRef storedAt) {
+    return features.toBuilder()
+        .clearFeaturesFp16()
+        .setStoredAt(storedAt)
+        .setFeaturesBytes(features.getFeaturesFp16().size())
+        .build();
+  }
+
+  /** Whether a record is a notice (names its maps) rather than carrying them. */
+  public static boolean isNotice(TileFeatures features) {
+    return features.hasStoredAt();
+  }
+
+  /**
+   * The value read at {@code ref}, checked to be piece {@code kind}/{@code index} of request {@code
+   * requestId}, as {@code ref} says too.
+   *
+   * @throws PermanentFailure {@code invalid_features} naming what was found instead
+   */
+  public static TileFeatures named(
+      MessageLite value, FeatureRef ref, String requestId, TileKind kind, int index) {
+    if (!(value instanceof TileFeatures f) || isNotice(f)) {
+      throw invalid("the record at " + where(ref) + " is not a feature record");
+    }
+    if (!f.getContext().getRequestId().equals(requestId)
+        || ref.getKind() != kind
+        || f.getKind() != kind
+        || f.getIndex() != index
+        || ref.getIndex() != index) {
+      throw invalid(
+          "the record at "
+              + where(ref)
+              + " holds "
+              + f.getKind()
+              + " "
+              + f.getIndex()
+              + " of request "
+              + f.getContext().getRequestId()
+              + ", expected "
+              + kind
+              + " "
+              + index
+              + " of "
+              + requestId);
+    }
+    return f;
+  }
+
+  /** {@code topic-partition@offset}. */
+  public static String where(FeatureRef ref) {
+    return ref.getTopic() + "-" + ref.getPartition() + "@" + ref.getOffset();
+  }
+
+  private static PermanentFailure invalid(String message) {
+    return new PermanentFailure("invalid_features", message);
+  }
+}
