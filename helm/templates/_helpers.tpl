@@ -88,6 +88,7 @@ Topics: name = prefix + base name
 - ferret.tiles.global
 - ferret.tiles.local
 - ferret.features
+- ferret.feature-notices
 - ferret.fused
 - ferret.answers
 - ferret.control
@@ -131,7 +132,7 @@ environment and the KEDA triggers are both rendered from this list and the servi
 - key: fusion
   component: fusion
   groupEnv: FERRET_FUSION_GROUP_ID
-  topic: ferret.features
+  topic: ferret.feature-notices
   scaleOn: lag
   inference: true
 - key: llm

@@ -60,6 +60,7 @@ class HelmChartTest {
           "ferret.tiles.global",
           "ferret.tiles.local",
           "ferret.features",
+          "ferret.feature-notices",
           "ferret.fused",
           "ferret.answers",
           "ferret.control");
@@ -72,7 +73,7 @@ class HelmChartTest {
     STAGES.put("tiler", new String[] {"FERRET_TILER_GROUP_ID", "ferret.requests"});
     STAGES.put("encoder-global", new String[] {"FERRET_ENCODER_GROUP_ID", "ferret.tiles.global"});
     STAGES.put("encoder-local", new String[] {"FERRET_ENCODER_GROUP_ID", "ferret.tiles.local"});
-    STAGES.put("fusion", new String[] {"FERRET_FUSION_GROUP_ID", "ferret.features"});
+    STAGES.put("fusion", new String[] {"FERRET_FUSION_GROUP_ID", "ferret.feature-notices"});
     STAGES.put("llm", new String[] {"FERRET_LLM_GROUP_ID", "ferret.fused"});
   }
 

@@ -267,6 +267,27 @@ class EncoderIT {
           .filteredOn(r -> r.key().equals(b))
           .extracting(r -> r.value().getIndex())
           .containsExactly(0, 1, 2);
+      // one notice per feature record, naming exactly where it lies, without the maps
+      List<ConsumerRecord<String, TileFeatures>> notices =
+          consume(catalog.featureNotices(), TileFeatures.parser(), r -> true, 6);
+      for (ConsumerRecord<String, TileFeatures> n : notices) {
+        TileFeatures notice = n.value();
+        assertThat(n.key()).isEqualTo(notice.getContext().getRequestId());
+        assertThat(notice.getFeaturesFp16().isEmpty()).isTrue();
+        assertThat(notice.getStoredAt().getTopic()).isEqualTo(catalog.features());
+        ConsumerRecord<String, TileFeatures> named =
+            features.stream()
+                .filter(
+                    r ->
+                        r.partition() == notice.getStoredAt().getPartition()
+                            && r.offset() == notice.getStoredAt().getOffset())
+                .findFirst()
+                .orElseThrow();
+        assertThat(named.value().toBuilder().clearFeaturesFp16().build())
+            .isEqualTo(notice.toBuilder().clearStoredAt().clearFeaturesBytes().build());
+        assertThat(notice.getFeaturesBytes()).isEqualTo(576L * CHANNELS * 2);
+        assertThat(notice.getStoredAt().getIndex()).isEqualTo(notice.getIndex());
+      }
       // tiles of both requests went through one ModelInfer call
       assertThat(fake.calls())
           .anySatisfy(

@@ -7,6 +7,7 @@ import ai.ferretstream.fusion.FusionApplication;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.fusion.TopicReader;
 import ai.ferretstream.fusion.domain.JoinBook;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.GridLayout;
@@ -108,6 +109,7 @@ class FusionFailoverIT {
     Collections.shuffle(records, new Random(42));
 
     awaitLeaders(catalog.features());
+    awaitLeaders(catalog.featureNotices());
     try (KafkaProducer<String, Object> producer = producer();
         TopicReader reader =
             new TopicReader(broker.getBrokersAsString(), catalog.fused(), catalog.answers())) {
@@ -177,8 +179,23 @@ class FusionFailoverIT {
   private static void send(
       KafkaProducer<String, Object> producer, TopicCatalog catalog, List<TileFeatures> batch)
       throws Exception {
+    // as the encoders do: the feature records, then once the broker has them their notices
+    List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> stored =
+        new ArrayList<>();
     for (TileFeatures f : batch) {
-      producer.send(new ProducerRecord<>(catalog.features(), f.getContext().getRequestId(), f));
+      stored.add(
+          producer.send(
+              new ProducerRecord<>(catalog.features(), f.getContext().getRequestId(), f)));
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      TileFeatures f = batch.get(i);
+      org.apache.kafka.clients.producer.RecordMetadata at = stored.get(i).get();
+      producer.send(
+          new ProducerRecord<>(
+              catalog.featureNotices(),
+              f.getContext().getRequestId(),
+              FeatureRecords.notice(
+                  f, FeatureRecords.ref(f, at.topic(), at.partition(), at.offset()))));
     }
     producer.flush();
   }

@@ -11,6 +11,7 @@ import ai.ferretstream.fusion.domain.FeatureMaps;
 import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.fusion.domain.UpsampleMode;
 import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.tensor.TensorCodec;
@@ -121,9 +122,22 @@ class FusionIT {
     return reader;
   }
 
+  /**
+   * Publishes a feature record as an encoder does: the record, then once the broker has it, its
+   * notice, which is what fusion consumes. Returns where the notice lies.
+   */
   private RecordMetadata send(TileFeatures f) throws Exception {
+    RecordMetadata stored = publish(catalog.features(), f);
+    return notice(f, FeatureRecords.ref(f, stored.topic(), stored.partition(), stored.offset()));
+  }
+
+  private RecordMetadata notice(TileFeatures f, FeatureRef storedAt) throws Exception {
+    return publish(catalog.featureNotices(), FeatureRecords.notice(f, storedAt));
+  }
+
+  private RecordMetadata publish(String topic, TileFeatures f) throws Exception {
     return template
-        .send(new ProducerRecord<>(catalog.features(), f.getContext().getRequestId(), f))
+        .send(new ProducerRecord<>(topic, f.getContext().getRequestId(), f))
         .get(10, TimeUnit.SECONDS)
         .getRecordMetadata();
   }
@@ -323,6 +337,27 @@ class FusionIT {
   }
 
   @Test
+  void aRegionRequestWhoseNamedMapIsGoneGetsFeaturesExpired() throws Exception {
+    GridLayout one = TestFeatures.layout(1, 1, 336, 336);
+    RequestContext gone =
+        TestFeatures.context("it-gone", 0).toBuilder()
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                    .setBox(Box.newBuilder().setX1(10).setY1(10).setX2(200).setY2(200)))
+            .build();
+    send(TestFeatures.global(gone, one, PATCHES, CHANNELS));
+    TileFeatures local = TestFeatures.local(gone, one, 0, PATCHES, CHANNELS);
+    // a location past the end of the log: never written (or deleted by retention)
+    notice(local, FeatureRecords.ref(local, catalog.features(), 0, 1_000_000));
+
+    AnswerEvent expired = awaitAnswer("it-gone");
+    assertThat(expired.getError().getCode()).isEqualTo("features_expired");
+    assertThat(expired.getError().getStage()).isEqualTo("fusion-service");
+    assertThat(reader().of(catalog.fused(), "it-gone")).isEmpty();
+  }
+
+  @Test
   void offsetsAreCommittedOnlyBelowTheOldestUnfinishedRequest() throws Exception {
     GridLayout one = TestFeatures.layout(1, 1, 336, 336);
     RequestContext waiting = TestFeatures.context("it-waiting", 0);
@@ -360,9 +395,9 @@ class FusionIT {
     }
   }
 
-  /** A request id whose records land on {@code partition} of the features topic. */
+  /** A request id whose records land on {@code partition} of the notices topic. */
   private String sameId(int partition) {
-    int partitions = template.partitionsFor(catalog.features()).size();
+    int partitions = template.partitionsFor(catalog.featureNotices()).size();
     for (int i = 0; ; i++) {
       String id = "it-other-" + i;
       int p =
