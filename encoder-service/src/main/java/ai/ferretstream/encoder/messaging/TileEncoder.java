@@ -81,6 +81,7 @@ public final class TileEncoder {
   private final DurablePublisher publisher;
   private final String service;
   private final String doneTiming;
+  private final String storedTiming;
   private final Clock clock;
   private final ConsumerRecordRecoverer recoverer;
   private final int retries;
@@ -134,6 +135,7 @@ public final class TileEncoder {
     this.publisher = new DurablePublisher(kafka, sendTimeout);
     this.service = service;
     this.doneTiming = "encoder." + role.id() + ".done";
+    this.storedTiming = "encoder." + role.id() + ".stored";
     this.clock = clock;
     this.recoverer = recoverer;
     this.retries = retries;
@@ -378,12 +380,20 @@ public final class TileEncoder {
             });
   }
 
-  /** Queues the notice of each acknowledged feature record; completes when all are acknowledged. */
+  /**
+   * Queues the notice of each acknowledged feature record, its context stamped with when the record
+   * was acknowledged ({@code encoder.<role>.stored}); completes when all are acknowledged.
+   */
   private CompletableFuture<Void> sendNotices(
       List<TileFeatures> features, List<CompletableFuture<SendResult<String, Object>>> stored) {
     CompletableFuture<?>[] acks = new CompletableFuture<?>[features.size()];
+    long now = clock.millis();
     for (int i = 0; i < acks.length; i++) {
       TileFeatures f = features.get(i);
+      f =
+          f.toBuilder()
+              .setContext(f.getContext().toBuilder().putTimings(storedTiming, now))
+              .build();
       RecordMetadata at = stored.get(i).join().getRecordMetadata();
       TileFeatures notice =
           FeatureRecords.notice(f, FeatureRecords.ref(f, at.topic(), at.partition(), at.offset()));

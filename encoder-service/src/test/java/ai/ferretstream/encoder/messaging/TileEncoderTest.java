@@ -280,7 +280,13 @@ class TileEncoderTest {
     assertThat(first.getStoredAt().getPartition()).isEqualTo(2);
     assertThat(first.getStoredAt().getOffset()).isEqualTo(40);
     assertThat(first.getStoredAt().getKind()).isEqualTo(TileKind.TILE_KIND_LOCAL);
-    assertThat(first.toBuilder().clearStoredAt().clearFeaturesBytes().build())
+    assertThat(first.getContext().getTimingsMap()).containsEntry("encoder.local.stored", NOW);
+    assertThat(
+            first.toBuilder()
+                .clearStoredAt()
+                .clearFeaturesBytes()
+                .setContext(first.getContext().toBuilder().removeTimings("encoder.local.stored"))
+                .build())
         .isEqualTo(features.get(0).toBuilder().clearFeaturesFp16().build());
     assertThat(((TileFeatures) notices.get(1).value()).getStoredAt().getOffset()).isEqualTo(7);
     // the tiles are settled only once the notices are durable
