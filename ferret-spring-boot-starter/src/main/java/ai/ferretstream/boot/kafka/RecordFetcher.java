@@ -117,6 +117,27 @@ public final class RecordFetcher implements AutoCloseable {
   }
 
   /**
+   * Readers of a service's {@code ferret.features} records by location (the claim checks of ADR
+   * 0008 and 0009): client ids {@code <service>-feature-reader-<n>}, failure codes {@code
+   * features_expired} and {@code features_invalid}.
+   *
+   * @param consumerProperties the service's consumer properties
+   * @param service the service's name
+   * @param readers how many reads may run at once
+   * @param timeout longest one read may take
+   * @param fetchBytes the readers' {@code max.partition.fetch.bytes}
+   */
+  public static RecordFetcher forFeatures(
+      Map<String, Object> consumerProperties,
+      String service,
+      int readers,
+      Duration timeout,
+      int fetchBytes) {
+    return new RecordFetcher(
+        consumerProperties, service + "-feature-reader", readers, timeout, "features", fetchBytes);
+  }
+
+  /**
    * The values at {@code locations}, in the same order.
    *
    * @throws PermanentFailure when a location holds no record

@@ -60,12 +60,13 @@ class FusionConfig {
       FusionProperties properties,
       ServiceName service) {
     FusionProperties.Fusion fusion = properties.fusion();
-    return new RecordFetcher(
+    // one batch per read request: the maps of a request lie among other requests' records
+    return RecordFetcher.forFeatures(
         consumerFactory.getConfigurationProperties(),
-        service.value() + "-feature-reader",
+        service.value(),
         fusion.concurrency(),
         fusion.featureReadTimeout(),
-        "features");
+        1);
   }
 
   @Bean

@@ -168,15 +168,19 @@ class FusionTest {
     assertThat(fused.getLocalTokenRows()).isEqualTo(2 * P);
   }
 
+  /** A request with one pixel box. */
+  private static RequestContext withOneBox(String requestId) {
+    return TestFeatures.context(requestId, 0).toBuilder()
+        .addRegions(
+            Region.newBuilder()
+                .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                .setBox(Box.newBuilder().setX1(100).setY1(50).setX2(200).setY2(150)))
+        .build();
+  }
+
   @Test
   void regionsReadTheNamedMapsOnceAndSampleWhatTheyHold() throws Exception {
-    RequestContext context =
-        TestFeatures.context("r", 0).toBuilder()
-            .addRegions(
-                Region.newBuilder()
-                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
-                    .setBox(Box.newBuilder().setX1(100).setY1(50).setX2(200).setY2(150)))
-            .build();
+    RequestContext context = withOneBox("r");
     List<TileFeatures> stored = new ArrayList<>();
     List<List<FeatureRef>> reads = new ArrayList<>();
     FusedContext byNotices =
@@ -196,13 +200,7 @@ class FusionTest {
 
   @Test
   void aNamedRecordThatDoesNotMatchItsNoticeIsInvalid() throws Exception {
-    RequestContext context =
-        TestFeatures.context("m", 0).toBuilder()
-            .addRegions(
-                Region.newBuilder()
-                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
-                    .setBox(Box.newBuilder().setX1(100).setY1(50).setX2(200).setY2(150)))
-            .build();
+    RequestContext context = withOneBox("m");
     List<TileFeatures> stored = new ArrayList<>();
     FeatureJoin join = noticeJoin(context, stored);
     stored.set(2, TestFeatures.local(context, GRID, 1, P, C + 1));

@@ -7,6 +7,7 @@ import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
@@ -164,6 +165,30 @@ class JoinBookTest {
     assertThatThrownBy(() -> book.offer(outOfGrid, P0, 0, NOW))
         .isInstanceOf(PermanentFailure.class)
         .hasMessageContaining("index 2");
+  }
+
+  @Test
+  void aNoticeMustNameItsOwnPieceWithTheLengthItsShapeNeeds() {
+    TileFeatures local = local(TestFeatures.context("n", 0), 1);
+    TileFeatures notice =
+        FeatureRecords.notice(local, FeatureRecords.ref(local, "ferret.features", 3, 70));
+    assertThat(book.offer(notice, P0, 0, NOW).status()).isEqualTo(JoinBook.Status.WAITING);
+
+    TileFeatures carrying = notice.toBuilder().setFeaturesFp16(local.getFeaturesFp16()).build();
+    TileFeatures shortMaps = notice.toBuilder().setFeaturesBytes(10).build();
+    TileFeatures otherPiece =
+        notice.toBuilder().setStoredAt(notice.getStoredAt().toBuilder().setIndex(0)).build();
+    TileFeatures nowhere =
+        notice.toBuilder().setStoredAt(notice.getStoredAt().toBuilder().setTopic("")).build();
+    for (TileFeatures bad : List.of(carrying, shortMaps, otherPiece, nowhere)) {
+      assertThatThrownBy(() -> book.offer(bad, P0, 1, NOW))
+          .isInstanceOfSatisfying(
+              PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_features"));
+    }
+    assertThatThrownBy(() -> book.offer(shortMaps, P0, 1, NOW))
+        .hasMessageContaining("the named features_fp16 has 10 bytes");
+    assertThatThrownBy(() -> book.offer(otherPiece, P0, 1, NOW))
+        .hasMessageContaining("names TILE_KIND_LOCAL 0 at ferret.features-3@70");
   }
 
   @Test

@@ -54,12 +54,11 @@ class GenerationConfig {
       LlmProperties properties,
       ServiceName service) {
     LlmProperties.Llm llm = properties.llm();
-    return new RecordFetcher(
+    return RecordFetcher.forFeatures(
         consumerFactory.getConfigurationProperties(),
-        service.value() + "-feature-reader",
+        service.value(),
         llm.featureReaders(),
         llm.featureReadTimeout(),
-        "features",
         (int) llm.featureReadFetchSize().toBytes());
   }
 
