@@ -275,30 +275,40 @@ def report(out, path):
     emit("Failed requests: " + ("none." if not errors else "; ".join(errors) + "."))
     emit("")
 
-    # ---- CPU by thread group
-    groups = {}
-    for run in runs:
-        for g, v in run["phases"].get("c16", {}).get(
-                "cpu_ms_per_request_by_thread_group", {}).items():
-            groups.setdefault(g, []).append(v)
-    if groups:
-        emit("## Where the CPU goes at c=16 (ms per request, by thread group)")
+    # ---- CPU and allocation by thread group
+    def group_table(key, title, text, digits):
+        groups = {}
+        for run in runs:
+            for g, v in run["phases"].get("c16", {}).get(key, {}).items():
+                groups.setdefault(g, []).append(v)
+        if not groups:
+            return
+        emit(title)
         emit("")
-        emit("From the stack's `/proc/PID/task/*/stat` (utime + stime per thread, grouped by "
-             "thread name; the kernel keeps 15 characters of a name, so every service's Kafka "
-             "producer I/O thread is one group). The embedded broker, the dev inference server, "
-             "the gRPC transport of both ends, the JIT and the GC share this one JVM with the five "
-             "services.")
+        emit(text)
         emit("")
         emit("| thread group | baseline | result | ratio |")
         emit("|---|---:|---:|---:|")
-        order = sorted(groups, key=lambda g: -(median(groups[g]) or 0))
-        for g in order:
-            b, r = fig("main", lambda p, g=g: p.get("c16", {}).get(
-                "cpu_ms_per_request_by_thread_group", {}).get(g))
+        for g in sorted(groups, key=lambda g: -(median(groups[g]) or 0)):
+            b, r = fig("main", lambda p, g=g: p.get("c16", {}).get(key, {}).get(g))
             mb_, mr = median(b), median(r)
-            emit(f"| {g} | {fmt(mb_, 1)} | {fmt(mr, 1)} | {ratio(mb_, mr)} |")
+            emit(f"| {g} | {fmt(mb_, digits)} | {fmt(mr, digits)} | {ratio(mb_, mr)} |")
         emit("")
+
+    group_table(
+        "cpu_ms_per_request_by_thread_group",
+        "## Where the CPU goes at c=16 (ms per request, by thread group)",
+        "From the stack's `/proc/PID/task/*/stat` (utime + stime per thread, grouped by "
+        "thread name; the kernel keeps 15 characters of a name, so every service's Kafka "
+        "producer I/O thread is one group). The embedded broker, the dev inference server, "
+        "the gRPC transport of both ends, the JIT and the GC share this one JVM with the five "
+        "services.", 1)
+    group_table(
+        "allocated_mb_per_request_by_thread_group",
+        "## Where the allocation happens at c=16 (MB per request, by thread group)",
+        "HotSpot's per-thread allocation counters (`ThreadMXBean.getThreadAllocatedBytes`, read "
+        "over JMX before and after the phase), grouped by thread name as above. Threads that "
+        "ended during the phase are missing, so the sum can fall short of the GC log's figure.", 1)
 
     # ---- stage breakdown
     emit("## Per-stage timings at c=1 (`ferret_timings`, p50, ms since the gateway accepted)")

@@ -529,7 +529,9 @@ public final class PipelineLoad {
   /**
    * The embedded broker's own counters, read over JMX from the stack's JVM (attach API): requests
    * by type ({@code requests:Fetch}, ...) and bytes sent to consumers by topic ({@code
-   * bytes_out:ferret.features}, ...). Empty when the stack's broker is not in that JVM.
+   * bytes_out:ferret.features}, ...), empty when the stack's broker is not in that JVM; and the
+   * bytes each live thread of that JVM has allocated ({@code alloc:<id>:<name>}, HotSpot's
+   * per-thread counter), for allocation by thread group.
    */
   private static Map<String, Long> brokerCounters(long pid) throws Exception {
     com.sun.tools.attach.VirtualMachine vm =
@@ -567,6 +569,22 @@ public final class PipelineLoad {
         out.put(
             "bytes_out:" + name.getKeyProperty("topic"),
             ((Number) server.getAttribute(name, "Count")).longValue());
+      }
+      javax.management.ObjectName threading =
+          new javax.management.ObjectName(
+              java.lang.management.ManagementFactory.THREAD_MXBEAN_NAME);
+      long[] ids = (long[]) server.getAttribute(threading, "AllThreadIds");
+      long[] allocated =
+          (long[])
+              server.invoke(
+                  threading, "getThreadAllocatedBytes", new Object[] {ids}, new String[] {"[J"});
+      javax.management.openmbean.CompositeData[] infos =
+          (javax.management.openmbean.CompositeData[])
+              server.invoke(threading, "getThreadInfo", new Object[] {ids}, new String[] {"[J"});
+      for (int i = 0; i < ids.length; i++) {
+        if (infos[i] != null && allocated[i] >= 0) {
+          out.put("alloc:" + ids[i] + ":" + infos[i].get("threadName"), allocated[i]);
+        }
       }
     }
     return out;
@@ -617,6 +635,7 @@ public final class PipelineLoad {
           group("Kafka producer I/O (all services)", "kafka-producer"),
           group("gateway", "http-nio|gateway|image-fetch"),
           group("tiler", "tiler"),
+          group("ForkJoin common pool (the tiler's parallel resize, among others)", "ForkJoinPool"),
           group("encoder", "encoder"),
           group("fusion", "fusion"),
           group("llm", "llm"),
@@ -875,16 +894,24 @@ public final class PipelineLoad {
     if (before.brokerError() == null && after.brokerError() == null) {
       Map<String, Double> requests = new TreeMap<>();
       Map<String, Double> bytesOut = new TreeMap<>();
+      Map<String, Double> allocatedMb = new TreeMap<>();
       for (Map.Entry<String, Long> e : after.broker().entrySet()) {
         long d = e.getValue() - before.broker().getOrDefault(e.getKey(), 0L);
         if (d == 0 || n == 0) {
           continue;
         }
         String key = e.getKey().substring(e.getKey().indexOf(':') + 1);
-        (e.getKey().startsWith("requests:") ? requests : bytesOut).put(key, (double) d / n);
+        if (e.getKey().startsWith("alloc:")) {
+          // a thread that ended during the phase is missing: its allocation is lost to this table
+          String thread = key.substring(key.indexOf(':') + 1);
+          allocatedMb.merge(threadGroup(thread), d / 1e6 / n, Double::sum);
+        } else {
+          (e.getKey().startsWith("requests:") ? requests : bytesOut).put(key, (double) d / n);
+        }
       }
       j.obj("broker_requests_per_request_by_type", requests);
       j.obj("broker_bytes_out_per_request_by_topic", bytesOut);
+      j.obj("allocated_mb_per_request_by_thread_group", allocatedMb);
     } else {
       j.str(
           "broker_error",
