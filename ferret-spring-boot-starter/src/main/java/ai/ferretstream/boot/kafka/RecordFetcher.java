@@ -3,7 +3,10 @@ package ai.ferretstream.boot.kafka;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.CatalogDeserializer;
+import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.kafka.KafkaLimits;
+import ai.ferretstream.proto.v1.FeatureRef;
+import ai.ferretstream.proto.v1.TileFeatures;
 import com.google.protobuf.MessageLite;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -135,6 +138,28 @@ public final class RecordFetcher implements AutoCloseable {
       int fetchBytes) {
     return new RecordFetcher(
         consumerProperties, service + "-feature-reader", readers, timeout, "features", fetchBytes);
+  }
+
+  /**
+   * The feature records {@code refs} name, in the same order, each checked to be the piece its
+   * reference names of request {@code requestId} ({@link FeatureRecords#named}).
+   *
+   * @throws PermanentFailure {@code invalid_features} for a record that is not the named piece,
+   *     {@code <code>_expired} for one no longer in Kafka
+   * @throws TransientFailure when the records could not be read in time
+   */
+  public List<TileFeatures> readFeatures(String requestId, List<FeatureRef> refs)
+      throws InterruptedException {
+    List<Location> locations = new ArrayList<>(refs.size());
+    for (FeatureRef r : refs) {
+      locations.add(new Location(r.getTopic(), r.getPartition(), r.getOffset()));
+    }
+    List<MessageLite> values = fetch(locations);
+    List<TileFeatures> records = new ArrayList<>(refs.size());
+    for (int i = 0; i < refs.size(); i++) {
+      records.add(FeatureRecords.named(values.get(i), refs.get(i), requestId));
+    }
+    return records;
   }
 
   /**

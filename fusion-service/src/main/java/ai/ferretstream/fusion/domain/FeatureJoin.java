@@ -215,16 +215,10 @@ public final class FeatureJoin {
 
   private FeatureRef ref(TileKind kind, int index, Held at) {
     TileFeatures piece = kind == TileKind.TILE_KIND_GLOBAL ? global : locals[index];
-    if (FeatureRecords.isNotice(piece)) {
-      return piece.getStoredAt();
-    }
-    return FeatureRef.newBuilder()
-        .setKind(kind)
-        .setIndex(index)
-        .setTopic(at.partition().topic())
-        .setPartition(at.partition().partition())
-        .setOffset(at.offset())
-        .build();
+    return FeatureRecords.isNotice(piece)
+        ? piece.getStoredAt()
+        : FeatureRecords.ref(
+            piece, at.partition().topic(), at.partition().partition(), at.offset());
   }
 
   /** {@link System#nanoTime()} when the join's first record arrived. */

@@ -2,12 +2,9 @@ package ai.ferretstream.fusion.messaging;
 
 import ai.ferretstream.boot.kafka.RecordFetcher;
 import ai.ferretstream.fusion.domain.FeatureStore;
-import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.TileFeatures;
-import com.google.protobuf.MessageLite;
 import io.micrometer.core.instrument.Timer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -30,17 +27,7 @@ public final class KafkaFeatureStore implements FeatureStore {
   public List<TileFeatures> read(String requestId, List<FeatureRef> refs)
       throws InterruptedException {
     long start = System.nanoTime();
-    List<RecordFetcher.Location> locations = new ArrayList<>(refs.size());
-    for (FeatureRef r : refs) {
-      locations.add(new RecordFetcher.Location(r.getTopic(), r.getPartition(), r.getOffset()));
-    }
-    List<MessageLite> values = fetcher.fetch(locations);
-    List<TileFeatures> records = new ArrayList<>(refs.size());
-    for (int i = 0; i < refs.size(); i++) {
-      FeatureRef ref = refs.get(i);
-      records.add(
-          FeatureRecords.named(values.get(i), ref, requestId, ref.getKind(), ref.getIndex()));
-    }
+    List<TileFeatures> records = fetcher.readFeatures(requestId, refs);
     readTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return records;
   }

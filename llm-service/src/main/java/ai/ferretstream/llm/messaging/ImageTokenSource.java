@@ -10,7 +10,6 @@ import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.MessageLite;
 import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,21 +49,33 @@ final class ImageTokenSource {
       throw invalid(
           refs + " feature records named for a " + cols + "x" + rows + " grid (expected 1 + N)");
     }
-    List<RecordFetcher.Location> locations = new ArrayList<>(refs);
-    for (FeatureRef r : fused.getFeatureRefsList()) {
-      locations.add(new RecordFetcher.Location(r.getTopic(), r.getPartition(), r.getOffset()));
+    // the global map first, then the local maps in tile order: checked before anything is read
+    for (int i = 0; i < refs; i++) {
+      FeatureRef r = fused.getFeatureRefs(i);
+      TileKind kind = i == 0 ? TileKind.TILE_KIND_GLOBAL : TileKind.TILE_KIND_LOCAL;
+      int index = i == 0 ? 0 : i - 1;
+      if (r.getKind() != kind || r.getIndex() != index) {
+        throw invalid(
+            "feature_refs["
+                + i
+                + "] names "
+                + r.getKind()
+                + " "
+                + r.getIndex()
+                + " at "
+                + FeatureRecords.where(r)
+                + ", expected "
+                + kind
+                + " "
+                + index);
+      }
     }
-    List<MessageLite> values = fetcher.fetch(locations);
-    String id = fused.getContext().getRequestId();
-    TileFeatures global =
-        FeatureRecords.named(
-            values.get(0), fused.getFeatureRefs(0), id, TileKind.TILE_KIND_GLOBAL, 0);
+    List<TileFeatures> records =
+        fetcher.readFeatures(fused.getContext().getRequestId(), fused.getFeatureRefsList());
+    TileFeatures global = records.get(0);
     List<ByteString> locals = new ArrayList<>(refs - 1);
-    for (int k = 0; k < rows * cols; k++) {
-      TileFeatures local =
-          FeatureRecords.named(
-              values.get(k + 1), fused.getFeatureRefs(k + 1), id, TileKind.TILE_KIND_LOCAL, k);
-      locals.add(local.getFeaturesFp16());
+    for (int k = 1; k < refs; k++) {
+      locals.add(records.get(k).getFeaturesFp16());
     }
     int patchRows = fused.getLocalTokenRows() / rows;
     int patchCols = fused.getLocalTokenCols() / cols;

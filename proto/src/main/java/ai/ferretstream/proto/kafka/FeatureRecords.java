@@ -41,21 +41,20 @@ public final class FeatureRecords {
   }
 
   /**
-   * The value read at {@code ref}, checked to be piece {@code kind}/{@code index} of request {@code
-   * requestId}, as {@code ref} says too.
+   * The value read at {@code ref}, checked to be the piece {@code ref} names (its kind and index)
+   * of request {@code requestId}.
    *
    * @throws PermanentFailure {@code invalid_features} naming what was found instead
    */
-  public static TileFeatures named(
-      MessageLite value, FeatureRef ref, String requestId, TileKind kind, int index) {
+  public static TileFeatures named(MessageLite value, FeatureRef ref, String requestId) {
     if (!(value instanceof TileFeatures f) || isNotice(f)) {
       throw invalid("the record at " + where(ref) + " is not a feature record");
     }
+    TileKind kind = ref.getKind();
+    int index = ref.getIndex();
     if (!f.getContext().getRequestId().equals(requestId)
-        || ref.getKind() != kind
         || f.getKind() != kind
-        || f.getIndex() != index
-        || ref.getIndex() != index) {
+        || f.getIndex() != index) {
       throw invalid(
           "the record at "
               + where(ref)
