@@ -1,6 +1,7 @@
 package ai.ferretstream.inferenceserver;
 
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
+import ai.ferretstream.proto.triton.SharedMemory;
 import ai.ferretstream.proto.triton.TritonMethods;
 import ai.onnxruntime.OrtEnvironment;
 import io.grpc.Server;
@@ -93,7 +94,11 @@ public final class InferenceServer implements AutoCloseable {
             // clients such as TritonChannels ping during long calls: allow it instead of GOAWAY
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
-            .addService(TritonMethods.withAliasing(new InferenceService(registry).bindService()))
+            .addService(
+                TritonMethods.withAliasing(
+                    new InferenceService(
+                            registry, new SharedMemoryRegions(SharedMemory.directory()))
+                        .bindService()))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build();

@@ -27,6 +27,14 @@ import ai.ferretstream.proto.inference.ServerMetadataRequest;
 import ai.ferretstream.proto.inference.ServerMetadataResponse;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
 import ai.ferretstream.proto.inference.ServerReadyResponse;
+import ai.ferretstream.proto.inference.SystemSharedMemoryRegisterRequest;
+import ai.ferretstream.proto.inference.SystemSharedMemoryRegisterResponse;
+import ai.ferretstream.proto.inference.SystemSharedMemoryStatusRequest;
+import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse;
+import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterRequest;
+import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterResponse;
+import ai.ferretstream.proto.triton.SharedMemory;
+import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Status;
@@ -34,6 +42,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -52,16 +61,23 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   static final String FINAL_RESPONSE = "triton_final_response";
   static final String ENABLE_EMPTY_FINAL = "triton_enable_empty_final_response";
   static final List<String> EXTENSIONS =
-      List.of("model_configuration", "model_repository", "statistics", "parameters");
+      List.of(
+          "model_configuration",
+          "model_repository",
+          "statistics",
+          "parameters",
+          SharedMemory.EXTENSION);
 
   private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
   private final ModelRegistry registry;
+  private final SharedMemoryRegions regions;
   private final String version;
 
   /** Requests run on each model's {@link ModelScheduler}; no RPC thread waits for a model. */
-  InferenceService(ModelRegistry registry) {
+  InferenceService(ModelRegistry registry, SharedMemoryRegions regions) {
     this.registry = registry;
+    this.regions = regions;
     String v = InferenceService.class.getPackage().getImplementationVersion();
     this.version = v == null ? "dev" : v;
   }
@@ -202,6 +218,48 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   }
 
   @Override
+  public void systemSharedMemoryRegister(
+      SystemSharedMemoryRegisterRequest request,
+      StreamObserver<SystemSharedMemoryRegisterResponse> out) {
+    unary(
+        out,
+        () -> {
+          regions.register(
+              request.getName(), request.getKey(), request.getOffset(), request.getByteSize());
+          log.debug("registered shared-memory region {} ({})", request.getName(), request.getKey());
+          return SystemSharedMemoryRegisterResponse.getDefaultInstance();
+        });
+  }
+
+  @Override
+  public void systemSharedMemoryUnregister(
+      SystemSharedMemoryUnregisterRequest request,
+      StreamObserver<SystemSharedMemoryUnregisterResponse> out) {
+    unary(
+        out,
+        () -> {
+          regions.unregister(request.getName());
+          return SystemSharedMemoryUnregisterResponse.getDefaultInstance();
+        });
+  }
+
+  @Override
+  public void systemSharedMemoryStatus(
+      SystemSharedMemoryStatusRequest request,
+      StreamObserver<SystemSharedMemoryStatusResponse> out) {
+    unary(
+        out,
+        () -> {
+          SystemSharedMemoryStatusResponse.Builder b =
+              SystemSharedMemoryStatusResponse.newBuilder();
+          for (SharedMemoryRegions.Region r : regions.status(request.getName())) {
+            b.putRegions(r.name(), r.status());
+          }
+          return b.build();
+        });
+  }
+
+  @Override
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
     long arrival = System.nanoTime();
     Context context = Context.current();
@@ -224,16 +282,24 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
       return;
     }
     AtomicReference<ModelInferResponse> response = new AtomicReference<>();
+    AtomicReference<InferenceException> unsent = new AtomicReference<>();
     try {
+      Map<String, SharedMemoryRegions.Placement> placements =
+          RequestDecoder.outputPlacements(request, regions);
       submit(
           slot,
           request,
+          regions,
           arrival,
           context,
           new ResponseSink() {
             @Override
             public void send(List<Tensor> outputs, boolean last) {
-              response.set(encode(slot, request.getId(), outputs, null));
+              try {
+                response.set(encode(slot, request.getId(), outputs, null, placements));
+              } catch (InferenceException e) {
+                unsent.set(e); // this request's own region is too small: fail it alone
+              }
             }
 
             @Override
@@ -244,6 +310,8 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
           failure -> {
             if (failure != null) {
               respondError(out, failure);
+            } else if (unsent.get() != null) {
+              respondError(out, unsent.get());
             } else if (response.get() == null) {
               respondError(
                   out,
@@ -296,6 +364,7 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   private static void submit(
       Slot slot,
       ModelInferRequest request,
+      SharedMemoryRegions regions,
       long arrivalNs,
       Context context,
       ResponseSink sink,
@@ -303,7 +372,7 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
     InferInputs inputs;
     List<String> outputs;
     try {
-      inputs = RequestDecoder.decode(request, slot.config);
+      inputs = RequestDecoder.decode(request, slot.config, regions);
       outputs = RequestDecoder.requestedOutputs(request, slot.config);
     } catch (RuntimeException e) {
       slot.stats.failure(System.nanoTime() - arrivalNs);
@@ -347,6 +416,22 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
   }
 
   static ModelInferResponse encode(Slot slot, String id, List<Tensor> outputs, Boolean last) {
+    return encode(slot, id, outputs, last, Map.of());
+  }
+
+  /**
+   * The response for {@code outputs}; an output with a placement is written into its shared-memory
+   * region and described by its parameters, with an empty {@code raw_output_contents} entry so that
+   * entries stay aligned with {@code outputs} (as Triton does).
+   *
+   * @throws InferenceException INVALID_ARGUMENT when an output does not fit its region
+   */
+  static ModelInferResponse encode(
+      Slot slot,
+      String id,
+      List<Tensor> outputs,
+      Boolean last,
+      Map<String, SharedMemoryRegions.Placement> placements) {
     ModelInferResponse.Builder b =
         ModelInferResponse.newBuilder()
             .setModelName(slot.name)
@@ -361,8 +446,34 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
       for (long d : t.shape()) {
         o.addShape(d);
       }
+      SharedMemoryRegions.Placement at = placements.get(t.name());
+      if (at == null) {
+        b.addOutputs(o);
+        b.addRawOutputContents(t.data());
+        continue;
+      }
+      if (t.data().size() > at.byteSize()) {
+        throw InferenceException.invalid(
+            "output '"
+                + t.name()
+                + "' has "
+                + t.data().size()
+                + " bytes but its shared-memory window in region '"
+                + at.region().name()
+                + "' holds "
+                + at.byteSize());
+      }
+      at.write(t.data());
+      o.putParameters(
+          SharedMemory.REGION,
+          InferParameter.newBuilder().setStringParam(at.region().name()).build());
+      o.putParameters(
+          SharedMemory.BYTE_SIZE,
+          InferParameter.newBuilder().setInt64Param(t.data().size()).build());
+      o.putParameters(
+          SharedMemory.OFFSET, InferParameter.newBuilder().setInt64Param(at.offset()).build());
       b.addOutputs(o);
-      b.addRawOutputContents(t.data());
+      b.addRawOutputContents(ByteString.EMPTY);
     }
     return b.build();
   }
@@ -420,16 +531,30 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
         boolean emptyFinal = emptyFinalRequested(request);
         boolean decoupled = slot.decoupled();
         AtomicBoolean finalSent = new AtomicBoolean();
+        Map<String, SharedMemoryRegions.Placement> placements =
+            RequestDecoder.outputPlacements(request, regions);
         submit(
             slot,
             request,
+            regions,
             arrival,
             context,
             new ResponseSink() {
               @Override
               public void send(List<Tensor> outputs, boolean last) {
+                if (finalSent.get()) {
+                  return; // failed already: its error was the final response
+                }
                 boolean isFinal = !decoupled || (last && !emptyFinal);
-                write(encode(slot, request.getId(), outputs, isFinal));
+                ModelInferResponse response;
+                try {
+                  response = encode(slot, request.getId(), outputs, isFinal, placements);
+                } catch (InferenceException e) {
+                  finalSent.set(true);
+                  error(request, e.getMessage());
+                  return;
+                }
+                write(response);
                 if (isFinal) {
                   finalSent.set(true);
                 }

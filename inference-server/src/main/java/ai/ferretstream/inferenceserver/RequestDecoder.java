@@ -8,6 +8,7 @@ import ai.ferretstream.proto.inference.ModelInferRequest.InferRequestedOutputTen
 import ai.ferretstream.proto.inference.ModelInput;
 import ai.ferretstream.proto.inference.ModelOutput;
 import ai.ferretstream.proto.tensor.TensorCodec;
+import ai.ferretstream.proto.triton.SharedMemory;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import java.nio.ByteBuffer;
@@ -28,18 +29,37 @@ final class RequestDecoder {
   private RequestDecoder() {}
 
   static InferInputs decode(ModelInferRequest request, ModelConfig config) {
+    return decode(request, config, null);
+  }
+
+  /**
+   * @param regions the registered shared-memory regions an input may lie in; {@code null} when the
+   *     server has none
+   */
+  static InferInputs decode(
+      ModelInferRequest request, ModelConfig config, SharedMemoryRegions regions) {
     String model = config.getName();
     int rawCount = request.getRawInputContentsCount();
-    if (rawCount > 0 && rawCount != request.getInputsCount()) {
+    List<SharedMemoryRegions.Placement> placed = new ArrayList<>();
+    int inMessage = 0;
+    for (InferInputTensor in : request.getInputsList()) {
+      SharedMemoryRegions.Placement p = placement(regions, in);
+      placed.add(p);
+      if (p == null) {
+        inMessage++;
+      }
+    }
+    if (rawCount > 0 && rawCount != inMessage) {
       throw InferenceException.invalid(
           "request for model '"
               + model
               + "' has "
-              + request.getInputsCount()
-              + " inputs but "
+              + inMessage
+              + " inputs outside shared memory but "
               + rawCount
-              + " raw_input_contents entries (one per input, in order)");
+              + " raw_input_contents entries (one per such input, in order)");
     }
+    int rawIndex = 0;
     Map<String, ModelInput> specs = new LinkedHashMap<>();
     for (ModelInput in : config.getInputList()) {
       specs.put(in.getName(), in);
@@ -103,14 +123,21 @@ final class RequestDecoder {
         batch = b;
       }
       ByteString data;
-      if (rawCount > 0) {
+      SharedMemoryRegions.Placement at = placed.get(i);
+      if (at != null) {
+        if (in.hasContents()) {
+          throw InferenceException.invalid(
+              "input '" + in.getName() + "' sets contents although it lies in shared memory");
+        }
+        data = at.read();
+      } else if (rawCount > 0) {
         if (in.hasContents()) {
           throw InferenceException.invalid(
               "input '"
                   + in.getName()
                   + "' sets contents although raw_input_contents is used (use one or the other)");
         }
-        data = request.getRawInputContents(i);
+        data = request.getRawInputContents(rawIndex++);
       } else {
         data = fromContents(in, want);
       }
@@ -134,6 +161,38 @@ final class RequestDecoder {
               + ")");
     }
     return new InferInputs(tensors, batch == -1 ? 1 : (int) batch);
+  }
+
+  private static SharedMemoryRegions.Placement placement(
+      SharedMemoryRegions regions, InferInputTensor in) {
+    if (!in.containsParameters(SharedMemory.REGION)) {
+      return null;
+    }
+    if (regions == null) {
+      throw InferenceException.invalid(
+          "input '" + in.getName() + "' names a shared-memory region; this server has none");
+    }
+    return regions.placement(in.getName(), in.getParametersMap());
+  }
+
+  /**
+   * Where each requested output goes: a shared-memory region, or {@code null} for the response.
+   *
+   * @return by output name; only outputs placed in a region
+   */
+  static Map<String, SharedMemoryRegions.Placement> outputPlacements(
+      ModelInferRequest request, SharedMemoryRegions regions) {
+    Map<String, SharedMemoryRegions.Placement> out = new LinkedHashMap<>();
+    for (InferRequestedOutputTensor o : request.getOutputsList()) {
+      if (o.containsParameters(SharedMemory.REGION)) {
+        if (regions == null) {
+          throw InferenceException.invalid(
+              "output '" + o.getName() + "' names a shared-memory region; this server has none");
+        }
+        out.put(o.getName(), regions.placement(o.getName(), o.getParametersMap()));
+      }
+    }
+    return out;
   }
 
   /** Names of the outputs to return: the requested ones, or all in config order. */

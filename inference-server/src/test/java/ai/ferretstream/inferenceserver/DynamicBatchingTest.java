@@ -119,7 +119,10 @@ class DynamicBatchingTest {
     server =
         InProcessServerBuilder.forName(name)
             .executor(grpcExecutor)
-            .addService(new InferenceService(registry))
+            .addService(
+                new InferenceService(
+                    registry,
+                    new SharedMemoryRegions(ai.ferretstream.proto.triton.SharedMemory.directory())))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).build();
