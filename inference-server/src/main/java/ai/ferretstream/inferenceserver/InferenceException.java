@@ -21,6 +21,11 @@ final class InferenceException extends RuntimeException {
     this.code = code;
   }
 
+  /** The same status and description as {@code e} (from a shared helper that speaks gRPC). */
+  static InferenceException of(io.grpc.StatusRuntimeException e) {
+    return new InferenceException(e.getStatus().getCode(), e.getStatus().getDescription(), e);
+  }
+
   static InferenceException invalid(String message) {
     return new InferenceException(Status.Code.INVALID_ARGUMENT, message);
   }

@@ -2,6 +2,7 @@ package ai.ferretstream.inferenceserver;
 
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.triton.SharedMemory;
+import ai.ferretstream.proto.triton.SharedMemoryRegions;
 import ai.ferretstream.proto.triton.TritonMethods;
 import ai.onnxruntime.OrtEnvironment;
 import io.grpc.Server;

@@ -34,6 +34,7 @@ import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse;
 import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterRequest;
 import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterResponse;
 import ai.ferretstream.proto.triton.SharedMemory;
+import ai.ferretstream.proto.triton.SharedMemoryRegions;
 import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -484,6 +485,9 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
       response = body.get();
     } catch (InferenceException e) {
       out.onError(e.toStatus());
+      return;
+    } catch (StatusRuntimeException e) {
+      out.onError(e); // a refusal with its status, e.g. from SharedMemoryRegions
       return;
     } catch (RuntimeException e) {
       log.error("request failed unexpectedly", e);

@@ -9,8 +9,10 @@ import ai.ferretstream.proto.inference.ModelInput;
 import ai.ferretstream.proto.inference.ModelOutput;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.triton.SharedMemory;
+import ai.ferretstream.proto.triton.SharedMemoryRegions;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.StatusRuntimeException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -172,7 +174,11 @@ final class RequestDecoder {
       throw InferenceException.invalid(
           "input '" + in.getName() + "' names a shared-memory region; this server has none");
     }
-    return regions.placement(in.getName(), in.getParametersMap());
+    try {
+      return regions.placement(in.getName(), in.getParametersMap());
+    } catch (StatusRuntimeException e) {
+      throw InferenceException.of(e);
+    }
   }
 
   /**
@@ -189,7 +195,11 @@ final class RequestDecoder {
           throw InferenceException.invalid(
               "output '" + o.getName() + "' names a shared-memory region; this server has none");
         }
-        out.put(o.getName(), regions.placement(o.getName(), o.getParametersMap()));
+        try {
+          out.put(o.getName(), regions.placement(o.getName(), o.getParametersMap()));
+        } catch (StatusRuntimeException e) {
+          throw InferenceException.of(e);
+        }
       }
     }
     return out;

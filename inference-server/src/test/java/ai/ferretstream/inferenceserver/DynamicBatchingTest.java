@@ -122,7 +122,8 @@ class DynamicBatchingTest {
             .addService(
                 new InferenceService(
                     registry,
-                    new SharedMemoryRegions(ai.ferretstream.proto.triton.SharedMemory.directory())))
+                    new ai.ferretstream.proto.triton.SharedMemoryRegions(
+                        ai.ferretstream.proto.triton.SharedMemory.directory())))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).build();

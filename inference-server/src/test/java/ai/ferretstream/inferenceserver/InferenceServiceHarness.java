@@ -130,7 +130,9 @@ abstract class InferenceServiceHarness {
     server =
         InProcessServerBuilder.forName(name)
             .executor(grpcExecutor)
-            .addService(new InferenceService(registry, new SharedMemoryRegions(shmDir)))
+            .addService(
+                new InferenceService(
+                    registry, new ai.ferretstream.proto.triton.SharedMemoryRegions(shmDir)))
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).build();

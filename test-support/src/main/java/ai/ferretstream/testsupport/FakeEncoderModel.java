@@ -14,6 +14,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -140,7 +141,13 @@ public final class FakeEncoderModel extends FakeTritonModel {
       return;
     }
     int batch = (int) request.getInputs(0).getShape(0);
-    byte[] pixels = request.getRawInputContents(0).toByteArray();
+    byte[] pixels;
+    try {
+      pixels = inputBytes(request, 0).toByteArray();
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return;
+    }
     if (pixels.length != batch * TILE * TILE * 3) {
       out.onError(Status.INVALID_ARGUMENT.withDescription("wrong input size").asException());
       return;
@@ -166,20 +173,27 @@ public final class FakeEncoderModel extends FakeTritonModel {
         }
       }
     }
-    out.onNext(
+    ModelInferResponse.Builder response =
         ModelInferResponse.newBuilder()
             .setModelName(MODEL)
             .setModelVersion("1")
-            .setId(request.getId())
-            .addOutputs(
-                ModelInferResponse.InferOutputTensor.newBuilder()
-                    .setName("features")
-                    .setDatatype("FP16")
-                    .addShape(batch)
-                    .addShape(patches)
-                    .addShape(channels))
-            .addRawOutputContents(UnsafeByteOperations.unsafeWrap(features))
-            .build());
+            .setId(request.getId());
+    try {
+      addOutput(
+          request,
+          response,
+          ModelInferResponse.InferOutputTensor.newBuilder()
+              .setName("features")
+              .setDatatype("FP16")
+              .addShape(batch)
+              .addShape(patches)
+              .addShape(channels),
+          UnsafeByteOperations.unsafeWrap(features));
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return;
+    }
+    out.onNext(response.build());
     out.onCompleted();
   }
 

@@ -1,6 +1,11 @@
 package ai.ferretstream.testsupport;
 
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
+import ai.ferretstream.proto.inference.InferParameter;
+import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.inference.ModelInferRequest.InferRequestedOutputTensor;
+import ai.ferretstream.proto.inference.ModelInferResponse;
+import ai.ferretstream.proto.inference.ModelInferResponse.InferOutputTensor;
 import ai.ferretstream.proto.inference.ModelMetadataRequest;
 import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
@@ -8,7 +13,16 @@ import ai.ferretstream.proto.inference.ModelReadyRequest;
 import ai.ferretstream.proto.inference.ModelReadyResponse;
 import ai.ferretstream.proto.inference.ServerReadyRequest;
 import ai.ferretstream.proto.inference.ServerReadyResponse;
+import ai.ferretstream.proto.inference.SystemSharedMemoryRegisterRequest;
+import ai.ferretstream.proto.inference.SystemSharedMemoryRegisterResponse;
+import ai.ferretstream.proto.inference.SystemSharedMemoryStatusRequest;
+import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse;
+import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterRequest;
+import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterResponse;
+import ai.ferretstream.proto.triton.SharedMemory;
+import ai.ferretstream.proto.triton.SharedMemoryRegions;
 import ai.ferretstream.proto.triton.TritonHeaders;
+import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -16,13 +30,16 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 
 /**
  * Test fixture: a fake inference server hosting one model. It answers the health and metadata RPCs
- * from the tensors it is given (what a service's start-up contract check reads); subclasses
- * implement the inference RPCs they need. Use with an in-process or loopback gRPC server.
+ * from the tensors it is given (what a service's start-up contract check reads), and Triton's
+ * system shared-memory RPCs ({@link #inputBytes} and {@link #addOutput} read and write the tensors
+ * a request places there); subclasses implement the inference RPCs they need. Use with an
+ * in-process or loopback gRPC server.
  */
 public abstract class FakeTritonModel
     extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
@@ -31,6 +48,7 @@ public abstract class FakeTritonModel
   protected static final Context.Key<String> REQUEST_ID = Context.key("request-id");
 
   private final String model;
+  private final SharedMemoryRegions regions = new SharedMemoryRegions(SharedMemory.directory());
   private volatile List<TensorMetadata> inputs;
   private volatile List<TensorMetadata> outputs;
   private volatile boolean modelReady = true;
@@ -106,5 +124,117 @@ public abstract class FakeTritonModel
             .addAllOutputs(outputs)
             .build());
     out.onCompleted();
+  }
+
+  @Override
+  public void systemSharedMemoryRegister(
+      SystemSharedMemoryRegisterRequest request,
+      StreamObserver<SystemSharedMemoryRegisterResponse> out) {
+    try {
+      regions.register(
+          request.getName(), request.getKey(), request.getOffset(), request.getByteSize());
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return;
+    }
+    out.onNext(SystemSharedMemoryRegisterResponse.getDefaultInstance());
+    out.onCompleted();
+  }
+
+  @Override
+  public void systemSharedMemoryUnregister(
+      SystemSharedMemoryUnregisterRequest request,
+      StreamObserver<SystemSharedMemoryUnregisterResponse> out) {
+    regions.unregister(request.getName());
+    out.onNext(SystemSharedMemoryUnregisterResponse.getDefaultInstance());
+    out.onCompleted();
+  }
+
+  @Override
+  public void systemSharedMemoryStatus(
+      SystemSharedMemoryStatusRequest request,
+      StreamObserver<SystemSharedMemoryStatusResponse> out) {
+    SystemSharedMemoryStatusResponse.Builder b = SystemSharedMemoryStatusResponse.newBuilder();
+    try {
+      regions.status(request.getName()).forEach(r -> b.putRegions(r.name(), r.status()));
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return;
+    }
+    out.onNext(b.build());
+    out.onCompleted();
+  }
+
+  /** Forgets every registered region, as a restarted server does. */
+  public void forgetSharedMemory() {
+    regions.unregister("");
+  }
+
+  /** The regions registered now, by name. */
+  public List<String> sharedMemoryRegions() {
+    return regions.status("").stream().map(SharedMemoryRegions.Region::name).toList();
+  }
+
+  /**
+   * The bytes of input {@code index}: from its shared-memory region when it names one, else its raw
+   * entry (one per input outside shared memory, in order).
+   *
+   * @throws StatusRuntimeException INVALID_ARGUMENT when the region is unknown or too small
+   */
+  protected final ByteString inputBytes(ModelInferRequest request, int index) {
+    SharedMemoryRegions.Placement at =
+        regions.placement(
+            request.getInputs(index).getName(), request.getInputs(index).getParametersMap());
+    if (at != null) {
+      return at.read();
+    }
+    int raw = 0;
+    for (int i = 0; i < index; i++) {
+      if (!request.getInputs(i).containsParameters(SharedMemory.REGION)) {
+        raw++;
+      }
+    }
+    return request.getRawInputContents(raw);
+  }
+
+  /**
+   * Adds output {@code tensor} with {@code data} to {@code response}: into the shared-memory region
+   * the request names for it (its raw entry left empty, as Triton does), else as its raw entry.
+   *
+   * @throws StatusRuntimeException INVALID_ARGUMENT when the data do not fit the region's window
+   */
+  protected final void addOutput(
+      ModelInferRequest request,
+      ModelInferResponse.Builder response,
+      InferOutputTensor.Builder tensor,
+      ByteString data) {
+    InferRequestedOutputTensor requested =
+        request.getOutputsList().stream()
+            .filter(o -> o.getName().equals(tensor.getName()))
+            .findFirst()
+            .orElse(null);
+    SharedMemoryRegions.Placement at =
+        requested == null
+            ? null
+            : regions.placement(tensor.getName(), requested.getParametersMap());
+    if (at == null) {
+      response.addOutputs(tensor).addRawOutputContents(data);
+      return;
+    }
+    if (data.size() > at.byteSize()) {
+      throw Status.INVALID_ARGUMENT
+          .withDescription("output '" + tensor.getName() + "' does not fit its window")
+          .asRuntimeException();
+    }
+    at.write(data);
+    tensor
+        .putParameters(
+            SharedMemory.REGION,
+            InferParameter.newBuilder().setStringParam(at.region().name()).build())
+        .putParameters(
+            SharedMemory.BYTE_SIZE, InferParameter.newBuilder().setInt64Param(data.size()).build())
+        .putParameters(
+            SharedMemory.OFFSET, InferParameter.newBuilder().setInt64Param(at.offset()).build());
+    response.addOutputs(tensor).addRawOutputContents(ByteString.EMPTY);
   }
 }

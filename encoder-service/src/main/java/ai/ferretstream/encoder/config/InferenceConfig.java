@@ -1,12 +1,14 @@
 package ai.ferretstream.encoder.config;
 
 import ai.ferretstream.boot.inference.InferenceProperties;
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.ModelStartupCheck;
 import ai.ferretstream.encoder.inference.TritonClient;
 import ai.ferretstream.encoder.inference.TritonHealthIndicator;
 import io.grpc.ManagedChannel;
 import java.time.Duration;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -19,7 +21,10 @@ class InferenceConfig {
 
   @Bean
   TritonClient tritonClient(
-      ManagedChannel tritonChannel, EncoderProperties properties, InferenceProperties inference) {
+      ManagedChannel tritonChannel,
+      EncoderProperties properties,
+      InferenceProperties inference,
+      ObjectProvider<SharedMemoryPool> sharedMemory) {
     EncoderProperties.Encoder encoder = properties.encoder();
     return new TritonClient(
         tritonChannel,
@@ -30,7 +35,8 @@ class InferenceConfig {
             encoder.outputName(),
             encoder.tileSize(),
             encoder.patchGrid()),
-        inference.callTimeout());
+        inference.callTimeout(),
+        sharedMemory.getIfAvailable());
   }
 
   @Bean

@@ -2,6 +2,7 @@ package ai.ferretstream.encoder.inference;
 
 import ai.ferretstream.boot.inference.ModelContract;
 import ai.ferretstream.boot.inference.ModelContract.Tensor;
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.boot.inference.TritonErrors;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
@@ -14,12 +15,15 @@ import ai.ferretstream.proto.inference.ModelInferResponse.InferOutputTensor;
 import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
 import ai.ferretstream.proto.inference.ModelReadyRequest;
+import ai.ferretstream.proto.triton.SharedMemory;
 import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.triton.TritonMethods;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -34,6 +38,11 @@ import java.util.concurrent.TimeUnit;
  * RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED) or {@code
  * PermanentFailure("inference_rejected")}. UNAVAILABLE is retried by the channel's service config
  * before it reaches here.
+ *
+ * <p>With a {@link SharedMemoryPool} (a co-located server), a batch leases a slot: the tiles are
+ * written into it and the server writes the features after them, so neither crosses the socket; the
+ * returned {@link EncodedBatch} holds the slot until it is closed. Without a free slot, or before
+ * the channel count is known, the batch goes in the message as above.
  */
 public final class TritonClient {
 
@@ -43,6 +52,10 @@ public final class TritonClient {
   private final GRPCInferenceServiceBlockingStub stub;
   private final ModelSpec model;
   private final Duration callTimeout;
+  private final SharedMemoryPool sharedMemory;
+
+  /** Output channels C, once known (model metadata or a response); 0 before. */
+  private volatile int channels;
 
   /**
    * @param channel channel to the inference server (one per target, shared)
@@ -50,9 +63,19 @@ public final class TritonClient {
    * @param callTimeout deadline of one call
    */
   public TritonClient(Channel channel, ModelSpec model, Duration callTimeout) {
+    this(channel, model, callTimeout, null);
+  }
+
+  /**
+   * @param sharedMemory slots registered with a co-located server for the tiles and features, or
+   *     {@code null} to send them in the messages
+   */
+  public TritonClient(
+      Channel channel, ModelSpec model, Duration callTimeout, SharedMemoryPool sharedMemory) {
     this.stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
     this.model = model;
     this.callTimeout = callTimeout;
+    this.sharedMemory = sharedMemory;
   }
 
   public ModelSpec model() {
@@ -78,6 +101,9 @@ public final class TritonClient {
     for (TensorMetadata output : metadata.getOutputsList()) {
       if (output.getName().equals(model.outputName())) {
         long channels = output.getShape(output.getShapeCount() - 1);
+        if (channels > 0 && channels <= Integer.MAX_VALUE) {
+          this.channels = (int) channels;
+        }
         if (channels <= 0) {
           throw new IllegalStateException(
               "model "
@@ -127,40 +153,138 @@ public final class TritonClient {
       }
     }
     int batch = tiles.size();
+    SharedMemoryPool.Lease slot = leaseFor(batch);
+    if (slot != null) {
+      try {
+        return encodeShared(tiles, requestIds, slot);
+      } catch (RuntimeException e) {
+        slot.close();
+        throw e;
+      }
+    }
+    InferInputTensor.Builder input = input(batch);
     ModelInferRequest request =
-        ModelInferRequest.newBuilder()
-            .setModelName(model.name())
-            .setModelVersion(model.version())
-            .setId(String.join(",", new LinkedHashSet<>(requestIds)))
-            .addInputs(
-                InferInputTensor.newBuilder()
-                    .setName(model.inputName())
-                    .setDatatype("UINT8")
-                    .addShape(batch)
-                    .addShape(model.tileSize())
-                    .addShape(model.tileSize())
-                    .addShape(3))
+        request(requestIds)
+            .addInputs(input)
             .addOutputs(InferRequestedOutputTensor.newBuilder().setName(model.outputName()))
             // concatenation without copying: a rope over the tiles' own bytes
             .addRawInputContents(ByteString.copyFrom(tiles))
             .build();
-    ModelInferResponse response;
-    try {
-      // the features are parsed with aliasing: copied once out of the transport's buffers
-      response =
-          TritonMethods.modelInfer(
-              stub.withInterceptors(
-                      MetadataUtils.newAttachHeadersInterceptor(
-                          TritonHeaders.requestIdHeaders(requestIds.get(0))))
-                  .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS),
-              request);
-    } catch (StatusRuntimeException e) {
-      throw TritonErrors.classify(model.name(), e);
-    }
-    return split(response, batch);
+    ModelInferResponse response = call(request, requestIds);
+    int index = outputIndex(response, batch);
+    return split(response.getRawOutputContents(index), response.getOutputs(index), batch, null);
   }
 
-  private EncodedBatch split(ModelInferResponse response, int batch) {
+  /**
+   * The batch through a shared-memory slot: the tiles are written to its start, the server writes
+   * the features after them, and the features returned are views of the slot, held until the batch
+   * is closed.
+   */
+  private EncodedBatch encodeShared(
+      List<ByteString> tiles, List<String> requestIds, SharedMemoryPool.Lease slot) {
+    int batch = tiles.size();
+    int in = batch * model.tileBytes();
+    int outAt = align(in);
+    int out = outputBytes(batch, channels);
+    ByteBuffer window = slot.window(0, in);
+    for (ByteString tile : tiles) {
+      tile.copyTo(window);
+    }
+    ModelInferRequest request =
+        request(requestIds)
+            .addInputs(input(batch).putAllParameters(slot.place(0, in)))
+            .addOutputs(
+                InferRequestedOutputTensor.newBuilder()
+                    .setName(model.outputName())
+                    .putAllParameters(slot.place(outAt, out)))
+            .build();
+    ModelInferResponse response;
+    try {
+      response = call(request, requestIds);
+    } catch (TritonRegionsLost lost) {
+      response = call(request, requestIds); // registered again: once more
+    }
+    int index = outputIndex(response, batch);
+    InferOutputTensor output = response.getOutputs(index);
+    if (!output.containsParameters(SharedMemory.REGION)) {
+      // a server may answer in the message although asked otherwise
+      return split(response.getRawOutputContents(index), output, batch, null);
+    }
+    long bytes = output.getParametersOrThrow(SharedMemory.BYTE_SIZE).getInt64Param();
+    if (bytes < 0 || bytes > out) {
+      throw badOutput(
+          "output '" + output.getName() + "' of " + bytes + " bytes in a window of " + out);
+    }
+    ByteString features = UnsafeByteOperations.unsafeWrap(slot.window(outAt, (int) bytes));
+    return split(features, output, batch, slot);
+  }
+
+  /** A slot for a batch, when shared memory is on, the channel count known and a slot free. */
+  private SharedMemoryPool.Lease leaseFor(int batch) {
+    int c = channels;
+    if (sharedMemory == null || c <= 0) {
+      return null;
+    }
+    return sharedMemory.lease((long) align(batch * model.tileBytes()) + outputBytes(batch, c));
+  }
+
+  private int outputBytes(int batch, int c) {
+    return Math.toIntExact((long) batch * model.patches() * c * 2);
+  }
+
+  /** Offsets in a slot start on a 64-byte boundary (a cache line). */
+  private static int align(int offset) {
+    return (offset + 63) & ~63;
+  }
+
+  private ModelInferRequest.Builder request(List<String> requestIds) {
+    return ModelInferRequest.newBuilder()
+        .setModelName(model.name())
+        .setModelVersion(model.version())
+        .setId(String.join(",", new LinkedHashSet<>(requestIds)));
+  }
+
+  private InferInputTensor.Builder input(int batch) {
+    return InferInputTensor.newBuilder()
+        .setName(model.inputName())
+        .setDatatype("UINT8")
+        .addShape(batch)
+        .addShape(model.tileSize())
+        .addShape(model.tileSize())
+        .addShape(3);
+  }
+
+  /** Thrown when a call failed because the server forgot our regions, now registered again. */
+  private static final class TritonRegionsLost extends RuntimeException {
+    TritonRegionsLost(Throwable cause) {
+      super(cause);
+    }
+  }
+
+  private ModelInferResponse call(ModelInferRequest request, List<String> requestIds) {
+    try {
+      // the features are parsed with aliasing: copied once out of the transport's buffers
+      return TritonMethods.modelInfer(
+          stub.withInterceptors(
+                  MetadataUtils.newAttachHeadersInterceptor(
+                      TritonHeaders.requestIdHeaders(requestIds.get(0))))
+              .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS),
+          request);
+    } catch (StatusRuntimeException e) {
+      if (sharedMemory != null && usesSharedMemory(request) && sharedMemory.recover(e)) {
+        throw new TritonRegionsLost(e);
+      }
+      throw TritonErrors.classify(model.name(), e);
+    }
+  }
+
+  private static boolean usesSharedMemory(ModelInferRequest request) {
+    return request.getInputsList().stream()
+        .anyMatch(i -> i.containsParameters(SharedMemory.REGION));
+  }
+
+  /** The index of the model's output in the response, after checking it is there. */
+  private int outputIndex(ModelInferResponse response, int batch) {
     int index = -1;
     for (int i = 0; i < response.getOutputsCount(); i++) {
       if (response.getOutputs(i).getName().equals(model.outputName())) {
@@ -176,7 +300,14 @@ public final class TritonClient {
               + response.getOutputsList().stream().map(InferOutputTensor::getName).toList()
               + ")");
     }
-    InferOutputTensor output = response.getOutputs(index);
+    if (response.getRawOutputContentsCount() <= index) {
+      throw badOutput("output '" + model.outputName() + "' has no raw_output_contents entry");
+    }
+    return index;
+  }
+
+  private EncodedBatch split(
+      ByteString raw, InferOutputTensor output, int batch, SharedMemoryPool.Lease slot) {
     if (!output.getDatatype().equals("FP16")) {
       throw badOutput(
           "output '" + output.getName() + "' is " + output.getDatatype() + ", not FP16");
@@ -198,12 +329,8 @@ public final class TritonClient {
               + model.patches()
               + ", C]");
     }
-    if (response.getRawOutputContentsCount() <= index) {
-      throw badOutput("output '" + output.getName() + "' has no raw_output_contents");
-    }
-    int channels = (int) (long) shape.get(2);
-    ByteString raw = response.getRawOutputContents(index);
-    long perTile = (long) model.patches() * channels * 2;
+    int c = (int) (long) shape.get(2);
+    long perTile = (long) model.patches() * c * 2;
     if (raw.size() != perTile * batch) {
       throw badOutput(
           "output '"
@@ -215,12 +342,13 @@ public final class TritonClient {
               + " for shape "
               + shape);
     }
+    channels = c;
     List<ByteString> features = new ArrayList<>(batch);
     for (int b = 0; b < batch; b++) {
-      // substring shares the response's bytes
+      // substring shares the response's (or the slot's) bytes
       features.add(raw.substring((int) (b * perTile), (int) ((b + 1) * perTile)));
     }
-    return new EncodedBatch(channels, features);
+    return new EncodedBatch(c, features, slot);
   }
 
   private PermanentFailure badOutput(String detail) {

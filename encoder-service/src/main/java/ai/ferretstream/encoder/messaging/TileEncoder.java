@@ -316,9 +316,23 @@ public final class TileEncoder {
                       false))));
     }
     List<Rejected> rejected = new ArrayList<>();
+    // batches whose features lie in shared-memory slots: returned once serialized by the sends
+    List<EncodedBatch> held = new ArrayList<>(1);
+    try {
+      return new Attempt(rejected, encodeAndSend(live, out, rejected, held));
+    } finally {
+      held.forEach(EncodedBatch::close);
+    }
+  }
+
+  private CompletableFuture<Void> encodeAndSend(
+      List<ConsumerRecord<String, Tile>> live,
+      List<ProducerRecord<String, Object>> out,
+      List<Rejected> rejected,
+      List<EncodedBatch> held) {
     if (!live.isEmpty()) {
       try {
-        addFeatures(live, encode(live), out);
+        addFeatures(live, hold(encode(live), held), out);
       } catch (PermanentFailure e) {
         countError(e);
         if (live.size() == 1) {
@@ -331,7 +345,7 @@ public final class TileEncoder {
               e.getMessage());
           for (ConsumerRecord<String, Tile> record : live) {
             try {
-              addFeatures(List.of(record), encode(List.of(record)), out);
+              addFeatures(List.of(record), hold(encode(List.of(record)), held), out);
             } catch (PermanentFailure single) {
               countError(single);
               rejected.add(new Rejected(record, single));
@@ -340,7 +354,15 @@ public final class TileEncoder {
         }
       }
     }
-    return new Attempt(rejected, send(out, live));
+    // the producer serializes each record in send(): after it, no feature view is read again
+    return send(out, live);
+  }
+
+  private static EncodedBatch hold(EncodedBatch batch, List<EncodedBatch> held) {
+    if (batch.shared()) {
+      held.add(batch);
+    }
+    return batch;
   }
 
   /**
@@ -359,7 +381,8 @@ public final class TileEncoder {
     for (ProducerRecord<String, Object> record : out) {
       CompletableFuture<SendResult<String, Object>> ack = publisher.sendAsync(record);
       if (record.value() instanceof TileFeatures f) {
-        features.add(f);
+        // serialized now: keep only what the notice needs (the maps may lie in a slot)
+        features.add(FeatureRecords.withoutMaps(f));
         stored.add(ack);
       } else {
         acks.add(ack);

@@ -3,6 +3,7 @@ package ai.ferretstream.encoder.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.ModelInferRequest;
@@ -172,5 +173,85 @@ class TritonClientTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("not ready");
     assertThat(client.modelReady(Duration.ofSeconds(5))).isFalse();
+  }
+
+  /** A client whose batches go through shared memory with {@code slots} slots. */
+  private TritonClient sharedClient(SharedMemoryPool pool) {
+    TritonClient shared = new TritonClient(channel, SPEC, Duration.ofSeconds(5), pool);
+    shared.verifyModel(Duration.ofSeconds(5)); // learns the channel count
+    return shared;
+  }
+
+  private SharedMemoryPool pool(int slots) {
+    return new SharedMemoryPool(
+        channel, "encoder-test", slots, 4 << 20, Duration.ofSeconds(5), null);
+  }
+
+  @Test
+  void throughSharedMemoryTheTilesAndFeaturesLeaveTheMessages() {
+    try (SharedMemoryPool pool = pool(2)) {
+      TritonClient shared = sharedClient(pool);
+      List<ByteString> tiles =
+          List.of(FakeEncoderModel.solidTile(10), FakeEncoderModel.patchNumberedTile());
+
+      try (EncodedBatch batch = shared.encode(tiles, List.of("a", "b"))) {
+        assertThat(batch.shared()).isTrue();
+        float[] first = TensorCodec.fp16ToFloats(batch.features().get(0).toByteArray());
+        float[] second = TensorCodec.fp16ToFloats(batch.features().get(1).toByteArray());
+        for (int p = 0; p < 576; p++) {
+          for (int c = 0; c < CHANNELS; c++) {
+            assertThat(first[p * CHANNELS + c]).isEqualTo(10f + c);
+            assertThat(second[p * CHANNELS + c]).isEqualTo((p % 251) + c);
+          }
+        }
+      }
+      ModelInferRequest sent = fake.calls().get(fake.calls().size() - 1);
+      assertThat(sent.getRawInputContentsCount()).isZero();
+      assertThat(sent.getInputs(0).getParametersMap()).containsKey("shared_memory_region");
+      assertThat(
+              sent.getOutputs(0).getParametersMap().get("shared_memory_byte_size").getInt64Param())
+          .isEqualTo(2L * 576 * CHANNELS * 2);
+    }
+  }
+
+  @Test
+  void withoutAFreeSlotABatchGoesInTheMessage() {
+    try (SharedMemoryPool pool = pool(1)) {
+      TritonClient shared = sharedClient(pool);
+      try (EncodedBatch held =
+          shared.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("a"))) {
+        EncodedBatch second = shared.encode(List.of(FakeEncoderModel.solidTile(2)), List.of("b"));
+
+        assertThat(held.shared()).isTrue();
+        assertThat(second.shared()).isFalse();
+        assertThat(TensorCodec.fp16ToFloats(second.features().get(0).toByteArray())[0])
+            .isEqualTo(2f);
+        assertThat(fake.calls().get(fake.calls().size() - 1).getRawInputContentsCount())
+            .isEqualTo(1);
+      }
+      // the slot is back
+      assertThat(shared.encode(List.of(FakeEncoderModel.solidTile(3)), List.of("c")).shared())
+          .isTrue();
+    }
+  }
+
+  @Test
+  void aServerThatForgotTheRegionsGetsThemAgainAndTheBatchIsRetriedOnce() {
+    try (SharedMemoryPool pool = pool(1)) {
+      TritonClient shared = sharedClient(pool);
+      shared.encode(List.of(FakeEncoderModel.solidTile(1)), List.of("a")).close();
+      fake.forgetSharedMemory(); // a restarted server
+      int before = fake.calls().size();
+
+      try (EncodedBatch batch =
+          shared.encode(List.of(FakeEncoderModel.solidTile(9)), List.of("again"))) {
+        assertThat(batch.shared()).isTrue();
+        assertThat(TensorCodec.fp16ToFloats(batch.features().get(0).toByteArray())[0])
+            .isEqualTo(9f);
+      }
+      assertThat(fake.calls().size() - before).isEqualTo(2); // refused once, then served
+      assertThat(fake.sharedMemoryRegions()).hasSize(1);
+    }
+    assertThat(fake.sharedMemoryRegions()).isEmpty(); // closing the pool unregisters
   }
 }

@@ -1,14 +1,18 @@
 package ai.ferretstream.boot.autoconfigure;
 
 import ai.ferretstream.boot.inference.InferenceProperties;
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.boot.inference.TritonChannels;
 import io.grpc.ManagedChannel;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 /**
  * The channel to Triton (or our inference server) from {@code ferret.inference.*}, for a service
@@ -32,5 +36,41 @@ public class FerretInferenceAutoConfiguration {
         inference.keepAlive(),
         inference.maxAttempts(),
         inference.balancing());
+  }
+
+  /**
+   * Shared-memory slots registered with the co-located server, when {@code
+   * ferret.inference.shared-memory.enabled}; closed (unregistered, removed) before the channel.
+   */
+  @Bean(destroyMethod = "close")
+  @ConditionalOnMissingBean
+  @ConditionalOnProperty(
+      prefix = "ferret.inference.shared-memory",
+      name = "enabled",
+      havingValue = "true")
+  SharedMemoryPool sharedMemoryPool(
+      ManagedChannel tritonChannel,
+      InferenceProperties inference,
+      Environment environment,
+      ObjectProvider<MeterRegistry> meters) {
+    if (!inference.loadBalancing().equals("pick_first")) {
+      throw new IllegalStateException(
+          "ferret.inference.shared-memory.enabled needs ferret.inference.load-balancing:"
+              + " pick_first: regions are registered with one co-located server, not with each of "
+              + inference.target());
+    }
+    String owner =
+        environment
+            .getProperty("spring.application.name", "ferret")
+            .replaceAll("[^A-Za-z0-9_-]", "-")
+            .replaceAll("-+", "-")
+            .replaceAll("^-|-$", "");
+    return new SharedMemoryPool(
+        tritonChannel,
+        owner.isEmpty() ? "ferret" : owner,
+        inference.sharedMemory().slots(),
+        inference.sharedMemory().slotBytes(),
+        inference.callTimeout(),
+        meters.getIfAvailable());
   }
 }

@@ -1,5 +1,6 @@
 package ai.ferretstream.boot.inference;
 
+import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -30,6 +31,7 @@ import org.springframework.validation.annotation.Validated;
  *     the target resolves to, e.g. {@code dns:///triton-headless:8001} over Triton replicas)
  * @param reResolveInterval how often the target is resolved again so that added replicas get calls;
  *     0 = only when a connection fails
+ * @param sharedMemory tensors through shared memory with a co-located server (off by default)
  */
 @ConfigurationProperties("ferret.inference")
 @Validated
@@ -43,7 +45,30 @@ public record InferenceProperties(
     @DefaultValue("true") boolean verifyOnStartup,
     @NotNull @Pattern(regexp = "pick_first|round_robin") @DefaultValue("pick_first")
         String loadBalancing,
-    @NotNull @DefaultValue("0s") Duration reResolveInterval) {
+    @NotNull @DefaultValue("0s") Duration reResolveInterval,
+    @NotNull @DefaultValue @Valid SharedMemoryProperties sharedMemory) {
+
+  /**
+   * Triton's system shared-memory extension ({@code ferret.inference.shared-memory.*}): with a
+   * server on the same host that sees the same {@code /dev/shm} (the same machine, or a pod whose
+   * containers share a memory volume), the large tensors of a call are written to and read from
+   * registered memory instead of crossing the gRPC socket. Calls fall back to the message when no
+   * slot is free or the server refuses the regions, so turning it on never fails a call.
+   *
+   * @param enabled use shared memory; needs {@code load-balancing: pick_first} (one server)
+   * @param slots calls that can use shared memory at once
+   * @param slotSize bytes per slot: the largest call (inputs and outputs) that can use one
+   */
+  public record SharedMemoryProperties(
+      @DefaultValue("false") boolean enabled,
+      @Min(1) @Max(1024) @DefaultValue("4") int slots,
+      @NotNull @DefaultValue("16MB") DataSize slotSize) {
+
+    /** {@link #slotSize} in bytes. */
+    public int slotBytes() {
+      return Math.toIntExact(slotSize.toBytes());
+    }
+  }
 
   /** The channel's load balancing settings. */
   public TritonChannels.Balancing balancing() {

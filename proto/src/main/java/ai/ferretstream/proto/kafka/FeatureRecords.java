@@ -28,9 +28,19 @@ public final class FeatureRecords {
 
   /** The notice of a feature record stored at {@code storedAt}: the record less its maps. */
   public static TileFeatures notice(TileFeatures features, FeatureRef storedAt) {
+    return withoutMaps(features).toBuilder().setStoredAt(storedAt).build();
+  }
+
+  /**
+   * {@code features} without its maps, their length kept in {@code features_bytes}; a record
+   * without maps is returned as it is.
+   */
+  public static TileFeatures withoutMaps(TileFeatures features) {
+    if (features.getFeaturesFp16().isEmpty()) {
+      return features;
+    }
     return features.toBuilder()
         .clearFeaturesFp16()
-        .setStoredAt(storedAt)
         .setFeaturesBytes(features.getFeaturesFp16().size())
         .build();
   }

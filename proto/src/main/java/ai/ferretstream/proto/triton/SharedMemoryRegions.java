@@ -1,11 +1,11 @@
-package ai.ferretstream.inferenceserver;
+package ai.ferretstream.proto.triton;
 
 import ai.ferretstream.proto.inference.InferParameter;
 import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse.RegionStatus;
-import ai.ferretstream.proto.triton.SharedMemory;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
@@ -19,21 +19,22 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The system shared-memory regions clients registered (Triton's {@code system_shared_memory}
- * extension): each is a window of a shared-memory object on this host, mapped once at registration.
- * A tensor placed in a region is read from the mapping without a copy, and an output requested into
- * a region is written there instead of into the response.
+ * The system shared-memory regions clients registered with a server (Triton's {@code
+ * system_shared_memory} extension), for our inference server and the tests' fake models: each is a
+ * window of a shared-memory object on this host, mapped once at registration. A tensor placed in a
+ * region is read from the mapping without a copy, and an output requested into a region is written
+ * there instead of into the response.
  *
  * <p>As in Triton, the client owns the object: it creates it before registering and removes it
  * after unregistering; the server only maps it. A region stays mapped while registered, so a
  * request that names it reads memory that is valid (its contents are the client's business).
  */
-final class SharedMemoryRegions {
+public final class SharedMemoryRegions {
 
   /** One registered window. */
-  record Region(String name, String key, long offset, long byteSize, ByteBuffer mapping) {
+  public record Region(String name, String key, long offset, long byteSize, ByteBuffer mapping) {
 
-    RegionStatus status() {
+    public RegionStatus status() {
       return RegionStatus.newBuilder()
           .setName(name)
           .setKey(key)
@@ -44,15 +45,15 @@ final class SharedMemoryRegions {
   }
 
   /** Where a tensor lies: a region, an offset in it and a byte count. */
-  record Placement(Region region, long offset, long byteSize) {
+  public record Placement(Region region, long offset, long byteSize) {
 
     /** The tensor's bytes, a view of the mapping. */
-    ByteString read() {
+    public ByteString read() {
       return UnsafeByteOperations.unsafeWrap(slice());
     }
 
     /** Writes {@code data}, which must fit. */
-    void write(ByteString data) {
+    public void write(ByteString data) {
       ByteBuffer target = slice();
       data.copyTo(target);
     }
@@ -65,22 +66,22 @@ final class SharedMemoryRegions {
   private final Path directory;
   private final Map<String, Region> regions = new ConcurrentHashMap<>();
 
-  SharedMemoryRegions(Path directory) {
+  public SharedMemoryRegions(Path directory) {
     this.directory = directory;
   }
 
   /**
    * Maps {@code byteSize} bytes at {@code offset} of the object {@code key} under {@code name}.
    *
-   * @throws InferenceException ALREADY_EXISTS for a name in use, INVALID_ARGUMENT for a bad key or
-   *     window, NOT_FOUND when the object does not exist
+   * @throws StatusRuntimeException ALREADY_EXISTS for a name in use, INVALID_ARGUMENT for a bad key
+   *     or window, NOT_FOUND when the object does not exist
    */
-  void register(String name, String key, long offset, long byteSize) {
+  public void register(String name, String key, long offset, long byteSize) {
     if (name.isEmpty()) {
-      throw InferenceException.invalid("a shared-memory region needs a name");
+      throw invalid("a shared-memory region needs a name");
     }
     if (byteSize <= 0 || byteSize > Integer.MAX_VALUE || offset < 0) {
-      throw InferenceException.invalid(
+      throw invalid(
           "shared-memory region '"
               + name
               + "': byte_size must be 1 to "
@@ -95,17 +96,17 @@ final class SharedMemoryRegions {
     try {
       file = SharedMemory.file(directory, key);
     } catch (IllegalArgumentException e) {
-      throw InferenceException.invalid(e.getMessage());
+      throw invalid(e.getMessage());
     }
     if (regions.containsKey(name)) {
-      throw new InferenceException(
-          Status.Code.ALREADY_EXISTS, "shared-memory region '" + name + "' is already registered");
+      throw failure(
+          Status.ALREADY_EXISTS, "shared-memory region '" + name + "' is already registered");
     }
     MappedByteBuffer mapping;
     try (FileChannel channel =
         FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       if (channel.size() < offset + byteSize) {
-        throw InferenceException.invalid(
+        throw invalid(
             "shared-memory object '"
                 + key
                 + "' has "
@@ -120,21 +121,20 @@ final class SharedMemoryRegions {
       }
       mapping = channel.map(FileChannel.MapMode.READ_WRITE, offset, byteSize);
     } catch (NoSuchFileException e) {
-      throw new InferenceException(
-          Status.Code.NOT_FOUND,
+      throw failure(
+          Status.NOT_FOUND,
           "shared-memory object '" + key + "' does not exist (create it before registering)");
     } catch (IOException e) {
-      throw new InferenceException(
-          Status.Code.INTERNAL, "cannot map shared-memory object '" + key + "': " + e);
+      throw failure(Status.INTERNAL, "cannot map shared-memory object '" + key + "': " + e);
     }
     if (regions.putIfAbsent(name, new Region(name, key, offset, byteSize, mapping)) != null) {
-      throw new InferenceException(
-          Status.Code.ALREADY_EXISTS, "shared-memory region '" + name + "' is already registered");
+      throw failure(
+          Status.ALREADY_EXISTS, "shared-memory region '" + name + "' is already registered");
     }
   }
 
   /** Unregisters {@code name}, or every region when it is empty; an unknown name is no error. */
-  void unregister(String name) {
+  public void unregister(String name) {
     if (name.isEmpty()) {
       regions.clear();
     } else {
@@ -145,16 +145,15 @@ final class SharedMemoryRegions {
   /**
    * The status of {@code name}, or of every region when it is empty.
    *
-   * @throws InferenceException NOT_FOUND for a name that is not registered
+   * @throws StatusRuntimeException NOT_FOUND for a name that is not registered
    */
-  List<Region> status(String name) {
+  public List<Region> status(String name) {
     if (name.isEmpty()) {
       return new ArrayList<>(regions.values());
     }
     Region r = regions.get(name);
     if (r == null) {
-      throw new InferenceException(
-          Status.Code.NOT_FOUND, "shared-memory region '" + name + "' is not registered");
+      throw failure(Status.NOT_FOUND, "shared-memory region '" + name + "' is not registered");
     }
     return List.of(r);
   }
@@ -163,10 +162,10 @@ final class SharedMemoryRegions {
    * Where the tensor {@code tensor} (an input or output named for messages) lies, when its
    * parameters name a region; {@code null} when they do not.
    *
-   * @throws InferenceException INVALID_ARGUMENT for an unknown region, a missing byte size or a
+   * @throws StatusRuntimeException INVALID_ARGUMENT for an unknown region, a missing byte size or a
    *     window outside the region
    */
-  Placement placement(String tensor, Map<String, InferParameter> parameters) {
+  public Placement placement(String tensor, Map<String, InferParameter> parameters) {
     InferParameter region = parameters.get(SharedMemory.REGION);
     if (region == null) {
       return null;
@@ -174,7 +173,7 @@ final class SharedMemoryRegions {
     String name = region.getStringParam();
     Region r = regions.get(name);
     if (r == null) {
-      throw InferenceException.invalid(
+      throw invalid(
           "tensor '"
               + tensor
               + "' names shared-memory region '"
@@ -183,14 +182,14 @@ final class SharedMemoryRegions {
     }
     InferParameter size = parameters.get(SharedMemory.BYTE_SIZE);
     if (size == null) {
-      throw InferenceException.invalid(
+      throw invalid(
           "tensor '" + tensor + "' is in shared memory but has no " + SharedMemory.BYTE_SIZE);
     }
     long byteSize = integer(size);
     InferParameter at = parameters.get(SharedMemory.OFFSET);
     long offset = at == null ? 0 : integer(at);
     if (byteSize < 0 || offset < 0 || offset + byteSize > r.byteSize()) {
-      throw InferenceException.invalid(
+      throw invalid(
           "tensor '"
               + tensor
               + "' lies at offset "
@@ -206,11 +205,19 @@ final class SharedMemoryRegions {
     return new Placement(r, offset, byteSize);
   }
 
+  private static StatusRuntimeException invalid(String message) {
+    return failure(Status.INVALID_ARGUMENT, message);
+  }
+
+  private static StatusRuntimeException failure(Status status, String message) {
+    return status.withDescription(message).asRuntimeException();
+  }
+
   private static long integer(InferParameter p) {
     return switch (p.getParameterChoiceCase()) {
       case INT64_PARAM -> p.getInt64Param();
       case UINT64_PARAM -> p.getUint64Param();
-      default -> throw InferenceException.invalid("shared-memory parameters are integers: " + p);
+      default -> throw invalid("shared-memory parameters are integers: " + p);
     };
   }
 }
