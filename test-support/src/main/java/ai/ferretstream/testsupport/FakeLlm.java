@@ -6,6 +6,7 @@ import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.inference.ModelStreamInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import com.google.protobuf.ByteString;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
@@ -39,6 +40,7 @@ public final class FakeLlm extends FakeTritonModel {
   public record Call(String requestIdHeader, ModelInferRequest request) {}
 
   private final List<Call> calls = new CopyOnWriteArrayList<>();
+  private final List<byte[]> imageTokens = new CopyOnWriteArrayList<>();
   private final Set<String> cancelled = ConcurrentHashMap.newKeySet();
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
@@ -73,6 +75,11 @@ public final class FakeLlm extends FakeTritonModel {
 
   public List<Call> calls() {
     return calls;
+  }
+
+  /** The image tokens of each call, as the model read them (from the message or shared memory). */
+  public List<byte[]> imageTokens() {
+    return imageTokens;
   }
 
   /** Request ids whose stream the client cancelled. */
@@ -114,6 +121,12 @@ public final class FakeLlm extends FakeTritonModel {
         requestId.set(request.getId());
         String prompt = prompt(request);
         String id = request.getId();
+        try {
+          imageTokens.add(inputBytes(request, 1).toByteArray());
+        } catch (StatusRuntimeException e) {
+          out.onNext(error(id, e.getStatus().getDescription())); // as Triton: in the stream
+          return;
+        }
         if (prompt.contains("fail-early")) {
           out.onNext(error(id, "model exploded"));
         } else if (prompt.contains("fail-late")) {

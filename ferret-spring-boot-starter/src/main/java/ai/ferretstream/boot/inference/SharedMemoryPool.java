@@ -254,6 +254,18 @@ public final class SharedMemoryPool implements AutoCloseable {
         && failure.getStatus().getCode() != Status.Code.NOT_FOUND) {
       return false;
     }
+    return recover();
+  }
+
+  /**
+   * After a call that used a slot was refused in a way that does not say why (e.g. a stream's error
+   * message): whether the server no longer knows the regions, in which case they are registered
+   * again and the call may be retried once.
+   */
+  public boolean recover() {
+    if (!registered) {
+      return false;
+    }
     try {
       stub.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
           .systemSharedMemoryStatus(

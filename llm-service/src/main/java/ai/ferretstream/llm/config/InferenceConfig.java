@@ -1,11 +1,13 @@
 package ai.ferretstream.llm.config;
 
 import ai.ferretstream.boot.inference.InferenceProperties;
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.llm.inference.TritonLlmClient;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import io.grpc.ManagedChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -21,7 +23,10 @@ class InferenceConfig {
 
   @Bean
   TritonLlmClient tritonLlmClient(
-      ManagedChannel tritonChannel, InferenceProperties inference, LlmProperties properties) {
+      ManagedChannel tritonChannel,
+      InferenceProperties inference,
+      LlmProperties properties,
+      ObjectProvider<SharedMemoryPool> sharedMemory) {
     String model = properties.llm().model();
     if (inference.verifyOnStartup()) {
       TritonLlmClient.contract(model)
@@ -32,6 +37,7 @@ class InferenceConfig {
         GRPCInferenceServiceGrpc.newStub(tritonChannel)
             .withMaxInboundMessageSize(inference.maxMessageBytes())
             .withMaxOutboundMessageSize(inference.maxMessageBytes()),
-        model);
+        model,
+        sharedMemory.getIfAvailable());
   }
 }

@@ -1,6 +1,7 @@
 package ai.ferretstream.llm.inference;
 
 import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.boot.inference.TritonErrors;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceStub;
@@ -30,6 +31,10 @@ import tools.jackson.databind.node.ObjectNode;
  * one stream per request, with the request's deadline, its id as metadata, one {@code
  * ModelInferRequest} (raw inputs, {@code triton_enable_empty_final_response} so the stream ends
  * with an explicit final response, and {@code timeout} in microseconds), then a half-close.
+ *
+ * <p>With a {@link SharedMemoryPool} (a co-located server), the image tokens, the request's one
+ * large tensor, are copied into a leased slot instead of the message; the slot is held until the
+ * stream ends. Without a free slot they go in the message.
  */
 public final class TritonLlmClient {
 
@@ -47,10 +52,21 @@ public final class TritonLlmClient {
 
   private final GRPCInferenceServiceStub stub;
   private final String model;
+  private final SharedMemoryPool sharedMemory;
 
   public TritonLlmClient(GRPCInferenceServiceStub stub, String model) {
+    this(stub, model, null);
+  }
+
+  /**
+   * @param sharedMemory slots registered with a co-located server for the image tokens, or {@code
+   *     null} to send them in the message
+   */
+  public TritonLlmClient(
+      GRPCInferenceServiceStub stub, String model, SharedMemoryPool sharedMemory) {
     this.stub = stub;
     this.model = model;
+    this.sharedMemory = sharedMemory;
   }
 
   public String model() {
@@ -83,8 +99,18 @@ public final class TritonLlmClient {
    * @param timeoutMillis time left until the request's deadline
    */
   public Call generate(GenerationRequest request, long timeoutMillis, TokenSink sink) {
-    ModelInferRequest infer = inferRequest(request, timeoutMillis);
-    Observer observer = new Observer(sink);
+    SharedMemoryPool.Lease slot =
+        sharedMemory == null ? null : sharedMemory.lease(request.imageTokens().size());
+    ModelInferRequest infer;
+    try {
+      infer = inferRequest(request, timeoutMillis, slot);
+    } catch (RuntimeException e) {
+      if (slot != null) {
+        slot.close();
+      }
+      throw e;
+    }
+    Observer observer = new Observer(sink, slot);
     StreamObserver<ModelInferRequest> requests =
         stub.withDeadline(Deadline.after(Math.max(1, timeoutMillis), TimeUnit.MILLISECONDS))
             .withInterceptors(
@@ -97,25 +123,48 @@ public final class TritonLlmClient {
   }
 
   ModelInferRequest inferRequest(GenerationRequest r, long timeoutMillis) {
+    return inferRequest(r, timeoutMillis, null);
+  }
+
+  /**
+   * @param slot where the image tokens go instead of the message: copied to its start, the input
+   *     names it; {@code null} for the message
+   */
+  ModelInferRequest inferRequest(
+      GenerationRequest r, long timeoutMillis, SharedMemoryPool.Lease slot) {
     int regionChannels = r.regions() > 0 ? r.regionChannels() : r.channels();
-    return ModelInferRequest.newBuilder()
-        .setModelName(model)
-        .setId(r.requestId())
-        .putParameters(ENABLE_EMPTY_FINAL, InferParameter.newBuilder().setBoolParam(true).build())
-        .putParameters(
-            TIMEOUT,
-            InferParameter.newBuilder()
-                .setInt64Param(TimeUnit.MILLISECONDS.toMicros(Math.max(1, timeoutMillis)))
-                .build())
-        .addInputs(input(INPUT_PROMPT, "BYTES", 1))
-        .addInputs(input(INPUT_IMAGE_TOKENS, "FP16", r.tokens(), r.channels()))
-        .addInputs(input(INPUT_IMAGE_LAYOUT, "INT32", r.layout().length))
-        .addInputs(input(INPUT_REGION_EMBEDDINGS, "FP16", r.regions(), regionChannels))
-        .addInputs(input(INPUT_SAMPLING, "BYTES", 1))
-        .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName(OUTPUT_TEXT))
-        .addRawInputContents(bytesTensor(r.prompt()))
-        .addRawInputContents(r.imageTokens())
-        .addRawInputContents(UnsafeByteOperations.unsafeWrap(TensorCodec.int32Bytes(r.layout())))
+    ModelInferRequest.InferInputTensor imageTokens =
+        input(INPUT_IMAGE_TOKENS, "FP16", r.tokens(), r.channels());
+    if (slot != null) {
+      r.imageTokens().copyTo(slot.window(0, r.imageTokens().size()));
+      imageTokens =
+          imageTokens.toBuilder().putAllParameters(slot.place(0, r.imageTokens().size())).build();
+    }
+    ModelInferRequest.Builder b =
+        ModelInferRequest.newBuilder()
+            .setModelName(model)
+            .setId(r.requestId())
+            .putParameters(
+                ENABLE_EMPTY_FINAL, InferParameter.newBuilder().setBoolParam(true).build())
+            .putParameters(
+                TIMEOUT,
+                InferParameter.newBuilder()
+                    .setInt64Param(TimeUnit.MILLISECONDS.toMicros(Math.max(1, timeoutMillis)))
+                    .build())
+            .addInputs(input(INPUT_PROMPT, "BYTES", 1))
+            .addInputs(imageTokens)
+            .addInputs(input(INPUT_IMAGE_LAYOUT, "INT32", r.layout().length))
+            .addInputs(input(INPUT_REGION_EMBEDDINGS, "FP16", r.regions(), regionChannels))
+            .addInputs(input(INPUT_SAMPLING, "BYTES", 1))
+            .addOutputs(
+                ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName(OUTPUT_TEXT))
+            .addRawInputContents(bytesTensor(r.prompt()));
+    if (slot == null) {
+      // raw entries are those of the inputs outside shared memory, in order
+      b.addRawInputContents(r.imageTokens());
+    }
+    return b.addRawInputContents(
+            UnsafeByteOperations.unsafeWrap(TensorCodec.int32Bytes(r.layout())))
         .addRawInputContents(r.regionEmbeddings())
         .addRawInputContents(bytesTensor(samplingJson(r.sampling())))
         .build();
@@ -153,11 +202,24 @@ public final class TritonLlmClient {
       implements ClientResponseObserver<ModelInferRequest, ModelStreamInferResponse>, Call {
 
     private final TokenSink sink;
+    private final SharedMemoryPool.Lease slot;
     private volatile ClientCallStreamObserver<ModelInferRequest> call;
     private volatile boolean done;
 
-    Observer(TokenSink sink) {
+    Observer(TokenSink sink, SharedMemoryPool.Lease slot) {
       this.sink = sink;
+      this.slot = slot;
+    }
+
+    /**
+     * The generation is over: the slot goes back (held until now, since a server may read its
+     * inputs at any time while it runs the request).
+     */
+    private void finish() {
+      done = true;
+      if (slot != null) {
+        slot.close();
+      }
     }
 
     @Override
@@ -179,7 +241,18 @@ public final class TritonLlmClient {
         return;
       }
       if (!response.getErrorMessage().isEmpty()) {
-        done = true;
+        finish();
+        if (slot != null && sharedMemory.recover()) {
+          // a restarted server had forgotten the regions; they are back: retry the request
+          sink.onFailure(
+              new TransientFailure(
+                  model
+                      + " refused the request's shared-memory region (it had restarted): "
+                      + response.getErrorMessage(),
+                  null),
+              TokenSink.FailureKind.OTHER);
+          return;
+        }
         sink.onModelError(response.getErrorMessage());
         return;
       }
@@ -202,13 +275,13 @@ public final class TritonLlmClient {
           }
         }
       } catch (IllegalArgumentException e) {
-        done = true;
+        finish();
         sink.onModelError(OUTPUT_TEXT + " is not a valid BYTES tensor: " + e.getMessage());
         return;
       }
       InferParameter fin = r.getParametersMap().get(FINAL_RESPONSE);
       if (fin != null && fin.getBoolParam()) {
-        done = true;
+        finish();
         sink.onFinal();
       }
     }
@@ -218,7 +291,7 @@ public final class TritonLlmClient {
       if (done) {
         return;
       }
-      done = true;
+      finish();
       Status status = Status.fromThrowable(t);
       TokenSink.FailureKind kind =
           switch (status.getCode()) {
@@ -228,6 +301,14 @@ public final class TritonLlmClient {
           };
       StatusRuntimeException e =
           t instanceof StatusRuntimeException sre ? sre : status.withCause(t).asRuntimeException();
+      if (slot != null && sharedMemory.recover(e)) {
+        // a restarted server had forgotten the regions; they are back: the request may be retried
+        sink.onFailure(
+            new TransientFailure(
+                model + " did not know the shared-memory region of the request (it restarted)", e),
+            kind);
+        return;
+      }
       sink.onFailure(TritonErrors.classify(model, e), kind);
     }
 
@@ -236,7 +317,7 @@ public final class TritonLlmClient {
       if (done) {
         return;
       }
-      done = true;
+      finish();
       sink.onFailure(
           new TransientFailure(model + " ended the stream without a final response", null),
           TokenSink.FailureKind.OTHER);

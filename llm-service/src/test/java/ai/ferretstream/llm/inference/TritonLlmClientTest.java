@@ -3,6 +3,7 @@ package ai.ferretstream.llm.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
@@ -180,5 +181,86 @@ class TritonLlmClientTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> !sink.failures.isEmpty());
     assertThat(sink.failures.get(0)).isInstanceOf(TransientFailure.class);
     assertThat(sink.kinds).containsExactly(TokenSink.FailureKind.OTHER);
+  }
+
+  private static GenerationRequest withTokens(String id, String prompt, byte[] tokens) {
+    return new GenerationRequest(
+        id,
+        prompt,
+        ByteString.copyFrom(tokens),
+        tokens.length / 8,
+        4,
+        new int[] {24, 24, 48, 72, 1920, 1080},
+        ByteString.EMPTY,
+        0,
+        3,
+        new GenerationRequest.Sampling(64, 0.2f, 1.0f, 7L, List.of("</s>")));
+  }
+
+  private static byte[] numbered(int bytes, int salt) {
+    byte[] b = new byte[bytes];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (byte) (i * 31 + salt);
+    }
+    return b;
+  }
+
+  @Test
+  void throughSharedMemoryTheImageTokensLeaveTheMessageAndTheSlotIsHeldUntilTheEnd() {
+    try (SharedMemoryPool pool =
+        new SharedMemoryPool(channel, "llm-test", 1, 1 << 16, Duration.ofSeconds(5), null)) {
+      TritonLlmClient shared =
+          new TritonLlmClient(GRPCInferenceServiceGrpc.newStub(channel), FakeLlm.MODEL, pool);
+      byte[] tokens = numbered(10 * 4 * 2, 3);
+
+      TritonLlmClient.Call slow = shared.generate(withTokens("s-1", "slow", tokens), 10_000, sink);
+      await().atMost(Duration.ofSeconds(10)).until(() -> sink.pieces.size() >= 2);
+      // the one slot is held while the first generation runs: the second goes in the message
+      Recorder second = new Recorder();
+      byte[] other = numbered(10 * 4 * 2, 5);
+      shared.generate(withTokens("s-2", "hello", other), 10_000, second);
+      await().atMost(Duration.ofSeconds(10)).until(() -> second.fin);
+      slow.cancel("done");
+      await().atMost(Duration.ofSeconds(10)).until(() -> !sink.kinds.isEmpty());
+      // the slot is back: a third goes through it
+      Recorder third = new Recorder();
+      shared.generate(withTokens("s-3", "hello", other), 10_000, third);
+      await().atMost(Duration.ofSeconds(10)).until(() -> third.fin);
+
+      List<ModelInferRequest> sent = fake.calls().stream().map(FakeLlm.Call::request).toList();
+      assertThat(sent.get(0).getInputs(1).getParametersMap()).containsKey("shared_memory_region");
+      assertThat(sent.get(0).getRawInputContentsCount()).isEqualTo(4);
+      assertThat(sent.get(1).getInputs(1).getParametersMap()).isEmpty();
+      assertThat(sent.get(1).getRawInputContentsCount()).isEqualTo(5);
+      assertThat(sent.get(2).getInputs(1).getParametersMap()).containsKey("shared_memory_region");
+      assertThat(fake.imageTokens()).containsExactly(tokens, other, other);
+      // the inputs after the image tokens still line up with their raw entries
+      assertThat(TensorCodec.int32s(sent.get(0).getRawInputContents(1).toByteArray()))
+          .containsExactly(24, 24, 48, 72, 1920, 1080);
+    }
+  }
+
+  @Test
+  void aServerThatForgotTheRegionsIsATransientFailureAndTheRegionsAreBack() {
+    try (SharedMemoryPool pool =
+        new SharedMemoryPool(channel, "llm-test", 1, 1 << 16, Duration.ofSeconds(5), null)) {
+      TritonLlmClient shared =
+          new TritonLlmClient(GRPCInferenceServiceGrpc.newStub(channel), FakeLlm.MODEL, pool);
+      Recorder first = new Recorder();
+      shared.generate(withTokens("r-1", "hello", numbered(80, 1)), 10_000, first);
+      await().atMost(Duration.ofSeconds(10)).until(() -> first.fin);
+      fake.forgetSharedMemory();
+
+      shared.generate(withTokens("r-2", "hello", numbered(80, 2)), 10_000, sink);
+      await().atMost(Duration.ofSeconds(10)).until(() -> !sink.failures.isEmpty());
+
+      assertThat(sink.failures.get(0)).isInstanceOf(TransientFailure.class);
+      assertThat(sink.errors).isEmpty();
+      assertThat(fake.sharedMemoryRegions()).hasSize(1);
+      Recorder retried = new Recorder();
+      shared.generate(withTokens("r-2", "hello", numbered(80, 2)), 10_000, retried);
+      await().atMost(Duration.ofSeconds(10)).until(() -> retried.fin);
+      assertThat(fake.imageTokens().get(fake.imageTokens().size() - 1)).isEqualTo(numbered(80, 2));
+    }
   }
 }
