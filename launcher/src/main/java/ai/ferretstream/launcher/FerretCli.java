@@ -25,10 +25,13 @@ public final class FerretCli {
       usage: ferret <command> [options]
 
         up   [--port N] [--kafka-port N] [--grpc-port N] [--model-repository DIR] [--partitions N]
+             [--no-shared-memory]
              Runs the whole stack in one process: a Kafka (KRaft) broker, the inference server
              with the dev models, and the tiler, encoders, fusion, llm and gateway services.
              Defaults: gateway 8080, Kafka 9092, gRPC 8001, inference-server/model-repository.
-             Stops on Ctrl-C / SIGTERM.
+             The encoders' and the llm's tensors reach the inference server through shared
+             memory (Triton's system shared-memory extension); --no-shared-memory sends them
+             over gRPC instead. Stops on Ctrl-C / SIGTERM.
 
         ask  --image FILE [--url http://localhost:8080] [--no-stream] [--no-grounding]
              [--max-tokens N] [--model NAME] [--api-key KEY] "question"
@@ -113,7 +116,7 @@ public final class FerretCli {
         CliArgs.parse(
             args,
             Set.of("port", "kafka-port", "grpc-port", "model-repository", "partitions"),
-            Set.of());
+            Set.of("no-shared-memory"));
     if (!options.positional().isEmpty()) {
       throw new UsageException("up takes no arguments, got " + options.positional());
     }
@@ -122,7 +125,8 @@ public final class FerretCli {
             .gatewayPort(options.port("port", 8080))
             .kafkaPort(options.port("kafka-port", 9092))
             .grpcPort(options.port("grpc-port", 8001))
-            .partitions(options.positiveInt("partitions", 4));
+            .partitions(options.positiveInt("partitions", 4))
+            .sharedMemory(!options.flag("no-shared-memory"));
     String repo = options.get("model-repository", null);
     if (repo != null) {
       builder.modelRepository(Path.of(repo));

@@ -67,6 +67,7 @@ public final class LocalStack implements AutoCloseable {
     private int kafkaPort = 9092;
     private int grpcPort = 8001;
     private int partitions = 4;
+    private boolean sharedMemory = true;
     private Path modelRepository;
     private Duration readyTimeout = Duration.ofMinutes(3);
 
@@ -96,6 +97,15 @@ public final class LocalStack implements AutoCloseable {
         throw new IllegalArgumentException("partitions must be positive, was " + partitions);
       }
       this.partitions = partitions;
+      return this;
+    }
+
+    /**
+     * Whether the encoders and the llm pass their tensors to the inference server through shared
+     * memory (default true: the server runs in this process, so it always sees the same memory).
+     */
+    public Builder sharedMemory(boolean sharedMemory) {
+      this.sharedMemory = sharedMemory;
       return this;
     }
 
@@ -208,6 +218,9 @@ public final class LocalStack implements AutoCloseable {
             "--logging.register-shutdown-hook=false");
     // the services that call models (the tiler and the gateway get no inference channel)
     String inferenceTarget = "--ferret.inference.target=localhost:" + grpcPort;
+    // the server is in this process: tensors can pass through shared memory (a slot holds a
+    // batch of 16 tiles with their features, or the image tokens of a large grid)
+    String sharedMemory = "--ferret.inference.shared-memory.enabled=" + options.sharedMemory;
     run("tiler-service", TilerApplication::builder, common, "--server.port=0");
     run(
         "encoder-service (global)",
@@ -215,6 +228,9 @@ public final class LocalStack implements AutoCloseable {
         common,
         "--server.port=0",
         inferenceTarget,
+        sharedMemory,
+        "--ferret.inference.shared-memory.slots=2",
+        "--ferret.inference.shared-memory.slot-size=32MB",
         "--ferret.encoder.role=global");
     run(
         "encoder-service (local)",
@@ -222,9 +238,19 @@ public final class LocalStack implements AutoCloseable {
         common,
         "--server.port=0",
         inferenceTarget,
+        sharedMemory,
+        "--ferret.inference.shared-memory.slots=4",
+        "--ferret.inference.shared-memory.slot-size=32MB",
         "--ferret.encoder.role=local");
     run("fusion-service", FusionApplication::builder, common, "--server.port=0", inferenceTarget);
-    run("llm-service", LlmApplication::builder, common, "--server.port=0", inferenceTarget);
+    run(
+        "llm-service",
+        LlmApplication::builder,
+        common,
+        "--server.port=0",
+        inferenceTarget,
+        sharedMemory,
+        "--ferret.inference.shared-memory.slots=8");
     ConfigurableApplicationContext gateway =
         run(
             "gateway-service",
