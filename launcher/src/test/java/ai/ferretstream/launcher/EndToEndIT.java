@@ -2,7 +2,12 @@ package ai.ferretstream.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
+import ai.ferretstream.proto.inference.SystemSharedMemoryStatusRequest;
+import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse;
 import ai.ferretstream.testsupport.TestImages;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -19,6 +24,7 @@ import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -300,6 +306,31 @@ class EndToEndIT {
         new BufferedImage(shape.width(), shape.height(), BufferedImage.TYPE_BYTE_BINARY);
     fill(mask, Color.WHITE, inside);
     return TestImages.png(mask);
+  }
+
+  @Test
+  void theEncodersAndTheLlmPassTheirTensorsThroughSharedMemory() throws Exception {
+    Shape shape = new Shape(1920, 1080, 3, 2);
+    Streamed answer = stream(shape, "Where is the red object?", true, "shared memory " + shape);
+    assertBoxOn(shape, answer.boxes.get(0), shape.red());
+
+    ManagedChannel channel =
+        ManagedChannelBuilder.forAddress("localhost", stack.grpcPort()).usePlaintext().build();
+    try {
+      SystemSharedMemoryStatusResponse status =
+          GRPCInferenceServiceGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(10, TimeUnit.SECONDS)
+              .systemSharedMemoryStatus(SystemSharedMemoryStatusRequest.getDefaultInstance());
+      // both encoders (2 + 4 slots) and the llm (8) registered their slots on first use
+      assertThat(status.getRegionsMap().keySet())
+          .filteredOn(name -> name.startsWith("ferret-encoder-service-"))
+          .hasSize(6);
+      assertThat(status.getRegionsMap().keySet())
+          .filteredOn(name -> name.startsWith("ferret-llm-service-"))
+          .hasSize(8);
+    } finally {
+      channel.shutdownNow();
+    }
   }
 
   @Test

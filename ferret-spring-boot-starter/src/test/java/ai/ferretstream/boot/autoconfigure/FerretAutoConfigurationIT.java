@@ -2,6 +2,7 @@ package ai.ferretstream.boot.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.FerretListeners;
 import ai.ferretstream.boot.kafka.ServiceInstance;
@@ -123,6 +124,37 @@ class FerretAutoConfigurationIT {
               assertThat(context.getBean(ManagedChannel.class).authority())
                   .isEqualTo("localhost:8001");
             });
+  }
+
+  @Test
+  void sharedMemoryIsOffByDefaultAndNeedsOneServer() {
+    runner()
+        .withPropertyValues("ferret.inference.enabled=true")
+        .run(context -> assertThat(context).doesNotHaveBean(SharedMemoryPool.class));
+    runner()
+        .withPropertyValues(
+            "ferret.inference.enabled=true",
+            "ferret.inference.shared-memory.enabled=true",
+            "ferret.inference.shared-memory.slots=2",
+            "ferret.inference.shared-memory.slot-size=1MB",
+            "spring.application.name=encoder-service")
+        .run(
+            context -> {
+              SharedMemoryPool pool = context.getBean(SharedMemoryPool.class);
+              assertThat(pool.slotBytes()).isEqualTo(1 << 20);
+              assertThat(pool.key()).startsWith("/ferret-encoder-service-");
+            });
+    runner()
+        .withPropertyValues(
+            "ferret.inference.enabled=true",
+            "ferret.inference.shared-memory.enabled=true",
+            "ferret.inference.load-balancing=round_robin")
+        .run(
+            context ->
+                assertThat(context)
+                    .getFailure()
+                    .rootCause()
+                    .hasMessageContaining("needs ferret.inference.load-balancing: pick_first"));
   }
 
   @Test
