@@ -170,7 +170,7 @@ public final class TritonClient {
             // concatenation without copying: a rope over the tiles' own bytes
             .addRawInputContents(ByteString.copyFrom(tiles))
             .build();
-    ModelInferResponse response = call(request, requestIds);
+    ModelInferResponse response = call(request, requestIds, null);
     int index = outputIndex(response, batch);
     return split(response.getRawOutputContents(index), response.getOutputs(index), batch, null);
   }
@@ -200,9 +200,9 @@ public final class TritonClient {
             .build();
     ModelInferResponse response;
     try {
-      response = call(request, requestIds);
+      response = call(request, requestIds, slot);
     } catch (TritonRegionsLost lost) {
-      response = call(request, requestIds); // registered again: once more
+      response = call(request, requestIds, null); // registered again: once more, no further
     }
     int index = outputIndex(response, batch);
     InferOutputTensor output = response.getOutputs(index);
@@ -261,7 +261,12 @@ public final class TritonClient {
     }
   }
 
-  private ModelInferResponse call(ModelInferRequest request, List<String> requestIds) {
+  /**
+   * @param slot the slot the request uses, whose regions may be recovered once after the server
+   *     forgot them ({@link TritonRegionsLost}); {@code null}: no recovery
+   */
+  private ModelInferResponse call(
+      ModelInferRequest request, List<String> requestIds, SharedMemoryPool.Lease slot) {
     try {
       // the features are parsed with aliasing: copied once out of the transport's buffers
       return TritonMethods.modelInfer(
@@ -271,16 +276,11 @@ public final class TritonClient {
               .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS),
           request);
     } catch (StatusRuntimeException e) {
-      if (sharedMemory != null && usesSharedMemory(request) && sharedMemory.recover(e)) {
+      if (slot != null && sharedMemory.recover(slot, e)) {
         throw new TritonRegionsLost(e);
       }
       throw TritonErrors.classify(model.name(), e);
     }
-  }
-
-  private static boolean usesSharedMemory(ModelInferRequest request) {
-    return request.getInputsList().stream()
-        .anyMatch(i -> i.containsParameters(SharedMemory.REGION));
   }
 
   /** The index of the model's output in the response, after checking it is there. */

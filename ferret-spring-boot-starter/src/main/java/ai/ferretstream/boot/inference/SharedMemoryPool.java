@@ -72,10 +72,12 @@ public final class SharedMemoryPool implements AutoCloseable {
   /** One leased slot; closing it returns the slot to the pool. */
   public final class Lease implements AutoCloseable {
     private final int slot;
+    private final long registration;
     private boolean closed;
 
-    private Lease(int slot) {
+    private Lease(int slot, long registration) {
       this.slot = slot;
+      this.registration = registration;
     }
 
     /** The registered region's name. */
@@ -134,6 +136,10 @@ public final class SharedMemoryPool implements AutoCloseable {
   private final MeterRegistry meters;
   private final Object registration = new Object();
   private volatile boolean registered;
+
+  /** Counts successful registrations: a lease from an earlier one may name forgotten regions. */
+  private volatile long generation;
+
   private volatile long retryAt;
   private volatile boolean closed;
 
@@ -241,48 +247,52 @@ public final class SharedMemoryPool implements AutoCloseable {
       return fallback("busy");
     }
     count("shared");
-    return new Lease(slot);
+    return new Lease(slot, generation);
   }
 
   /**
-   * After a call that used a slot failed with {@code failure}: whether the server no longer knows
-   * the regions (it restarted), in which case they are registered again and the call may be retried
-   * once.
+   * After a call that used {@code lease} failed with {@code failure}: whether the server had
+   * forgotten the regions (it restarted), in which case they are registered again (or were since
+   * the lease) and the call may be retried once.
    */
-  public boolean recover(StatusRuntimeException failure) {
+  public boolean recover(Lease lease, StatusRuntimeException failure) {
     if (failure.getStatus().getCode() != Status.Code.INVALID_ARGUMENT
         && failure.getStatus().getCode() != Status.Code.NOT_FOUND) {
       return false;
     }
-    return recover();
+    return recover(lease);
   }
 
   /**
-   * After a call that used a slot was refused in a way that does not say why (e.g. a stream's error
-   * message): whether the server no longer knows the regions, in which case they are registered
-   * again and the call may be retried once.
+   * After a call that used {@code lease} was refused in a way that does not say why (e.g. a
+   * stream's error message): as {@link #recover(Lease, StatusRuntimeException)}.
    */
-  public boolean recover() {
-    if (!registered) {
-      return false;
-    }
-    try {
-      stub.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
-          .systemSharedMemoryStatus(
-              SystemSharedMemoryStatusRequest.newBuilder().setName(regionName(0)).build());
-      return false; // still registered: the failure was the call's own
-    } catch (StatusRuntimeException e) {
-      if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+  public boolean recover(Lease lease) {
+    synchronized (registration) {
+      if (generation != lease.registration) {
+        return registered; // registered again since the call started: its region was stale
+      }
+      if (!registered) {
         return false;
       }
-    }
-    log.info(
-        "the inference server forgot the shared-memory regions of {}; registering again", key());
-    synchronized (registration) {
+      try {
+        stub.withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS)
+            .systemSharedMemoryStatus(
+                SystemSharedMemoryStatusRequest.newBuilder()
+                    .setName(regionName(lease.slot))
+                    .build());
+        return false; // still registered: the failure was the call's own
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+          return false;
+        }
+      }
+      log.info(
+          "the inference server forgot the shared-memory regions of {}; registering again", key());
       registered = false;
       retryAt = 0;
+      return ensureRegistered();
     }
-    return ensureRegistered();
   }
 
   private boolean ensureRegistered() {
@@ -322,6 +332,7 @@ public final class SharedMemoryPool implements AutoCloseable {
           }
         }
         registered = true;
+        generation++;
         log.info(
             "registered {} shared-memory slots of {} bytes ({}) with the inference server",
             slots,

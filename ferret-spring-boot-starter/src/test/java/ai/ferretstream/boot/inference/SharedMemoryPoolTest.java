@@ -124,15 +124,21 @@ class SharedMemoryPoolTest {
 
   @Test
   void recoversOnlyWhenTheServerForgotTheRegions() {
-    try (SharedMemoryPool pool = pool(1, 64)) {
-      pool.lease(8).close();
-      assertThat(pool.recover(Status.INVALID_ARGUMENT.asRuntimeException())).isFalse();
-      assertThat(pool.recover(Status.UNAVAILABLE.asRuntimeException())).isFalse();
+    try (SharedMemoryPool pool = pool(2, 64)) {
+      SharedMemoryPool.Lease first = pool.lease(8);
+      SharedMemoryPool.Lease second = pool.lease(8);
+      assertThat(pool.recover(first, Status.INVALID_ARGUMENT.asRuntimeException())).isFalse();
+      assertThat(pool.recover(first, Status.UNAVAILABLE.asRuntimeException())).isFalse();
 
       fake.forgetSharedMemory();
 
-      assertThat(pool.recover(Status.INVALID_ARGUMENT.asRuntimeException())).isTrue();
-      assertThat(fake.sharedMemoryRegions()).hasSize(1);
+      assertThat(pool.recover(first, Status.INVALID_ARGUMENT.asRuntimeException())).isTrue();
+      assertThat(fake.sharedMemoryRegions()).hasSize(2);
+      // a call that failed on the forgotten regions while the first recovered: retried too
+      assertThat(pool.recover(second)).isTrue();
+      // a lease taken since: its regions are known, so its failure is its own
+      first.close();
+      assertThat(pool.recover(pool.lease(8))).isFalse();
     }
   }
 

@@ -242,7 +242,7 @@ public final class TritonLlmClient {
       }
       if (!response.getErrorMessage().isEmpty()) {
         finish();
-        if (slot != null && sharedMemory.recover()) {
+        if (slot != null && sharedMemory.recover(slot)) {
           // a restarted server had forgotten the regions; they are back: retry the request
           sink.onFailure(
               new TransientFailure(
@@ -301,7 +301,7 @@ public final class TritonLlmClient {
           };
       StatusRuntimeException e =
           t instanceof StatusRuntimeException sre ? sre : status.withCause(t).asRuntimeException();
-      if (slot != null && sharedMemory.recover(e)) {
+      if (slot != null && sharedMemory.recover(slot, e)) {
         // a restarted server had forgotten the regions; they are back: the request may be retried
         sink.onFailure(
             new TransientFailure(
