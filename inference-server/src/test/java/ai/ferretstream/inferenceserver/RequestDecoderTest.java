@@ -237,7 +237,8 @@ class RequestDecoderTest {
         pixels(1, 6).toBuilder().addRawInputContents(ByteString.copyFrom(new byte[1])).build();
 
     assertInvalid(mixed, BATCHED, "sets contents although raw_input_contents is used");
-    assertInvalid(miscount, BATCHED, "has 1 inputs but 2 raw_input_contents entries");
+    assertInvalid(
+        miscount, BATCHED, "has 1 inputs outside shared memory but 2 raw_input_contents entries");
   }
 
   @Test
