@@ -29,9 +29,9 @@ public final class FerretCli {
              Runs the whole stack in one process: a Kafka (KRaft) broker, the inference server
              with the dev models, and the tiler, encoders, fusion, llm and gateway services.
              Defaults: gateway 8080, Kafka 9092, gRPC 8001, inference-server/model-repository.
-             The encoders' and the llm's tensors reach the inference server through shared
-             memory (Triton's system shared-memory extension); --no-shared-memory sends them
-             over gRPC instead. Stops on Ctrl-C / SIGTERM.
+             The encoders', fusion's and the llm's tensors reach the inference server through
+             shared memory (Triton's system shared-memory extension); --no-shared-memory sends
+             them over gRPC instead. Stops on Ctrl-C / SIGTERM.
 
         ask  --image FILE [--url http://localhost:8080] [--no-stream] [--no-grounding]
              [--max-tokens N] [--model NAME] [--api-key KEY] "question"

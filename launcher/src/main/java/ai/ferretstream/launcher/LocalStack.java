@@ -101,8 +101,9 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
-     * Whether the encoders and the llm pass their tensors to the inference server through shared
-     * memory (default true: the server runs in this process, so it always sees the same memory).
+     * Whether the encoders, fusion and the llm pass their tensors to the inference server through
+     * shared memory (default true: the server runs in this process, so it always sees the same
+     * memory).
      */
     public Builder sharedMemory(boolean sharedMemory) {
       this.sharedMemory = sharedMemory;
@@ -219,7 +220,7 @@ public final class LocalStack implements AutoCloseable {
     // the services that call models (the tiler and the gateway get no inference channel)
     String inferenceTarget = "--ferret.inference.target=localhost:" + grpcPort;
     // the server is in this process: tensors can pass through shared memory (a slot holds a
-    // batch of 16 tiles with their features, or the image tokens of a large grid)
+    // batch of 16 tiles with their features, H_a or the image tokens of a large grid)
     String sharedMemory = "--ferret.inference.shared-memory.enabled=" + options.sharedMemory;
     run("tiler-service", TilerApplication::builder, common, "--server.port=0");
     run(
@@ -242,7 +243,15 @@ public final class LocalStack implements AutoCloseable {
         "--ferret.inference.shared-memory.slots=4",
         "--ferret.inference.shared-memory.slot-size=32MB",
         "--ferret.encoder.role=local");
-    run("fusion-service", FusionApplication::builder, common, "--server.port=0", inferenceTarget);
+    run(
+        "fusion-service",
+        FusionApplication::builder,
+        common,
+        "--server.port=0",
+        inferenceTarget,
+        sharedMemory,
+        "--ferret.inference.shared-memory.slots=2",
+        "--ferret.inference.shared-memory.slot-size=32MB");
     run(
         "llm-service",
         LlmApplication::builder,

@@ -309,10 +309,24 @@ class EndToEndIT {
   }
 
   @Test
-  void theEncodersAndTheLlmPassTheirTensorsThroughSharedMemory() throws Exception {
+  void theEncodersFusionAndTheLlmPassTheirTensorsThroughSharedMemory() throws Exception {
     Shape shape = new Shape(1920, 1080, 3, 2);
     Streamed answer = stream(shape, "Where is the red object?", true, "shared memory " + shape);
     assertBoxOn(shape, answer.boxes.get(0), shape.red());
+    Rect blue = shape.blue();
+    String region =
+        "["
+            + q(blue.x0(), shape.width())
+            + ", "
+            + q(blue.y0(), shape.height())
+            + ", "
+            + q(blue.x1() - 1, shape.width())
+            + ", "
+            + q(blue.y1() - 1, shape.height())
+            + "]";
+    Streamed named =
+        stream(shape, "What is in " + region + " <region_fea>?", true, "shared memory region");
+    assertThat(named.text.toLowerCase(Locale.ROOT)).contains("blue");
 
     ManagedChannel channel =
         ManagedChannelBuilder.forAddress("localhost", stack.grpcPort()).usePlaintext().build();
@@ -321,10 +335,13 @@ class EndToEndIT {
           GRPCInferenceServiceGrpc.newBlockingStub(channel)
               .withDeadlineAfter(10, TimeUnit.SECONDS)
               .systemSharedMemoryStatus(SystemSharedMemoryStatusRequest.getDefaultInstance());
-      // both encoders (2 + 4 slots) and the llm (8) registered their slots on first use
+      // both encoders (2 + 4 slots), fusion (2) and the llm (8) registered theirs on first use
       assertThat(status.getRegionsMap().keySet())
           .filteredOn(name -> name.startsWith("ferret-encoder-service-"))
           .hasSize(6);
+      assertThat(status.getRegionsMap().keySet())
+          .filteredOn(name -> name.startsWith("ferret-fusion-service-"))
+          .hasSize(2);
       assertThat(status.getRegionsMap().keySet())
           .filteredOn(name -> name.startsWith("ferret-llm-service-"))
           .hasSize(8);

@@ -5,6 +5,7 @@ import ai.ferretstream.proto.inference.ModelInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -23,6 +24,7 @@ public final class FakeRegionSampler extends FakeTritonModel {
   public record Call(String requestIdHeader, ModelInferRequest request) {}
 
   private final List<Call> calls = new CopyOnWriteArrayList<>();
+  private final List<byte[]> features = new CopyOnWriteArrayList<>();
   private volatile Status failWith;
   private volatile String outputDatatype = "FP16";
 
@@ -37,6 +39,11 @@ public final class FakeRegionSampler extends FakeTritonModel {
     return calls;
   }
 
+  /** The map of each call, as the model read it (from the message or shared memory). */
+  public List<byte[]> features() {
+    return features;
+  }
+
   /** Makes every inference call fail with {@code status} ({@code null}: succeed). */
   public void failWith(Status status) {
     this.failWith = status;
@@ -48,7 +55,7 @@ public final class FakeRegionSampler extends FakeTritonModel {
 
   /** The embedding this fake answers for a request. */
   public static float[] embedding(ModelInferRequest request) {
-    float[] points = TensorCodec.fp32ToFloats(request.getRawInputContents(1).toByteArray());
+    float[] points = TensorCodec.fp32ToFloats(rawInput(request, 1).toByteArray());
     float sx = 0;
     float sy = 0;
     int n = points.length / 2;
@@ -63,6 +70,12 @@ public final class FakeRegionSampler extends FakeTritonModel {
   @Override
   public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> out) {
     calls.add(new Call(REQUEST_ID.get(), request));
+    try {
+      features.add(inputBytes(request, 0).toByteArray());
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return;
+    }
     Status status = failWith;
     if (status != null) {
       out.onError(status.asRuntimeException());

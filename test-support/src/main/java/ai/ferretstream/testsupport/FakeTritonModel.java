@@ -188,6 +188,14 @@ public abstract class FakeTritonModel
     if (at != null) {
       return at.read();
     }
+    return rawInput(request, index);
+  }
+
+  /**
+   * The raw entry of input {@code index}, which must not lie in shared memory: the entries are
+   * those of the inputs outside shared memory, in order.
+   */
+  public static ByteString rawInput(ModelInferRequest request, int index) {
     int raw = 0;
     for (int i = 0; i < index; i++) {
       if (!request.getInputs(i).containsParameters(SharedMemory.REGION)) {

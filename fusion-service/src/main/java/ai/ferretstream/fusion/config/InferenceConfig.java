@@ -1,6 +1,7 @@
 package ai.ferretstream.fusion.config;
 
 import ai.ferretstream.boot.inference.InferenceProperties;
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.fusion.inference.TritonRegionSampler;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
@@ -9,6 +10,7 @@ import io.grpc.ManagedChannel;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -27,7 +29,8 @@ class InferenceConfig {
       ManagedChannel tritonChannel,
       InferenceProperties inference,
       FusionProperties properties,
-      Clock clock) {
+      Clock clock,
+      ObjectProvider<SharedMemoryPool> sharedMemory) {
     String model = properties.fusion().model();
     if (inference.verifyOnStartup()) {
       TritonRegionSampler.contract(model)
@@ -38,6 +41,7 @@ class InferenceConfig {
         GRPCInferenceServiceGrpc.newBlockingStub(tritonChannel)
             .withMaxInboundMessageSize(inference.maxMessageBytes())
             .withMaxOutboundMessageSize(inference.maxMessageBytes());
-    return new TritonRegionSampler(stub, model, inference.callTimeout(), clock);
+    return new TritonRegionSampler(
+        stub, model, inference.callTimeout(), clock, sharedMemory.getIfAvailable());
   }
 }

@@ -1,6 +1,7 @@
 package ai.ferretstream.fusion.inference;
 
 import ai.ferretstream.boot.inference.ModelContract;
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.boot.inference.TritonErrors;
 import ai.ferretstream.fusion.domain.PointSampler;
 import ai.ferretstream.fusion.domain.RegionSampler;
@@ -26,6 +27,10 @@ import java.util.concurrent.TimeUnit;
  * region_feature} FP16 {@code [1, C']} out. One unary {@code ModelInfer} per region, with a
  * deadline of the call timeout or the request's remaining time, whichever is shorter, and the
  * request id as metadata.
+ *
+ * <p>With a {@link SharedMemoryPool} (a co-located server), {@code H_a}, the call's one large input
+ * (about 7 MB for a 3×2 grid), is copied into a leased slot instead of the message; the slot goes
+ * back when the call returns. Without a free slot it goes in the message.
  */
 public final class TritonRegionSampler implements RegionSampler {
 
@@ -37,13 +42,28 @@ public final class TritonRegionSampler implements RegionSampler {
   private final String model;
   private final Duration callTimeout;
   private final Clock clock;
+  private final SharedMemoryPool sharedMemory;
 
   public TritonRegionSampler(
       GRPCInferenceServiceBlockingStub stub, String model, Duration callTimeout, Clock clock) {
+    this(stub, model, callTimeout, clock, null);
+  }
+
+  /**
+   * @param sharedMemory slots registered with a co-located server for {@code H_a}, or {@code null}
+   *     to send it in the message
+   */
+  public TritonRegionSampler(
+      GRPCInferenceServiceBlockingStub stub,
+      String model,
+      Duration callTimeout,
+      Clock clock,
+      SharedMemoryPool sharedMemory) {
     this.stub = stub;
     this.model = model;
     this.callTimeout = callTimeout;
     this.clock = clock;
+    this.sharedMemory = sharedMemory;
   }
 
   /** What this adapter expects of the model; checked at start-up. */
@@ -62,18 +82,41 @@ public final class TritonRegionSampler implements RegionSampler {
     if (points.length != PointSampler.POINTS * 2) {
       throw new IllegalArgumentException("expected " + PointSampler.POINTS + " points");
     }
-    ModelInferRequest request =
+    SharedMemoryPool.Lease slot =
+        sharedMemory == null ? null : sharedMemory.lease(map.fp16().size());
+    try {
+      ModelInferRequest request = request(context, map, points, slot);
+      try {
+        return embedding(call(context, request, slot));
+      } catch (RegionsLost lost) {
+        return embedding(call(context, request, null)); // registered again: once more, no further
+      }
+    } finally {
+      if (slot != null) {
+        slot.close();
+      }
+    }
+  }
+
+  private ModelInferRequest request(
+      RequestContext context, FeatureMap map, float[] points, SharedMemoryPool.Lease slot) {
+    ModelInferRequest.InferInputTensor.Builder features =
+        ModelInferRequest.InferInputTensor.newBuilder()
+            .setName(INPUT_FEATURES)
+            .setDatatype("FP16")
+            .addShape(1)
+            .addShape(map.height())
+            .addShape(map.width())
+            .addShape(map.channels());
+    if (slot != null) {
+      map.fp16().copyTo(slot.window(0, map.fp16().size()));
+      features.putAllParameters(slot.place(0, map.fp16().size()));
+    }
+    ModelInferRequest.Builder request =
         ModelInferRequest.newBuilder()
             .setModelName(model)
             .setId(context.getRequestId())
-            .addInputs(
-                ModelInferRequest.InferInputTensor.newBuilder()
-                    .setName(INPUT_FEATURES)
-                    .setDatatype("FP16")
-                    .addShape(1)
-                    .addShape(map.height())
-                    .addShape(map.width())
-                    .addShape(map.channels()))
+            .addInputs(features)
             .addInputs(
                 ModelInferRequest.InferInputTensor.newBuilder()
                     .setName(INPUT_POINTS)
@@ -81,23 +124,37 @@ public final class TritonRegionSampler implements RegionSampler {
                     .addShape(1)
                     .addShape(PointSampler.POINTS)
                     .addShape(2))
-            .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName(OUTPUT))
-            .addRawInputContents(map.fp16())
-            .addRawInputContents(UnsafeByteOperations.unsafeWrap(TensorCodec.floatsToFp32(points)))
-            .build();
-    ModelInferResponse response;
+            .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName(OUTPUT));
+    if (slot == null) {
+      request.addRawInputContents(map.fp16()); // raw entries: the inputs outside shared memory
+    }
+    return request
+        .addRawInputContents(UnsafeByteOperations.unsafeWrap(TensorCodec.floatsToFp32(points)))
+        .build();
+  }
+
+  /** A call with a slot failed because the server had forgotten the regions, now registered. */
+  private static final class RegionsLost extends RuntimeException {
+    RegionsLost(Throwable cause) {
+      super(cause);
+    }
+  }
+
+  private ModelInferResponse call(
+      RequestContext context, ModelInferRequest request, SharedMemoryPool.Lease slot) {
     try {
-      response =
-          TritonMethods.modelInfer(
-              stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
-                  .withInterceptors(
-                      MetadataUtils.newAttachHeadersInterceptor(
-                          TritonHeaders.requestIdHeaders(context.getRequestId()))),
-              request);
+      return TritonMethods.modelInfer(
+          stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
+              .withInterceptors(
+                  MetadataUtils.newAttachHeadersInterceptor(
+                      TritonHeaders.requestIdHeaders(context.getRequestId()))),
+          request);
     } catch (StatusRuntimeException e) {
+      if (slot != null && sharedMemory.recover(slot, e)) {
+        throw new RegionsLost(e);
+      }
       throw TritonErrors.classify(model, e);
     }
-    return embedding(response);
   }
 
   private long timeoutMillis(RequestContext context) {

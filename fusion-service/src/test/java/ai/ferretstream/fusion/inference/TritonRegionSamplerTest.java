@@ -3,6 +3,7 @@ package ai.ferretstream.fusion.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.fusion.TestFeatures;
 import ai.ferretstream.fusion.domain.RegionSampler;
 import ai.ferretstream.proto.failure.PermanentFailure;
@@ -123,5 +124,69 @@ class TritonRegionSamplerTest {
                     .verify(GRPCInferenceServiceGrpc.newBlockingStub(channel), 5_000))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("not ready");
+  }
+
+  private static RegionSampler.FeatureMap numberedMap(int h, int w, int c) {
+    byte[] fp16 = new byte[h * w * c * 2];
+    for (int i = 0; i < fp16.length; i++) {
+      fp16[i] = (byte) (i * 7 + 1);
+    }
+    return new RegionSampler.FeatureMap(h, w, c, ByteString.copyFrom(fp16));
+  }
+
+  @Test
+  void throughSharedMemoryTheMapLeavesTheMessageAndTheSlotGoesBackAfterTheCall() {
+    try (SharedMemoryPool pool =
+        new SharedMemoryPool(channel, "fusion-test", 1, 1 << 16, Duration.ofSeconds(5), null)) {
+      TritonRegionSampler shared =
+          new TritonRegionSampler(
+              GRPCInferenceServiceGrpc.newBlockingStub(channel),
+              FakeRegionSampler.MODEL,
+              Duration.ofSeconds(5),
+              Clock.systemUTC(),
+              pool);
+      RegionSampler.FeatureMap map = numberedMap(12, 18, 8);
+
+      RegionSampler.Embedding first = shared.sample(TestFeatures.context("s", 0), map, points());
+      RegionSampler.Embedding second = shared.sample(TestFeatures.context("s", 0), map, points());
+
+      assertThat(TensorCodec.fp16ToFloats(first.fp16().toByteArray()))
+          .containsExactly(0.25f, 0.25f, 12f, 18f);
+      assertThat(second.fp16()).isEqualTo(first.fp16());
+      for (FakeRegionSampler.Call call : fake.calls()) {
+        // one slot, used by both calls in turn: the map in shared memory, only the points raw
+        assertThat(call.request().getInputs(0).getParametersMap())
+            .containsKey("shared_memory_region");
+        assertThat(call.request().getRawInputContentsCount()).isEqualTo(1);
+        assertThat(call.request().getRawInputContents(0).size()).isEqualTo(512 * 2 * 4);
+      }
+      assertThat(fake.features())
+          .hasSize(2)
+          .allSatisfy(read -> assertThat(read).isEqualTo(map.fp16().toByteArray()));
+    }
+  }
+
+  @Test
+  void aServerThatForgotTheRegionsGetsThemAgainAndTheCallIsRetriedOnce() {
+    try (SharedMemoryPool pool =
+        new SharedMemoryPool(channel, "fusion-test", 1, 1 << 16, Duration.ofSeconds(5), null)) {
+      TritonRegionSampler shared =
+          new TritonRegionSampler(
+              GRPCInferenceServiceGrpc.newBlockingStub(channel),
+              FakeRegionSampler.MODEL,
+              Duration.ofSeconds(5),
+              Clock.systemUTC(),
+              pool);
+      shared.sample(TestFeatures.context("r", 0), map(2, 2, 2), points());
+      fake.forgetSharedMemory();
+
+      RegionSampler.Embedding e =
+          shared.sample(TestFeatures.context("r", 0), map(4, 6, 2), points());
+
+      assertThat(TensorCodec.fp16ToFloats(e.fp16().toByteArray()))
+          .containsExactly(0.25f, 0.25f, 4f, 6f);
+      assertThat(fake.calls()).hasSize(3); // refused once, then served
+      assertThat(fake.sharedMemoryRegions()).hasSize(1);
+    }
   }
 }
