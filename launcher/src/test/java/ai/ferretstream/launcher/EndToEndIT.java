@@ -136,20 +136,26 @@ class EndToEndIT {
     assertBoxOn(shape, answer.boxes.get(0), shape.red());
   }
 
+  /**
+   * The blue rectangle of {@code shape} as a region in the 0..999 grid, {@code [x1, y1, x2, y2]}.
+   */
+  private static String blueRegion(Shape shape) {
+    Rect blue = shape.blue();
+    return "["
+        + q(blue.x0(), shape.width())
+        + ", "
+        + q(blue.y0(), shape.height())
+        + ", "
+        + q(blue.x1() - 1, shape.width())
+        + ", "
+        + q(blue.y1() - 1, shape.height())
+        + "]";
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("shapes")
   void namesTheColourOfAReferredRegion(Shape shape) throws Exception {
-    Rect blue = shape.blue();
-    String region =
-        "["
-            + q(blue.x0(), shape.width())
-            + ", "
-            + q(blue.y0(), shape.height())
-            + ", "
-            + q(blue.x1() - 1, shape.width())
-            + ", "
-            + q(blue.y1() - 1, shape.height())
-            + "]";
+    String region = blueRegion(shape);
     Streamed answer =
         stream(shape, "What is in " + region + " <region_fea>?", false, "referring " + shape);
 
@@ -313,17 +319,7 @@ class EndToEndIT {
     Shape shape = new Shape(1920, 1080, 3, 2);
     Streamed answer = stream(shape, "Where is the red object?", true, "shared memory " + shape);
     assertBoxOn(shape, answer.boxes.get(0), shape.red());
-    Rect blue = shape.blue();
-    String region =
-        "["
-            + q(blue.x0(), shape.width())
-            + ", "
-            + q(blue.y0(), shape.height())
-            + ", "
-            + q(blue.x1() - 1, shape.width())
-            + ", "
-            + q(blue.y1() - 1, shape.height())
-            + "]";
+    String region = blueRegion(shape);
     Streamed named =
         stream(shape, "What is in " + region + " <region_fea>?", true, "shared memory region");
     assertThat(named.text.toLowerCase(Locale.ROOT)).contains("blue");

@@ -134,17 +134,23 @@ class TritonRegionSamplerTest {
     return new RegionSampler.FeatureMap(h, w, c, ByteString.copyFrom(fp16));
   }
 
+  private SharedMemoryPool onePool() {
+    return new SharedMemoryPool(channel, "fusion-test", 1, 1 << 16, Duration.ofSeconds(5), null);
+  }
+
+  private TritonRegionSampler sharedSampler(SharedMemoryPool pool) {
+    return new TritonRegionSampler(
+        GRPCInferenceServiceGrpc.newBlockingStub(channel),
+        FakeRegionSampler.MODEL,
+        Duration.ofSeconds(5),
+        Clock.systemUTC(),
+        pool);
+  }
+
   @Test
   void throughSharedMemoryTheMapLeavesTheMessageAndTheSlotGoesBackAfterTheCall() {
-    try (SharedMemoryPool pool =
-        new SharedMemoryPool(channel, "fusion-test", 1, 1 << 16, Duration.ofSeconds(5), null)) {
-      TritonRegionSampler shared =
-          new TritonRegionSampler(
-              GRPCInferenceServiceGrpc.newBlockingStub(channel),
-              FakeRegionSampler.MODEL,
-              Duration.ofSeconds(5),
-              Clock.systemUTC(),
-              pool);
+    try (SharedMemoryPool pool = onePool()) {
+      TritonRegionSampler shared = sharedSampler(pool);
       RegionSampler.FeatureMap map = numberedMap(12, 18, 8);
 
       RegionSampler.Embedding first = shared.sample(TestFeatures.context("s", 0), map, points());
@@ -168,15 +174,8 @@ class TritonRegionSamplerTest {
 
   @Test
   void aServerThatForgotTheRegionsGetsThemAgainAndTheCallIsRetriedOnce() {
-    try (SharedMemoryPool pool =
-        new SharedMemoryPool(channel, "fusion-test", 1, 1 << 16, Duration.ofSeconds(5), null)) {
-      TritonRegionSampler shared =
-          new TritonRegionSampler(
-              GRPCInferenceServiceGrpc.newBlockingStub(channel),
-              FakeRegionSampler.MODEL,
-              Duration.ofSeconds(5),
-              Clock.systemUTC(),
-              pool);
+    try (SharedMemoryPool pool = onePool()) {
+      TritonRegionSampler shared = sharedSampler(pool);
       shared.sample(TestFeatures.context("r", 0), map(2, 2, 2), points());
       fake.forgetSharedMemory();
 
