@@ -31,6 +31,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -50,6 +51,9 @@ import org.slf4j.LoggerFactory;
  * <p>Registration is lazy (the first lease, and again after {@link #retryAfter} when it failed), so
  * the pool does not depend on start-up order. A server that restarted has forgotten the regions:
  * {@link #recover} re-registers them after a call fails on an unknown region.
+ *
+ * <p>A pool whose object does not fit the free space of that file system (e.g. a container's 64 MiB
+ * {@code /dev/shm}) stays off ({@code no_space}) rather than fault when a page is first touched.
  *
  * <p>The object is a file in {@link SharedMemory#directory()} named {@code
  * ferret-<owner>-<pid>-<instance>-<n>}; {@link #close} unregisters and removes it, and a new pool
@@ -132,6 +136,10 @@ public final class SharedMemoryPool implements AutoCloseable {
   private final Path file;
   private final List<ByteBuffer> buffers;
   private final BlockingQueue<Integer> free;
+
+  /** Why the pool cannot be used (too little space for its object), or {@code null}. */
+  private final String unusable;
+
   private final Map<String, Counter> outcomes = new ConcurrentHashMap<>();
   private final MeterRegistry meters;
   private final Object registration = new Object();
@@ -181,6 +189,28 @@ public final class SharedMemoryPool implements AutoCloseable {
       MeterRegistry meters,
       Path directory,
       Clock clock) {
+    this(
+        channel,
+        owner,
+        slots,
+        slotBytes,
+        callTimeout,
+        meters,
+        directory,
+        clock,
+        SharedMemoryPool::usableSpace);
+  }
+
+  SharedMemoryPool(
+      Channel channel,
+      String owner,
+      int slots,
+      int slotBytes,
+      Duration callTimeout,
+      MeterRegistry meters,
+      Path directory,
+      Clock clock,
+      ToLongFunction<Path> usableSpace) {
     if (slots < 1 || slotBytes < 1) {
       throw new IllegalArgumentException("need at least one slot of at least one byte");
     }
@@ -200,6 +230,29 @@ public final class SharedMemoryPool implements AutoCloseable {
         directory.resolve(
             "ferret-" + owner + "-" + pid + "-" + INSTANCE + "-" + SEQUENCE.incrementAndGet());
     this.buffers = new ArrayList<>(slots);
+    long total = (long) slots * slotBytes;
+    long usable = usableSpace.applyAsLong(directory);
+    if (usable >= 0 && usable < total) {
+      // a mapping beyond what the file system can back faults on first touch: stay off instead
+      this.unusable =
+          directory
+              + " has "
+              + usable / (1 << 20)
+              + " MiB free, fewer than the "
+              + total / (1 << 20)
+              + " MiB of "
+              + slots
+              + " slots";
+      log.warn(
+          "shared memory off for {}: {}; calls carry their tensors in the message (give the"
+              + " container a larger /dev/shm, e.g. docker run --shm-size, or lower"
+              + " ferret.inference.shared-memory.slots / slot-size)",
+          owner,
+          unusable);
+      this.free = new ArrayBlockingQueue<>(slots);
+      return;
+    }
+    this.unusable = null;
     try (FileChannel ch =
         FileChannel.open(
             file,
@@ -235,6 +288,9 @@ public final class SharedMemoryPool implements AutoCloseable {
   public Lease lease(long bytes) {
     if (closed) {
       return fallback("closed");
+    }
+    if (unusable != null) {
+      return fallback("no_space");
     }
     if (bytes > slotBytes) {
       return fallback("too_large");
@@ -403,6 +459,15 @@ public final class SharedMemoryPool implements AutoCloseable {
       Files.deleteIfExists(file);
     } catch (IOException e) {
       log.warn("could not remove shared-memory object {}: {}", file, e.toString());
+    }
+  }
+
+  /** Free bytes of the file system that holds {@code directory}; -1 when unknown. */
+  private static long usableSpace(Path directory) {
+    try {
+      return Files.getFileStore(directory).getUsableSpace();
+    } catch (IOException | RuntimeException e) {
+      return -1;
     }
   }
 

@@ -171,4 +171,28 @@ class SharedMemoryPoolTest {
     assertThat(stale).doesNotExist();
     assertThat(otherOwner).exists();
   }
+
+  @Test
+  void aPoolLargerThanTheFreeSpaceStaysOffInsteadOfFaulting(@TempDir Path dir) {
+    try (SharedMemoryPool pool =
+        new SharedMemoryPool(
+            channel,
+            "pool-test",
+            4,
+            1 << 20,
+            Duration.ofSeconds(5),
+            meters,
+            dir,
+            clock,
+            d -> 3L << 20)) {
+      assertThat(pool.lease(8)).isNull();
+      assertThat(outcome("no_space")).isEqualTo(1);
+      assertThat(fake.sharedMemoryRegions()).isEmpty();
+      try (var files = Files.list(dir)) {
+        assertThat(files).isEmpty(); // no object was created
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }
