@@ -453,26 +453,11 @@ final class InferenceService extends GRPCInferenceServiceGrpc.GRPCInferenceServi
         b.addRawOutputContents(t.data());
         continue;
       }
-      if (t.data().size() > at.byteSize()) {
-        throw InferenceException.invalid(
-            "output '"
-                + t.name()
-                + "' has "
-                + t.data().size()
-                + " bytes but its shared-memory window in region '"
-                + at.region().name()
-                + "' holds "
-                + at.byteSize());
+      try {
+        o.putAllParameters(at.write(t.name(), t.data()));
+      } catch (StatusRuntimeException e) {
+        throw InferenceException.of(e);
       }
-      at.write(t.data());
-      o.putParameters(
-          SharedMemory.REGION,
-          InferParameter.newBuilder().setStringParam(at.region().name()).build());
-      o.putParameters(
-          SharedMemory.BYTE_SIZE,
-          InferParameter.newBuilder().setInt64Param(t.data().size()).build());
-      o.putParameters(
-          SharedMemory.OFFSET, InferParameter.newBuilder().setInt64Param(at.offset()).build());
       b.addOutputs(o);
       b.addRawOutputContents(ByteString.EMPTY);
     }

@@ -1,5 +1,6 @@
 package ai.ferretstream.inferenceserver;
 
+import ai.ferretstream.proto.inference.InferParameter;
 import ai.ferretstream.proto.inference.InferTensorContents;
 import ai.ferretstream.proto.inference.ModelConfig;
 import ai.ferretstream.proto.inference.ModelInferRequest;
@@ -45,7 +46,8 @@ final class RequestDecoder {
     List<SharedMemoryRegions.Placement> placed = new ArrayList<>();
     int inMessage = 0;
     for (InferInputTensor in : request.getInputsList()) {
-      SharedMemoryRegions.Placement p = placement(regions, in);
+      SharedMemoryRegions.Placement p =
+          placement(regions, "input", in.getName(), in.getParametersMap());
       placed.add(p);
       if (p == null) {
         inMessage++;
@@ -165,17 +167,18 @@ final class RequestDecoder {
     return new InferInputs(tensors, batch == -1 ? 1 : (int) batch);
   }
 
+  /** Where a tensor lies when its parameters name a shared-memory region, else {@code null}. */
   private static SharedMemoryRegions.Placement placement(
-      SharedMemoryRegions regions, InferInputTensor in) {
-    if (!in.containsParameters(SharedMemory.REGION)) {
+      SharedMemoryRegions regions, String what, String name, Map<String, InferParameter> params) {
+    if (!params.containsKey(SharedMemory.REGION)) {
       return null;
     }
     if (regions == null) {
       throw InferenceException.invalid(
-          "input '" + in.getName() + "' names a shared-memory region; this server has none");
+          what + " '" + name + "' names a shared-memory region; this server has none");
     }
     try {
-      return regions.placement(in.getName(), in.getParametersMap());
+      return regions.placement(name, params);
     } catch (StatusRuntimeException e) {
       throw InferenceException.of(e);
     }
@@ -190,16 +193,10 @@ final class RequestDecoder {
       ModelInferRequest request, SharedMemoryRegions regions) {
     Map<String, SharedMemoryRegions.Placement> out = new LinkedHashMap<>();
     for (InferRequestedOutputTensor o : request.getOutputsList()) {
-      if (o.containsParameters(SharedMemory.REGION)) {
-        if (regions == null) {
-          throw InferenceException.invalid(
-              "output '" + o.getName() + "' names a shared-memory region; this server has none");
-        }
-        try {
-          out.put(o.getName(), regions.placement(o.getName(), o.getParametersMap()));
-        } catch (StatusRuntimeException e) {
-          throw InferenceException.of(e);
-        }
+      SharedMemoryRegions.Placement p =
+          placement(regions, "output", o.getName(), o.getParametersMap());
+      if (p != null) {
+        out.put(o.getName(), p);
       }
     }
     return out;

@@ -1,7 +1,6 @@
 package ai.ferretstream.testsupport;
 
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
-import ai.ferretstream.proto.inference.InferParameter;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferRequest.InferRequestedOutputTensor;
 import ai.ferretstream.proto.inference.ModelInferResponse;
@@ -229,20 +228,7 @@ public abstract class FakeTritonModel
       response.addOutputs(tensor).addRawOutputContents(data);
       return;
     }
-    if (data.size() > at.byteSize()) {
-      throw Status.INVALID_ARGUMENT
-          .withDescription("output '" + tensor.getName() + "' does not fit its window")
-          .asRuntimeException();
-    }
-    at.write(data);
-    tensor
-        .putParameters(
-            SharedMemory.REGION,
-            InferParameter.newBuilder().setStringParam(at.region().name()).build())
-        .putParameters(
-            SharedMemory.BYTE_SIZE, InferParameter.newBuilder().setInt64Param(data.size()).build())
-        .putParameters(
-            SharedMemory.OFFSET, InferParameter.newBuilder().setInt64Param(at.offset()).build());
+    tensor.putAllParameters(at.write(tensor.getName(), data));
     response.addOutputs(tensor).addRawOutputContents(ByteString.EMPTY);
   }
 }

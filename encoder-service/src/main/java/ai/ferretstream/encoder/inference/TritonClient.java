@@ -23,7 +23,6 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -186,24 +185,16 @@ public final class TritonClient {
     int in = batch * model.tileBytes();
     int outAt = align(in);
     int out = outputBytes(batch, channels);
-    ByteBuffer window = slot.window(0, in);
-    for (ByteString tile : tiles) {
-      tile.copyTo(window);
-    }
     ModelInferRequest request =
         request(requestIds)
-            .addInputs(input(batch).putAllParameters(slot.place(0, in)))
+            // a rope over the tiles, copied once into the slot
+            .addInputs(input(batch).putAllParameters(slot.put(0, ByteString.copyFrom(tiles))))
             .addOutputs(
                 InferRequestedOutputTensor.newBuilder()
                     .setName(model.outputName())
                     .putAllParameters(slot.place(outAt, out)))
             .build();
-    ModelInferResponse response;
-    try {
-      response = call(request, requestIds, slot);
-    } catch (TritonRegionsLost lost) {
-      response = call(request, requestIds, null); // registered again: once more, no further
-    }
+    ModelInferResponse response = call(request, requestIds, slot);
     int index = outputIndex(response, batch);
     InferOutputTensor output = response.getOutputs(index);
     if (!output.containsParameters(SharedMemory.REGION)) {
@@ -254,33 +245,29 @@ public final class TritonClient {
         .addShape(3);
   }
 
-  /** Thrown when a call failed because the server forgot our regions, now registered again. */
-  private static final class TritonRegionsLost extends RuntimeException {
-    TritonRegionsLost(Throwable cause) {
-      super(cause);
-    }
-  }
-
   /**
-   * @param slot the slot the request uses, whose regions may be recovered once after the server
-   *     forgot them ({@link TritonRegionsLost}); {@code null}: no recovery
+   * @param slot the slot the request uses (retried once on regions the server had forgotten), or
+   *     {@code null}
    */
   private ModelInferResponse call(
       ModelInferRequest request, List<String> requestIds, SharedMemoryPool.Lease slot) {
     try {
       // the features are parsed with aliasing: copied once out of the transport's buffers
-      return TritonMethods.modelInfer(
-          stub.withInterceptors(
-                  MetadataUtils.newAttachHeadersInterceptor(
-                      TritonHeaders.requestIdHeaders(requestIds.get(0))))
-              .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS),
-          request);
+      return slot == null
+          ? modelInfer(request, requestIds)
+          : sharedMemory.call(slot, () -> modelInfer(request, requestIds));
     } catch (StatusRuntimeException e) {
-      if (slot != null && sharedMemory.recover(slot, e)) {
-        throw new TritonRegionsLost(e);
-      }
       throw TritonErrors.classify(model.name(), e);
     }
+  }
+
+  private ModelInferResponse modelInfer(ModelInferRequest request, List<String> requestIds) {
+    return TritonMethods.modelInfer(
+        stub.withInterceptors(
+                MetadataUtils.newAttachHeadersInterceptor(
+                    TritonHeaders.requestIdHeaders(requestIds.get(0))))
+            .withDeadlineAfter(callTimeout.toMillis(), TimeUnit.MILLISECONDS),
+        request);
   }
 
   /** The index of the model's output in the response, after checking it is there. */

@@ -7,6 +7,7 @@ import ai.ferretstream.proto.inference.SystemSharedMemoryRegisterRequest;
 import ai.ferretstream.proto.inference.SystemSharedMemoryStatusRequest;
 import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterRequest;
 import ai.ferretstream.proto.triton.SharedMemory;
+import com.google.protobuf.ByteString;
 import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -31,6 +32,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -89,11 +91,6 @@ public final class SharedMemoryPool implements AutoCloseable {
       return regionName(slot);
     }
 
-    /** The slot's memory, little-endian, position 0, limit = the slot size. */
-    public ByteBuffer buffer() {
-      return buffers.get(slot).duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
     /** {@code bytes} bytes at {@code offset} of the slot, a view. */
     public ByteBuffer window(int offset, int bytes) {
       return buffers.get(slot).slice(offset, bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -108,13 +105,18 @@ public final class SharedMemoryPool implements AutoCloseable {
         throw new IllegalArgumentException(
             offset + " + " + bytes + " bytes do not fit a slot of " + slotBytes);
       }
-      return Map.of(
-          SharedMemory.REGION,
-          InferParameter.newBuilder().setStringParam(region()).build(),
-          SharedMemory.OFFSET,
-          InferParameter.newBuilder().setInt64Param(offset).build(),
-          SharedMemory.BYTE_SIZE,
-          InferParameter.newBuilder().setInt64Param(bytes).build());
+      return SharedMemory.parameters(region(), offset, bytes);
+    }
+
+    /**
+     * Copies {@code data} to {@code offset} of the slot.
+     *
+     * @return the tensor parameters that place it there (an input's)
+     */
+    public Map<String, InferParameter> put(int offset, ByteString data) {
+      Map<String, InferParameter> placed = place(offset, data.size());
+      data.copyTo(window(offset, data.size()));
+      return placed;
     }
 
     /** Returns the slot; idempotent. */
@@ -177,27 +179,7 @@ public final class SharedMemoryPool implements AutoCloseable {
         callTimeout,
         meters,
         SharedMemory.directory(),
-        Clock.systemUTC());
-  }
-
-  SharedMemoryPool(
-      Channel channel,
-      String owner,
-      int slots,
-      int slotBytes,
-      Duration callTimeout,
-      MeterRegistry meters,
-      Path directory,
-      Clock clock) {
-    this(
-        channel,
-        owner,
-        slots,
-        slotBytes,
-        callTimeout,
-        meters,
-        directory,
-        clock,
+        Clock.systemUTC(),
         SharedMemoryPool::usableSpace);
   }
 
@@ -348,6 +330,24 @@ public final class SharedMemoryPool implements AutoCloseable {
       registered = false;
       retryAt = 0;
       return ensureRegistered();
+    }
+  }
+
+  /**
+   * Runs a unary call that uses {@code lease} (none: {@code null}); if the server refused it
+   * because it had forgotten the regions ({@link #recover(Lease, StatusRuntimeException)}), runs it
+   * once more on the regions registered again.
+   *
+   * @throws StatusRuntimeException the call's failure otherwise, or the second attempt's
+   */
+  public <T> T call(Lease lease, Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (StatusRuntimeException e) {
+      if (lease != null && recover(lease, e)) {
+        return call.get();
+      }
+      throw e;
     }
   }
 

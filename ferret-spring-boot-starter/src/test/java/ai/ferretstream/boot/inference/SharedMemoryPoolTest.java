@@ -96,8 +96,8 @@ class SharedMemoryPoolTest {
   void aSlotsWindowAndPlacementStayInsideTheSlot() {
     try (SharedMemoryPool pool = pool(2, 64)) {
       SharedMemoryPool.Lease lease = pool.lease(64);
-      lease.window(8, 4).putInt(0, 0x01020304);
-      assertThat(lease.buffer().getInt(8)).isEqualTo(0x01020304);
+      lease.put(8, com.google.protobuf.ByteString.copyFrom(new byte[] {4, 3, 2, 1}));
+      assertThat(lease.window(0, 64).getInt(8)).isEqualTo(0x01020304);
       assertThat(lease.place(8, 4).get("shared_memory_offset").getInt64Param()).isEqualTo(8);
       assertThat(lease.place(8, 4).get("shared_memory_region").getStringParam())
           .isEqualTo(lease.region());
@@ -110,7 +110,7 @@ class SharedMemoryPoolTest {
     // the server maps objects from another directory: registration fails with NOT_FOUND
     SharedMemoryPool pool =
         new SharedMemoryPool(
-            channel, "pool-test", 1, 64, Duration.ofSeconds(5), meters, dir, clock);
+            channel, "pool-test", 1, 64, Duration.ofSeconds(5), meters, dir, clock, d -> -1L);
     try (pool) {
       assertThat(pool.lease(8)).isNull();
       assertThat(pool.lease(8)).isNull();
@@ -165,7 +165,8 @@ class SharedMemoryPoolTest {
     Files.createFile(stale);
     Files.createFile(otherOwner);
 
-    new SharedMemoryPool(channel, "pool-test", 1, 64, Duration.ofSeconds(5), meters, dir, clock)
+    new SharedMemoryPool(
+            channel, "pool-test", 1, 64, Duration.ofSeconds(5), meters, dir, clock, d -> -1L)
         .close();
 
     assertThat(stale).doesNotExist();

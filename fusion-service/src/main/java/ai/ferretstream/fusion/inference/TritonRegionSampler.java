@@ -85,12 +85,7 @@ public final class TritonRegionSampler implements RegionSampler {
     SharedMemoryPool.Lease slot =
         sharedMemory == null ? null : sharedMemory.lease(map.fp16().size());
     try {
-      ModelInferRequest request = request(context, map, points, slot);
-      try {
-        return embedding(call(context, request, slot));
-      } catch (RegionsLost lost) {
-        return embedding(call(context, request, null)); // registered again: once more, no further
-      }
+      return embedding(call(context, request(context, map, points, slot), slot));
     } finally {
       if (slot != null) {
         slot.close();
@@ -109,8 +104,7 @@ public final class TritonRegionSampler implements RegionSampler {
             .addShape(map.width())
             .addShape(map.channels());
     if (slot != null) {
-      map.fp16().copyTo(slot.window(0, map.fp16().size()));
-      features.putAllParameters(slot.place(0, map.fp16().size()));
+      features.putAllParameters(slot.put(0, map.fp16()));
     }
     ModelInferRequest.Builder request =
         ModelInferRequest.newBuilder()
@@ -133,28 +127,28 @@ public final class TritonRegionSampler implements RegionSampler {
         .build();
   }
 
-  /** A call with a slot failed because the server had forgotten the regions, now registered. */
-  private static final class RegionsLost extends RuntimeException {
-    RegionsLost(Throwable cause) {
-      super(cause);
-    }
-  }
-
+  /**
+   * @param slot the slot the request uses (retried once on regions the server had forgotten), or
+   *     {@code null}
+   */
   private ModelInferResponse call(
       RequestContext context, ModelInferRequest request, SharedMemoryPool.Lease slot) {
     try {
-      return TritonMethods.modelInfer(
-          stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
-              .withInterceptors(
-                  MetadataUtils.newAttachHeadersInterceptor(
-                      TritonHeaders.requestIdHeaders(context.getRequestId()))),
-          request);
+      return slot == null
+          ? modelInfer(context, request)
+          : sharedMemory.call(slot, () -> modelInfer(context, request));
     } catch (StatusRuntimeException e) {
-      if (slot != null && sharedMemory.recover(slot, e)) {
-        throw new RegionsLost(e);
-      }
       throw TritonErrors.classify(model, e);
     }
+  }
+
+  private ModelInferResponse modelInfer(RequestContext context, ModelInferRequest request) {
+    return TritonMethods.modelInfer(
+        stub.withDeadlineAfter(timeoutMillis(context), TimeUnit.MILLISECONDS)
+            .withInterceptors(
+                MetadataUtils.newAttachHeadersInterceptor(
+                    TritonHeaders.requestIdHeaders(context.getRequestId()))),
+        request);
   }
 
   private long timeoutMillis(RequestContext context) {

@@ -136,9 +136,7 @@ public final class TritonLlmClient {
     ModelInferRequest.InferInputTensor imageTokens =
         input(INPUT_IMAGE_TOKENS, "FP16", r.tokens(), r.channels());
     if (slot != null) {
-      r.imageTokens().copyTo(slot.window(0, r.imageTokens().size()));
-      imageTokens =
-          imageTokens.toBuilder().putAllParameters(slot.place(0, r.imageTokens().size())).build();
+      imageTokens = imageTokens.toBuilder().putAllParameters(slot.put(0, r.imageTokens())).build();
     }
     ModelInferRequest.Builder b =
         ModelInferRequest.newBuilder()

@@ -1,7 +1,9 @@
 package ai.ferretstream.proto.triton;
 
+import ai.ferretstream.proto.inference.InferParameter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -26,6 +28,20 @@ public final class SharedMemory {
   private static final Pattern KEY = Pattern.compile("/?[A-Za-z0-9][A-Za-z0-9._-]{0,200}");
 
   private SharedMemory() {}
+
+  /**
+   * The tensor parameters that place a tensor of {@code bytes} bytes at {@code offset} of region
+   * {@code region}: for an input, a requested output, or an output a server wrote there.
+   */
+  public static Map<String, InferParameter> parameters(String region, long offset, long bytes) {
+    return Map.of(
+        REGION,
+        InferParameter.newBuilder().setStringParam(region).build(),
+        OFFSET,
+        InferParameter.newBuilder().setInt64Param(offset).build(),
+        BYTE_SIZE,
+        InferParameter.newBuilder().setInt64Param(bytes).build());
+  }
 
   /**
    * The directory that holds shared-memory objects on this host: {@code /dev/shm} on Linux (where

@@ -52,10 +52,26 @@ public final class SharedMemoryRegions {
       return UnsafeByteOperations.unsafeWrap(slice());
     }
 
-    /** Writes {@code data}, which must fit. */
-    public void write(ByteString data) {
-      ByteBuffer target = slice();
-      data.copyTo(target);
+    /**
+     * Writes output {@code tensor}'s {@code data} here.
+     *
+     * @return the parameters that describe the written output in a response
+     * @throws StatusRuntimeException INVALID_ARGUMENT when the data do not fit this window
+     */
+    public Map<String, InferParameter> write(String tensor, ByteString data) {
+      if (data.size() > byteSize) {
+        throw invalid(
+            "output '"
+                + tensor
+                + "' has "
+                + data.size()
+                + " bytes but its shared-memory window in region '"
+                + region.name()
+                + "' holds "
+                + byteSize);
+      }
+      data.copyTo(slice());
+      return SharedMemory.parameters(region.name(), offset, data.size());
     }
 
     private ByteBuffer slice() {
