@@ -157,7 +157,8 @@ public final class EncoderBatchingBench {
             0,
             Duration.ofMillis(10),
             id -> false,
-            Runnable::run);
+            Runnable::run,
+            null);
     OffsetTracker tracker = new OffsetTracker();
     int capacity = 8 * maxBatch;
     EncodingPipeline pipeline =

@@ -6,6 +6,7 @@ import ai.ferretstream.gateway.GatewayApplication;
 import ai.ferretstream.inferenceserver.InferenceServer;
 import ai.ferretstream.llm.LlmApplication;
 import ai.ferretstream.proto.kafka.KafkaLimits;
+import ai.ferretstream.proto.triton.SharedMemory;
 import ai.ferretstream.tiler.TilerApplication;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -46,6 +47,7 @@ public final class LocalStack implements AutoCloseable {
 
   private final Deque<Stoppable> started = new ArrayDeque<>();
   private String bootstrapServers;
+  private Path featureDirectory;
   private int grpcPort;
   private int gatewayPort;
 
@@ -68,6 +70,7 @@ public final class LocalStack implements AutoCloseable {
     private int grpcPort = 8001;
     private int partitions = 4;
     private boolean sharedMemory = true;
+    private boolean sharedFeatures = true;
     private Path modelRepository;
     private Duration readyTimeout = Duration.ofMinutes(3);
 
@@ -107,6 +110,16 @@ public final class LocalStack implements AutoCloseable {
      */
     public Builder sharedMemory(boolean sharedMemory) {
       this.sharedMemory = sharedMemory;
+      return this;
+    }
+
+    /**
+     * Whether the encoders write their feature maps to a shared-memory store that fusion and the
+     * llm read (default true: they all run in this process), instead of publishing them to {@code
+     * ferret.features}; the notices go through Kafka either way (ADR 0011).
+     */
+    public Builder sharedFeatures(boolean sharedFeatures) {
+      this.sharedFeatures = sharedFeatures;
       return this;
     }
 
@@ -222,6 +235,16 @@ public final class LocalStack implements AutoCloseable {
     // the server is in this process: tensors can pass through shared memory (a slot holds a
     // batch of 16 tiles with their features, H_a or the image tokens of a large grid)
     String sharedMemory = "--ferret.inference.shared-memory.enabled=" + options.sharedMemory;
+    // the feature maps through a store of this stack's own in shared memory (ADR 0011), removed
+    // when the stack stops (after the services, which are stopped first)
+    featureDirectory = sharedFeatureDirectory();
+    if (options.sharedFeatures) {
+      started.push(stoppable("shared feature store", () -> deleteTree(featureDirectory)));
+    }
+    String[] sharedFeatures = {
+      "--ferret.features.shared-memory.enabled=" + options.sharedFeatures,
+      "--ferret.features.shared-memory.directory=" + featureDirectory
+    };
     run("tiler-service", TilerApplication::builder, common, "--server.port=0");
     run(
         "encoder-service (global)",
@@ -232,7 +255,9 @@ public final class LocalStack implements AutoCloseable {
         sharedMemory,
         "--ferret.inference.shared-memory.slots=2",
         "--ferret.inference.shared-memory.slot-size=32MB",
-        "--ferret.encoder.role=global");
+        "--ferret.encoder.role=global",
+        sharedFeatures[0],
+        sharedFeatures[1]);
     run(
         "encoder-service (local)",
         EncoderApplication::builder,
@@ -242,7 +267,9 @@ public final class LocalStack implements AutoCloseable {
         sharedMemory,
         "--ferret.inference.shared-memory.slots=4",
         "--ferret.inference.shared-memory.slot-size=32MB",
-        "--ferret.encoder.role=local");
+        "--ferret.encoder.role=local",
+        sharedFeatures[0],
+        sharedFeatures[1]);
     run(
         "fusion-service",
         FusionApplication::builder,
@@ -251,7 +278,9 @@ public final class LocalStack implements AutoCloseable {
         inferenceTarget,
         sharedMemory,
         "--ferret.inference.shared-memory.slots=2",
-        "--ferret.inference.shared-memory.slot-size=32MB");
+        "--ferret.inference.shared-memory.slot-size=32MB",
+        sharedFeatures[0],
+        sharedFeatures[1]);
     run(
         "llm-service",
         LlmApplication::builder,
@@ -259,7 +288,9 @@ public final class LocalStack implements AutoCloseable {
         "--server.port=0",
         inferenceTarget,
         sharedMemory,
-        "--ferret.inference.shared-memory.slots=8");
+        "--ferret.inference.shared-memory.slots=8",
+        sharedFeatures[0],
+        sharedFeatures[1]);
     ConfigurableApplicationContext gateway =
         run(
             "gateway-service",
@@ -270,6 +301,28 @@ public final class LocalStack implements AutoCloseable {
     awaitReady(options.readyTimeout);
     log.info(
         "Ferret Stream is up at {} ({} ms)", gatewayUrl(), (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger STORES =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  /** A directory in shared memory of this stack's own: several stacks may run in one process. */
+  private static Path sharedFeatureDirectory() {
+    return SharedMemory.directory()
+        .resolve(
+            "ferret-features-" + ProcessHandle.current().pid() + "-" + STORES.incrementAndGet());
+  }
+
+  private static void deleteTree(Path directory) throws java.io.IOException {
+    if (!Files.isDirectory(directory)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(directory)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Files.deleteIfExists(file);
+      }
+    }
+    Files.deleteIfExists(directory);
   }
 
   private ConfigurableApplicationContext run(
@@ -357,6 +410,11 @@ public final class LocalStack implements AutoCloseable {
   }
 
   /** The broker's bootstrap servers, e.g. {@code localhost:9092}. */
+  /** The directory of this stack's shared-memory feature store (ADR 0011), used or not. */
+  public Path sharedFeatureStore() {
+    return featureDirectory;
+  }
+
   public String bootstrapServers() {
     return bootstrapServers;
   }

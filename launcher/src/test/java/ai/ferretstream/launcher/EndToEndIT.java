@@ -315,7 +315,7 @@ class EndToEndIT {
   }
 
   @Test
-  void theEncodersFusionAndTheLlmPassTheirTensorsThroughSharedMemory() throws Exception {
+  void theEncodersFusionAndTheLlmPassTheirTensorsAndMapsThroughSharedMemory() throws Exception {
     Shape shape = new Shape(1920, 1080, 3, 2);
     Streamed answer = stream(shape, "Where is the red object?", true, "shared memory " + shape);
     assertBoxOn(shape, answer.boxes.get(0), shape.red());
@@ -344,6 +344,48 @@ class EndToEndIT {
     } finally {
       channel.shutdownNow();
     }
+
+    // the maps went through the shared-memory feature store, not the broker: no record was ever
+    // published to ferret.features (by any test of this stack), and the llm removed each
+    // request's files once its answer was on the broker
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            java.util.Map.of("bootstrap.servers", stack.bootstrapServers()))) {
+      var partitions =
+          admin
+              .describeTopics(List.of("ferret.features"))
+              .allTopicNames()
+              .get(10, TimeUnit.SECONDS)
+              .get("ferret.features")
+              .partitions();
+      java.util.Map<
+              org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec>
+          latest = new java.util.HashMap<>();
+      for (var p : partitions) {
+        latest.put(
+            new org.apache.kafka.common.TopicPartition("ferret.features", p.partition()),
+            org.apache.kafka.clients.admin.OffsetSpec.latest());
+      }
+      long records = 0;
+      for (var offset : admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).values()) {
+        records += offset.offset();
+      }
+      assertThat(records).as("records ever published to ferret.features").isZero();
+    }
+    Path store = stack.sharedFeatureStore();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    long left;
+    do {
+      try (Stream<Path> files = Files.list(store)) {
+        left = files.count();
+      }
+    } while (left > 0 && System.nanoTime() < until && sleep(50));
+    assertThat(left).as("feature files left in " + store).isZero();
+  }
+
+  private static boolean sleep(long millis) throws InterruptedException {
+    Thread.sleep(millis);
+    return true;
   }
 
   @Test

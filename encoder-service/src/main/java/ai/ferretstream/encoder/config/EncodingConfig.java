@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.config;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.inference.InferenceProperties;
 import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
@@ -20,6 +21,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ContainerPostProcessor;
@@ -69,7 +71,8 @@ class EncodingConfig {
       MeterRegistry meterRegistry,
       ConsumerRecordRecoverer ferretRecoverer,
       RecentIds cancelledRequests,
-      ExecutorService noticeSender) {
+      ExecutorService noticeSender,
+      ObjectProvider<SharedFeatureStore> sharedFeatureStore) {
     return new TileEncoder(
         tritonClient,
         properties.encoder().role(),
@@ -83,7 +86,8 @@ class EncodingConfig {
         kafka.retries(),
         kafka.retryBackoff(),
         cancelledRequests::contains,
-        noticeSender);
+        noticeSender,
+        sharedFeatureStore.getIfAvailable());
   }
 
   /**

@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.messaging;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.FerretKafka;
 import ai.ferretstream.encoder.domain.EncoderRole;
@@ -11,6 +12,7 @@ import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
@@ -93,6 +95,7 @@ public final class TileEncoder {
   private final Counter cancelledTiles;
   private final java.util.function.Predicate<String> cancelled;
   private final Executor noticeSender;
+  private final SharedFeatureStore sharedStore;
 
   /**
    * @param triton the model adapter
@@ -110,6 +113,8 @@ public final class TileEncoder {
    * @param noticeSender where the notices are queued for sending once their feature records are
    *     acknowledged (not the producer's own thread, which completes the acknowledgements: a send
    *     that waits for buffer space there would wait for itself)
+   * @param sharedStore the host-local feature store the maps are written to (ADR 0011), or {@code
+   *     null}: the maps are then published to {@code ferret.features}, as they are when it is full
    */
   public TileEncoder(
       TritonClient triton,
@@ -124,8 +129,10 @@ public final class TileEncoder {
       int retries,
       Duration retryBackoff,
       java.util.function.Predicate<String> cancelled,
-      Executor noticeSender) {
+      Executor noticeSender,
+      SharedFeatureStore sharedStore) {
     this.triton = triton;
+    this.sharedStore = sharedStore;
     this.noticeSender = noticeSender;
     this.cancelled = cancelled;
     this.role = role;
@@ -379,13 +386,18 @@ public final class TileEncoder {
     List<TileFeatures> features = new ArrayList<>(out.size());
     List<CompletableFuture<SendResult<String, Object>>> stored = new ArrayList<>(out.size());
     for (ProducerRecord<String, Object> record : out) {
-      CompletableFuture<SendResult<String, Object>> ack = publisher.sendAsync(record);
       if (record.value() instanceof TileFeatures f) {
+        // in the shared-memory store (ADR 0011): the notice goes at once, the maps cross no socket
+        FeatureRef file = sharedStore == null ? null : sharedStore.write(f);
+        if (file != null) {
+          acks.add(publisher.sendAsync(notice(f, file, clock.millis())));
+          continue;
+        }
         // serialized now: keep only what the notice needs (the maps may lie in a slot)
+        stored.add(publisher.sendAsync(record));
         features.add(FeatureRecords.withoutMaps(f));
-        stored.add(ack);
       } else {
-        acks.add(ack);
+        acks.add(publisher.sendAsync(record));
       }
     }
     if (!features.isEmpty()) {
@@ -413,16 +425,21 @@ public final class TileEncoder {
     long now = clock.millis();
     for (int i = 0; i < acks.length; i++) {
       TileFeatures f = features.get(i);
-      f =
-          f.toBuilder()
-              .setContext(f.getContext().toBuilder().putTimings(storedTiming, now))
-              .build();
       RecordMetadata at = stored.get(i).join().getRecordMetadata();
-      TileFeatures notice =
-          FeatureRecords.notice(f, FeatureRecords.ref(f, at.topic(), at.partition(), at.offset()));
-      acks[i] = publisher.sendAsync(record(catalog.featureNotices(), notice));
+      acks[i] =
+          publisher.sendAsync(
+              notice(f, FeatureRecords.ref(f, at.topic(), at.partition(), at.offset()), now));
     }
     return CompletableFuture.allOf(acks);
+  }
+
+  /** The notice of {@code f}'s maps stored at {@code at}, stamped {@code encoder.<role>.stored}. */
+  private ProducerRecord<String, Object> notice(TileFeatures f, FeatureRef at, long storedAt) {
+    TileFeatures stamped =
+        f.toBuilder()
+            .setContext(f.getContext().toBuilder().putTimings(storedTiming, storedAt))
+            .build();
+    return record(catalog.featureNotices(), FeatureRecords.notice(stamped, at));
   }
 
   /** Outputs of a batch could not all be published: each request gets a retryable error. */

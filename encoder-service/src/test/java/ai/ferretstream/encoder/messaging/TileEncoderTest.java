@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.inference.ModelSpec;
 import ai.ferretstream.encoder.inference.TritonClient;
@@ -26,6 +27,7 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,6 +44,7 @@ import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.mockito.ArgumentMatchers;
 import org.springframework.kafka.core.KafkaOperations;
 import org.springframework.kafka.support.SendResult;
@@ -64,6 +67,7 @@ class TileEncoderTest {
   private Server server;
   private ManagedChannel channel;
   private TileEncoder encoder;
+  private TritonClient triton;
   private final List<ConsumerRecord<String, Tile>> givenUp = new ArrayList<>();
   private final List<Exception> givenUpBecause = new ArrayList<>();
   private volatile boolean deadLetterBrokerDown;
@@ -81,34 +85,12 @@ class TileEncoderTest {
             .build()
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-    TritonClient triton =
+    triton =
         new TritonClient(
             channel,
             new ModelSpec(FakeEncoderModel.MODEL, "", "pixels", "features", 336, 24),
             Duration.ofSeconds(5));
-    encoder =
-        new TileEncoder(
-            triton,
-            EncoderRole.LOCAL,
-            kafka,
-            catalog,
-            Duration.ofSeconds(1),
-            "encoder-service",
-            Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
-            meters,
-            (record, e) -> {
-              if (deadLetterBrokerDown) {
-                throw new IllegalStateException("dead-letter topic unavailable");
-              }
-              @SuppressWarnings("unchecked")
-              ConsumerRecord<String, Tile> tile = (ConsumerRecord<String, Tile>) record;
-              givenUp.add(tile);
-              givenUpBecause.add(e);
-            },
-            2,
-            Duration.ofMillis(1),
-            cancelled::contains,
-            Runnable::run);
+    encoder = encoder(null);
     when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
         .thenAnswer(
             call -> {
@@ -116,6 +98,32 @@ class TileEncoderTest {
               sent.add(record);
               return CompletableFuture.completedFuture(sendResult(record, sent.size() - 1));
             });
+  }
+
+  private TileEncoder encoder(SharedFeatureStore sharedStore) {
+    return new TileEncoder(
+        triton,
+        EncoderRole.LOCAL,
+        kafka,
+        catalog,
+        Duration.ofSeconds(1),
+        "encoder-service",
+        Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
+        meters,
+        (record, e) -> {
+          if (deadLetterBrokerDown) {
+            throw new IllegalStateException("dead-letter topic unavailable");
+          }
+          @SuppressWarnings("unchecked")
+          ConsumerRecord<String, Tile> tile = (ConsumerRecord<String, Tile>) record;
+          givenUp.add(tile);
+          givenUpBecause.add(e);
+        },
+        2,
+        Duration.ofMillis(1),
+        cancelled::contains,
+        Runnable::run,
+        sharedStore);
   }
 
   @AfterEach
@@ -294,6 +302,54 @@ class TileEncoderTest {
     noticeAcks.forEach(a -> a.complete(null));
     assertThat(processed.acks()).isCompleted();
     assertThat(sentTo("t.ferret.answers")).isEmpty();
+  }
+
+  @Test
+  void writesTheMapsToTheSharedStoreAndPublishesOnlyNoticesNamingTheFiles(@TempDir Path dir)
+      throws Exception {
+    SharedFeatureStore store =
+        new SharedFeatureStore(dir, 1 << 20, Duration.ofMinutes(1), Clock.systemUTC(), meters);
+    encoder = encoder(store);
+
+    TileEncoder.Processed processed =
+        encoder.process(List.of(tile("a", 0, 10, 0), tile("b", 0, 20, 0)));
+
+    assertThat(processed.unsettled()).isEmpty();
+    assertThat(processed.acks()).isCompleted();
+    // no multi-MB record through Kafka: the notices go at once and name the files
+    assertThat(sentTo("t.ferret.features")).isEmpty();
+    List<ProducerRecord<String, Object>> notices = sentTo("t.ferret.feature-notices");
+    assertThat(notices).extracting(ProducerRecord::key).containsExactly("a", "b");
+    TileFeatures first = (TileFeatures) notices.get(0).value();
+    assertThat(first.getFeaturesFp16().isEmpty()).isTrue();
+    assertThat(first.getFeaturesBytes()).isEqualTo(576 * CHANNELS * 2);
+    assertThat(first.getStoredAt().getSharedFile()).startsWith("tf-");
+    assertThat(first.getStoredAt().getTopic()).isEmpty();
+    assertThat(first.getContext().getTimingsMap()).containsEntry("encoder.local.stored", NOW);
+    TileFeatures stored = store.read("a", first.getStoredAt());
+    assertThat(firstFeature(stored, 0)).isEqualTo(10f);
+    assertThat(stored.getFeaturesFp16().size()).isEqualTo(576 * CHANNELS * 2);
+    TileFeatures second = (TileFeatures) notices.get(1).value();
+    assertThat(firstFeature(store.read("b", second.getStoredAt()), 2)).isEqualTo(22f);
+    assertThat(
+            meters.get("ferret.features.shared.writes").tag("outcome", "stored").counter().count())
+        .isEqualTo(2.0);
+  }
+
+  @Test
+  void publishesTheMapsToKafkaWhenTheSharedStoreIsFull(@TempDir Path dir) throws Exception {
+    SharedFeatureStore store =
+        new SharedFeatureStore(dir, 1_000, Duration.ofMinutes(1), Clock.systemUTC(), meters);
+    encoder = encoder(store);
+
+    encoder.process(List.of(tile("a", 0, 10, 0)));
+
+    assertThat(sentFeatures()).hasSize(1);
+    TileFeatures notice = (TileFeatures) sentTo("t.ferret.feature-notices").get(0).value();
+    assertThat(notice.getStoredAt().getTopic()).isEqualTo("t.ferret.features");
+    assertThat(notice.getStoredAt().getSharedFile()).isEmpty();
+    assertThat(meters.get("ferret.features.shared.writes").tag("outcome", "full").counter().count())
+        .isEqualTo(1.0);
   }
 
   @Test

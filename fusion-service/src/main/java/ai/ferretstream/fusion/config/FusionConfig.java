@@ -1,5 +1,7 @@
 package ai.ferretstream.fusion.config;
 
+import ai.ferretstream.boot.features.FeatureReader;
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
@@ -9,11 +11,12 @@ import ai.ferretstream.fusion.domain.FeatureStore;
 import ai.ferretstream.fusion.domain.Fusion;
 import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.fusion.domain.RegionSampler;
-import ai.ferretstream.fusion.messaging.KafkaFeatureStore;
+import ai.ferretstream.fusion.messaging.FeatureReaderStore;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.ConsumerFactory;
@@ -70,9 +73,12 @@ class FusionConfig {
   }
 
   @Bean
-  FeatureStore featureStore(RecordFetcher featureFetcher, MeterRegistry meters) {
-    return new KafkaFeatureStore(
-        featureFetcher,
+  FeatureStore featureStore(
+      RecordFetcher featureFetcher,
+      ObjectProvider<SharedFeatureStore> sharedFeatureStore,
+      MeterRegistry meters) {
+    return new FeatureReaderStore(
+        new FeatureReader(featureFetcher, sharedFeatureStore.getIfAvailable()),
         Timer.builder("ferret.fusion.maps.read")
             .description("Reading back the feature maps a request's notices name")
             .publishPercentiles(0.5, 0.99)

@@ -120,9 +120,7 @@ public final class FeatureJoin {
     }
     if (notice) {
       FeatureRef at = f.getStoredAt();
-      if (at.getTopic().isEmpty()
-          || at.getPartition() < 0
-          || at.getOffset() < 0
+      if (!FeatureRecords.locates(at)
           || at.getKind() != f.getKind()
           || (f.getKind() == TileKind.TILE_KIND_LOCAL && at.getIndex() != f.getIndex())) {
         throw invalid(

@@ -168,6 +168,46 @@ class FusionTest {
     assertThat(fused.getLocalTokenRows()).isEqualTo(2 * P);
   }
 
+  @Test
+  void noticesNamingSharedMemoryFilesAreFusedAndTheFilesNamedOn() throws Exception {
+    JoinBook book = new JoinBook(4, 60_000, 10, 60_000, new OffsetTracker());
+    SourcePartition p = new SourcePartition("n", 0);
+    RequestContext context = TestFeatures.context("s", 0);
+    List<TileFeatures> pieces = new ArrayList<>();
+    pieces.add(TestFeatures.global(context, GRID, P, C));
+    for (int k = 0; k < 6; k++) {
+      pieces.add(TestFeatures.local(context, GRID, k, P, C));
+    }
+    JoinBook.Offer last = null;
+    for (int i = 0; i < pieces.size(); i++) {
+      TileFeatures f = pieces.get(i);
+      last = book.offer(FeatureRecords.notice(f, FeatureRecords.sharedRef(f, "tf-" + i)), p, i, 0);
+    }
+    assertThat(last.status()).isEqualTo(JoinBook.Status.READY);
+
+    FusedContext fused =
+        new Fusion(UpsampleMode.NEAREST, sampler, CLOCK, true, store(pieces, new ArrayList<>()))
+            .fuse(last.join());
+
+    assertThat(fused.getFeatureRefsList())
+        .extracting(FeatureRef::getSharedFile)
+        .containsExactly("tf-0", "tf-1", "tf-2", "tf-3", "tf-4", "tf-5", "tf-6");
+    assertThat(fused.getFeatureRefs(3).getIndex()).isEqualTo(2);
+  }
+
+  @Test
+  void aNoticeNamingBothAFileAndARecordIsRefused() {
+    JoinBook book = new JoinBook(4, 60_000, 10, 60_000, new OffsetTracker());
+    TileFeatures f = TestFeatures.global(TestFeatures.context("b", 0), GRID, P, C);
+    FeatureRef both = FeatureRecords.ref(f, "f", 1, 100).toBuilder().setSharedFile("tf-0").build();
+
+    assertThatThrownBy(
+            () -> book.offer(FeatureRecords.notice(f, both), new SourcePartition("n", 0), 0, 0))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_features"))
+        .hasMessageContaining("at shared-memory:tf-0");
+  }
+
   /** A request with one pixel box. */
   private static RequestContext withOneBox(String requestId) {
     return TestFeatures.context(requestId, 0).toBuilder()

@@ -151,6 +151,8 @@ class Answerer {
       active.end(id, generation);
     }
     sends.await();
+    // the answer is on the broker: a redelivery is a duplicate, nothing reads the maps again
+    imageTokens.release(fused);
   }
 
   private void stream(

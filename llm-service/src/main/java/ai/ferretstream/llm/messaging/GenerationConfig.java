@@ -1,5 +1,7 @@
 package ai.ferretstream.llm.messaging;
 
+import ai.ferretstream.boot.features.FeatureReader;
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.FerretKafka;
 import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
@@ -17,6 +19,7 @@ import java.time.Clock;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ContainerPostProcessor;
@@ -63,9 +66,12 @@ class GenerationConfig {
   }
 
   @Bean
-  ImageTokenSource imageTokenSource(RecordFetcher featureFetcher, MeterRegistry meters) {
+  ImageTokenSource imageTokenSource(
+      RecordFetcher featureFetcher,
+      ObjectProvider<SharedFeatureStore> sharedFeatureStore,
+      MeterRegistry meters) {
     return new ImageTokenSource(
-        featureFetcher,
+        new FeatureReader(featureFetcher, sharedFeatureStore.getIfAvailable()),
         Timer.builder("ferret.llm.tokens.read")
             .description("Reading back and laying out the image tokens a fused context names")
             .publishPercentiles(0.5, 0.99)

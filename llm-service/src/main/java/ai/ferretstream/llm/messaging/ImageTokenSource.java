@@ -1,6 +1,6 @@
 package ai.ferretstream.llm.messaging;
 
-import ai.ferretstream.boot.kafka.RecordFetcher;
+import ai.ferretstream.boot.features.FeatureReader;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.tensor.ImageTokens;
@@ -17,16 +17,16 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The image tokens of a fused context: the ones it carries (by value), or the ones laid out from
- * the feature records it names (by reference), read back from Kafka and checked to belong to the
- * request, in the order and with the shapes the context says.
+ * the feature records it names (by reference), read back from Kafka or the shared-memory feature
+ * store and checked to belong to the request, in the order and with the shapes the context says.
  */
 final class ImageTokenSource {
 
-  private final RecordFetcher fetcher;
+  private final FeatureReader reader;
   private final Timer readTimer;
 
-  ImageTokenSource(RecordFetcher fetcher, Timer readTimer) {
-    this.fetcher = fetcher;
+  ImageTokenSource(FeatureReader reader, Timer readTimer) {
+    this.reader = reader;
     this.readTimer = readTimer;
   }
 
@@ -71,7 +71,7 @@ final class ImageTokenSource {
       }
     }
     List<TileFeatures> records =
-        fetcher.readFeatures(fused.getContext().getRequestId(), fused.getFeatureRefsList());
+        reader.read(fused.getContext().getRequestId(), fused.getFeatureRefsList());
     TileFeatures global = records.get(0);
     List<ByteString> locals = new ArrayList<>(refs - 1);
     for (int k = 1; k < refs; k++) {
@@ -109,6 +109,16 @@ final class ImageTokenSource {
     }
     readTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return tokens;
+  }
+
+  /**
+   * The request of {@code fused} is answered: the shared-memory files it names are removed (its
+   * Kafka records stay until retention removes them).
+   */
+  void release(FusedContext fused) {
+    if (fused.getFeatureRefsCount() > 0) {
+      reader.release(fused.getFeatureRefsList());
+    }
   }
 
   private static PermanentFailure invalid(String message) {

@@ -7,9 +7,9 @@ import ai.ferretstream.proto.v1.TileKind;
 import com.google.protobuf.MessageLite;
 
 /**
- * Feature records by reference: the notice that names a {@code ferret.features} record (ADR 0009),
- * and the check that a record read back by its location is the piece a reader was told it is (ADR
- * 0008).
+ * Feature records by reference: the notice that names a {@code ferret.features} record (ADR 0009)
+ * or a file of the shared-memory feature store (ADR 0011), and the check that a record read back by
+ * its location is the piece a reader was told it is (ADR 0008).
  */
 public final class FeatureRecords {
 
@@ -24,6 +24,31 @@ public final class FeatureRecords {
         .setPartition(partition)
         .setOffset(offset)
         .build();
+  }
+
+  /** Where a record of {@code features} lies in the shared-memory feature store (ADR 0011). */
+  public static FeatureRef sharedRef(TileFeatures features, String file) {
+    return FeatureRef.newBuilder()
+        .setKind(features.getKind())
+        .setIndex(features.getKind() == TileKind.TILE_KIND_GLOBAL ? 0 : features.getIndex())
+        .setSharedFile(file)
+        .build();
+  }
+
+  /** Whether {@code ref} names a file of the shared-memory feature store rather than Kafka. */
+  public static boolean isShared(FeatureRef ref) {
+    return !ref.getSharedFile().isEmpty();
+  }
+
+  /**
+   * Whether {@code ref} names a place: a shared-memory file, or a topic with a partition and offset
+   * (and not both).
+   */
+  public static boolean locates(FeatureRef ref) {
+    if (isShared(ref)) {
+      return ref.getTopic().isEmpty();
+    }
+    return !ref.getTopic().isEmpty() && ref.getPartition() >= 0 && ref.getOffset() >= 0;
   }
 
   /** The notice of a feature record stored at {@code storedAt}: the record less its maps. */
@@ -84,8 +109,11 @@ public final class FeatureRecords {
     return f;
   }
 
-  /** {@code topic-partition@offset}. */
+  /** {@code topic-partition@offset}, or {@code shared-memory:<file>}. */
   public static String where(FeatureRef ref) {
+    if (isShared(ref)) {
+      return "shared-memory:" + ref.getSharedFile();
+    }
     return ref.getTopic() + "-" + ref.getPartition() + "@" + ref.getOffset();
   }
 

@@ -1,6 +1,6 @@
 package ai.ferretstream.fusion.messaging;
 
-import ai.ferretstream.boot.kafka.RecordFetcher;
+import ai.ferretstream.boot.features.FeatureReader;
 import ai.ferretstream.fusion.domain.FeatureStore;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.TileFeatures;
@@ -9,17 +9,17 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Reads the feature records notices name back from {@code ferret.features} by their location (the
- * same {@link RecordFetcher} the llm reads image tokens with), checking that each is the named
- * piece of the request.
+ * Reads the feature records notices name where they lie (back from {@code ferret.features} by their
+ * location, or from the shared-memory feature store) with the same {@link FeatureReader} the llm
+ * reads image tokens with, checking that each is the named piece of the request.
  */
-public final class KafkaFeatureStore implements FeatureStore {
+public final class FeatureReaderStore implements FeatureStore {
 
-  private final RecordFetcher fetcher;
+  private final FeatureReader reader;
   private final Timer readTimer;
 
-  public KafkaFeatureStore(RecordFetcher fetcher, Timer readTimer) {
-    this.fetcher = fetcher;
+  public FeatureReaderStore(FeatureReader reader, Timer readTimer) {
+    this.reader = reader;
     this.readTimer = readTimer;
   }
 
@@ -27,7 +27,7 @@ public final class KafkaFeatureStore implements FeatureStore {
   public List<TileFeatures> read(String requestId, List<FeatureRef> refs)
       throws InterruptedException {
     long start = System.nanoTime();
-    List<TileFeatures> records = fetcher.readFeatures(requestId, refs);
+    List<TileFeatures> records = reader.read(requestId, refs);
     readTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return records;
   }

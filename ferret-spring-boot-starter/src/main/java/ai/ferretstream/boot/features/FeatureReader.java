@@ -1,0 +1,78 @@
+package ai.ferretstream.boot.features;
+
+import ai.ferretstream.boot.kafka.RecordFetcher;
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.FeatureRecords;
+import ai.ferretstream.proto.v1.FeatureRef;
+import ai.ferretstream.proto.v1.TileFeatures;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Reads the feature records that references name, wherever each lies: in Kafka (read back by
+ * location, ADR 0008) or in the host-local shared-memory store (ADR 0011). One request's records
+ * may lie in both (an encoder whose store was full published to Kafka).
+ */
+public final class FeatureReader {
+
+  private final RecordFetcher kafka;
+  private final SharedFeatureStore shared;
+
+  /**
+   * @param kafka reads records back from Kafka
+   * @param shared the shared-memory store, or {@code null} when this service takes no part in one
+   */
+  public FeatureReader(RecordFetcher kafka, SharedFeatureStore shared) {
+    this.kafka = kafka;
+    this.shared = shared;
+  }
+
+  /**
+   * The records {@code refs} name, in the same order, each checked to be the named piece of request
+   * {@code requestId}.
+   *
+   * @throws PermanentFailure {@code invalid_features} for a record that is not the named piece or a
+   *     file this service cannot read, {@code features_expired} for one that is gone
+   * @throws ai.ferretstream.proto.failure.TransientFailure when Kafka did not answer in time
+   */
+  public List<TileFeatures> read(String requestId, List<FeatureRef> refs)
+      throws InterruptedException {
+    TileFeatures[] records = new TileFeatures[refs.size()];
+    List<FeatureRef> inKafka = new ArrayList<>(refs.size());
+    List<Integer> kafkaSlots = new ArrayList<>(refs.size());
+    for (int i = 0; i < refs.size(); i++) {
+      FeatureRef ref = refs.get(i);
+      if (FeatureRecords.isShared(ref)) {
+        if (shared == null) {
+          throw new PermanentFailure(
+              "invalid_features",
+              FeatureRecords.where(ref)
+                  + " lies in a shared-memory feature store, which this service does not read"
+                  + " (ferret.features.shared-memory.enabled is false)");
+        }
+        records[i] = shared.read(requestId, ref);
+      } else {
+        inKafka.add(ref);
+        kafkaSlots.add(i);
+      }
+    }
+    if (!inKafka.isEmpty()) {
+      List<TileFeatures> read = kafka.readFeatures(requestId, inKafka);
+      for (int k = 0; k < read.size(); k++) {
+        records[kafkaSlots.get(k)] = read.get(k);
+      }
+    }
+    return Arrays.asList(records);
+  }
+
+  /**
+   * Removes the shared-memory files among {@code refs}: their request is answered. Records in Kafka
+   * stay until its retention removes them.
+   */
+  public void release(List<FeatureRef> refs) {
+    if (shared != null) {
+      shared.release(refs);
+    }
+  }
+}

@@ -1,0 +1,325 @@
+package ai.ferretstream.boot.features;
+
+import ai.ferretstream.boot.task.PeriodicTask;
+import ai.ferretstream.proto.failure.PermanentFailure;
+import ai.ferretstream.proto.kafka.FeatureRecords;
+import ai.ferretstream.proto.v1.FeatureRef;
+import ai.ferretstream.proto.v1.TileFeatures;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host-local feature store (ADR 0011): feature records as files in a directory of shared memory
+ * ({@code /dev/shm}) that the encoders, fusion and the llm of one host (one {@code ./ferret up}, or
+ * one pod whose containers share a memory volume) all see. An encoder writes a batch's maps there
+ * and publishes only the notices, which name the files; fusion and the llm map the files and copy
+ * the maps out. The multi-MB maps then cross no socket and no broker.
+ *
+ * <p>A file holds the whole {@code TileFeatures} record: its length-prefixed head (the record less
+ * its maps, serialized), then the maps' bytes. A reader checks that it is the named piece of its
+ * request exactly as it checks a Kafka record ({@link FeatureRecords#named}). Files are written
+ * under a random name and only named in a notice once complete.
+ *
+ * <p>Life cycle: the llm removes a request's files once its answer is on the broker ({@link
+ * #release}); files nobody released (a request that failed or expired before the llm, tokens by
+ * value) are removed {@code ttl} after they were written. The store never removes a file a reader
+ * may still need: when it holds {@code maxBytes}, or the file system has no room, {@link #write}
+ * returns {@code null} and the writer publishes the record to Kafka instead. A file that is gone
+ * when it is read ({@code ttl} passed, or the notice came from another host) is {@code
+ * features_expired}, never something else.
+ */
+public final class SharedFeatureStore extends PeriodicTask {
+
+  private static final Logger log = LoggerFactory.getLogger(SharedFeatureStore.class);
+
+  /** The names this store writes and will read or remove: nothing else in the directory. */
+  private static final Pattern NAME = Pattern.compile("tf-[0-9a-f]{32}");
+
+  private final Path directory;
+  private final long maxBytes;
+  private final Duration ttl;
+  private final Clock clock;
+
+  /** Bytes of the files in the directory: recounted by each sweep, kept up by writes between. */
+  private final AtomicLong used = new AtomicLong();
+
+  private final Map<String, Counter> writes = new ConcurrentHashMap<>();
+  private final Counter released;
+  private final Counter expired;
+  private final MeterRegistry meters;
+
+  /**
+   * @param directory where the files lie; created if missing
+   * @param maxBytes most bytes of files the store holds before writers fall back to Kafka
+   * @param ttl how long after its writing an unreleased file is removed; longer than any request
+   *     may take to reach the llm (its deadline, queueing, a redelivery after a crash)
+   * @param clock time source of the sweeps
+   * @param meters metrics registry
+   */
+  public SharedFeatureStore(
+      Path directory, long maxBytes, Duration ttl, Clock clock, MeterRegistry meters) {
+    super("shared-feature-store-sweeper", sweepInterval(ttl));
+    if (maxBytes <= 0) {
+      throw new IllegalArgumentException("maxBytes must be positive: " + maxBytes);
+    }
+    this.directory = directory;
+    this.maxBytes = maxBytes;
+    this.ttl = ttl;
+    this.clock = clock;
+    this.meters = meters;
+    try {
+      Files.createDirectories(directory);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the shared feature store " + directory, e);
+    }
+    Gauge.builder("ferret.features.shared.bytes", used, AtomicLong::get)
+        .description("Bytes of feature files in the shared-memory feature store")
+        .baseUnit("bytes")
+        .register(meters);
+    this.released = removed("released");
+    this.expired = removed("expired");
+    sweep();
+  }
+
+  /** A tenth of the ttl, between 1 and 30 seconds. */
+  private static Duration sweepInterval(Duration ttl) {
+    if (ttl.isNegative() || ttl.isZero()) {
+      throw new IllegalArgumentException("ttl must be positive: " + ttl);
+    }
+    long millis = Math.max(1_000, Math.min(30_000, ttl.toMillis() / 10));
+    return Duration.ofMillis(millis);
+  }
+
+  public Path directory() {
+    return directory;
+  }
+
+  /**
+   * Writes {@code record} (with its maps) to a new file and returns where it lies, or {@code null}
+   * when the store is full or the write failed: the caller then publishes the record to Kafka. The
+   * record is not serialized into a new array: its head and its maps are written as they lie.
+   */
+  public FeatureRef write(TileFeatures record) {
+    ByteString maps = record.getFeaturesFp16();
+    byte[] header = header(record);
+    long size = header.length + (long) maps.size();
+    if (used.get() + size > maxBytes) {
+      count("full");
+      return null;
+    }
+    String name = "tf-" + UUID.randomUUID().toString().replace("-", "");
+    Path file = directory.resolve(name);
+    try {
+      if (Files.getFileStore(directory).getUsableSpace() < size) {
+        count("no_space");
+        return null;
+      }
+      try (FileChannel channel =
+          FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        List<ByteBuffer> parts = new ArrayList<>(maps.asReadOnlyByteBufferList());
+        parts.add(0, ByteBuffer.wrap(header));
+        ByteBuffer[] buffers = parts.toArray(ByteBuffer[]::new);
+        long left = size;
+        while (left > 0) {
+          left -= channel.write(buffers);
+        }
+      }
+    } catch (IOException e) {
+      count("failed");
+      log.warn("could not write a feature file to {}: {}", directory, e.toString());
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException ignored) {
+        // the sweep removes it
+      }
+      return null;
+    }
+    used.addAndGet(size);
+    count("stored");
+    return FeatureRecords.sharedRef(record, name);
+  }
+
+  /**
+   * The record {@code ref} names (the file mapped, its maps copied out once), checked to be the
+   * named piece of request {@code requestId}.
+   *
+   * @throws PermanentFailure {@code features_expired} when the file is gone, {@code
+   *     invalid_features} when the name is not one of this store's or the file is not the piece
+   */
+  public TileFeatures read(String requestId, FeatureRef ref) {
+    Path file = file(ref);
+    MappedByteBuffer mapped;
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
+    } catch (NoSuchFileException e) {
+      throw new PermanentFailure(
+          "features_expired",
+          "the feature file "
+              + ref.getSharedFile()
+              + " is not in the shared-memory feature store "
+              + directory
+              + ": removed after "
+              + ttl
+              + ", or written on another host");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the feature file " + file, e);
+    }
+    TileFeatures value;
+    try {
+      value = parse(mapped);
+    } catch (IOException | RuntimeException e) {
+      throw new PermanentFailure(
+          "invalid_features",
+          "the feature file "
+              + ref.getSharedFile()
+              + " is not a feature record: "
+              + e.getMessage());
+    }
+    return FeatureRecords.named(value, ref, requestId);
+  }
+
+  /** Removes the files among {@code refs} (those of a finished request); others are ignored. */
+  public void release(List<FeatureRef> refs) {
+    for (FeatureRef ref : refs) {
+      if (FeatureRecords.isShared(ref) && NAME.matcher(ref.getSharedFile()).matches()) {
+        remove(directory.resolve(ref.getSharedFile()), released);
+      }
+    }
+  }
+
+  @Override
+  protected void runOnce() {
+    sweep();
+  }
+
+  /** Removes the files older than the ttl and recounts the bytes of the others. */
+  public void sweep() {
+    long oldest = clock.millis() - ttl.toMillis();
+    long total = 0;
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
+      for (Path file : files) {
+        if (!NAME.matcher(file.getFileName().toString()).matches()) {
+          continue;
+        }
+        BasicFileAttributes attributes;
+        try {
+          attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException gone) {
+          continue;
+        }
+        if (attributes.lastModifiedTime().toMillis() < oldest) {
+          remove(file, expired);
+        } else {
+          total += attributes.size();
+        }
+      }
+    } catch (IOException e) {
+      log.warn("could not sweep the shared feature store {}: {}", directory, e.toString());
+      return;
+    }
+    used.set(total);
+  }
+
+  /** Bytes of files in the store, as last counted. */
+  public long usedBytes() {
+    return used.get();
+  }
+
+  private void remove(Path file, Counter reason) {
+    try {
+      long size = Files.size(file);
+      if (Files.deleteIfExists(file)) {
+        used.addAndGet(-size);
+        reason.increment();
+      }
+    } catch (NoSuchFileException gone) {
+      // removed by another reader or sweep
+    } catch (IOException e) {
+      log.warn("could not remove the feature file {}: {}", file, e.toString());
+    }
+  }
+
+  private Path file(FeatureRef ref) {
+    String name = ref.getSharedFile();
+    if (!NAME.matcher(name).matches()) {
+      throw new PermanentFailure(
+          "invalid_features", "'" + name + "' is not the name of a shared-memory feature file");
+    }
+    return directory.resolve(name);
+  }
+
+  /**
+   * A file's head: the length of the record less its maps (4 bytes, big-endian), then that record
+   * serialized; the maps' bytes follow it to the end of the file.
+   */
+  private static byte[] header(TileFeatures record) {
+    byte[] rest = record.toBuilder().clearFeaturesFp16().build().toByteArray();
+    return ByteBuffer.allocate(4 + rest.length).putInt(rest.length).put(rest).array();
+  }
+
+  /**
+   * The record a file holds. The maps are cut out of the mapping rather than parsed: protobuf-java
+   * 4 copies any buffer that is not an array when it wraps or parses one, so they are copied once,
+   * into the heap, here.
+   */
+  private static TileFeatures parse(ByteBuffer file) throws IOException {
+    if (file.remaining() < 4) {
+      throw new IOException("shorter than its head");
+    }
+    int length = file.getInt(0);
+    if (length < 0 || length > file.remaining() - 4) {
+      throw new IOException("its head says " + length + " bytes, it has " + file.remaining());
+    }
+    byte[] rest = new byte[length];
+    file.get(4, rest);
+    TileFeatures head = TileFeatures.parseFrom(rest);
+    ByteBuffer maps = file.slice(4 + length, file.remaining() - 4 - length);
+    return head.toBuilder().setFeaturesFp16(UnsafeByteOperations.unsafeWrap(maps)).build();
+  }
+
+  private void count(String outcome) {
+    writes
+        .computeIfAbsent(
+            outcome,
+            o ->
+                Counter.builder("ferret.features.shared.writes")
+                    .description(
+                        "Feature records offered to the shared-memory store, by outcome (all but"
+                            + " stored went to Kafka)")
+                    .tag("outcome", o)
+                    .register(meters))
+        .increment();
+  }
+
+  private Counter removed(String reason) {
+    return Counter.builder("ferret.features.shared.removed")
+        .description("Feature files removed: released after the answer, or expired after the ttl")
+        .tag("reason", reason)
+        .register(meters);
+  }
+}
