@@ -306,8 +306,22 @@ public final class LocalStack implements AutoCloseable {
   private static final java.util.concurrent.atomic.AtomicInteger STORES =
       new java.util.concurrent.atomic.AtomicInteger();
 
-  /** A directory in shared memory of this stack's own: several stacks may run in one process. */
+  /**
+   * A directory in shared memory of this stack's own (several stacks may run in one process); those
+   * of stacks whose process is gone (killed before it could remove its own) are removed.
+   */
   private static Path sharedFeatureDirectory() {
+    java.util.regex.Pattern owned = java.util.regex.Pattern.compile("ferret-features-(\\d+)-\\d+");
+    try (java.util.stream.Stream<Path> dirs = Files.list(SharedMemory.directory())) {
+      for (Path dir : (Iterable<Path>) dirs::iterator) {
+        java.util.regex.Matcher m = owned.matcher(dir.getFileName().toString());
+        if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
+          deleteTree(dir);
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      log.warn("could not remove feature stores of stopped stacks: {}", e.toString());
+    }
     return SharedMemory.directory()
         .resolve(
             "ferret-features-" + ProcessHandle.current().pid() + "-" + STORES.incrementAndGet());

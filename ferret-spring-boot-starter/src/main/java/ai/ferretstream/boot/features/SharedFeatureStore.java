@@ -65,8 +65,14 @@ public final class SharedFeatureStore extends PeriodicTask {
   private final Duration ttl;
   private final Clock clock;
 
-  /** Bytes of the files in the directory: recounted by each sweep, kept up by writes between. */
+  /**
+   * Bytes of the files in the directory: recounted by each sweep, kept up by this store's writes
+   * and removals between (not by other services').
+   */
   private final AtomicLong used = new AtomicLong();
+
+  private static final long RECOUNT_MILLIS = 100;
+  private volatile long lastCount = System.nanoTime() - RECOUNT_MILLIS * 1_000_000L;
 
   private final Map<String, Counter> writes = new ConcurrentHashMap<>();
   private final Counter released;
@@ -128,7 +134,7 @@ public final class SharedFeatureStore extends PeriodicTask {
     ByteString maps = record.getFeaturesFp16();
     byte[] header = header(record);
     long size = header.length + (long) maps.size();
-    if (used.get() + size > maxBytes) {
+    if (used.get() + size > maxBytes && (!recount() || used.get() + size > maxBytes)) {
       count("full");
       return null;
     }
@@ -217,8 +223,23 @@ public final class SharedFeatureStore extends PeriodicTask {
     sweep();
   }
 
+  /**
+   * Counts the files again, unless that was done in the last {@value #RECOUNT_MILLIS} ms; returns
+   * whether it did. Other services (the llm) remove files, so this store's own count only grows
+   * between sweeps: a writer that finds the store full counts again before it says so.
+   */
+  private boolean recount() {
+    long now = System.nanoTime();
+    if (now - lastCount < RECOUNT_MILLIS * 1_000_000L) {
+      return false;
+    }
+    sweep();
+    return true;
+  }
+
   /** Removes the files older than the ttl and recounts the bytes of the others. */
-  public void sweep() {
+  public synchronized void sweep() {
+    lastCount = System.nanoTime();
     long oldest = clock.millis() - ttl.toMillis();
     long total = 0;
     try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {

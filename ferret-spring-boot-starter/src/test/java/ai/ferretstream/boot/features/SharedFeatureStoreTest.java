@@ -144,6 +144,21 @@ class SharedFeatureStoreTest {
   }
 
   @Test
+  void aWriterCountsAgainBeforeSayingFullWhenAnotherServiceRemovedFiles() throws Exception {
+    SharedFeatureStore encoder = store(25_000);
+    SharedFeatureStore llm = store(25_000);
+    FeatureRef first = encoder.write(record("r", 0, 10_000));
+    encoder.write(record("r", 1, 10_000));
+
+    // the llm answered the request and removed its files: the encoder's own count still has them
+    llm.release(List.of(first));
+    Thread.sleep(150);
+
+    assertThat(encoder.write(record("s", 0, 10_000))).isNotNull();
+    assertThat(files()).isEqualTo(2);
+  }
+
+  @Test
   void theSweepRemovesFilesOlderThanTheTtlAndRecountsTheRest() throws Exception {
     SharedFeatureStore store = store(1 << 20);
     FeatureRef old = store.write(record("r", 0, 1_000));

@@ -22,8 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The system shared-memory regions clients registered with a server (Triton's {@code
  * system_shared_memory} extension), for our inference server and the tests' fake models: each is a
  * window of a shared-memory object on this host, mapped once at registration. A tensor placed in a
- * region is read from the mapping without a copy, and an output requested into a region is written
- * there instead of into the response.
+ * region is read from the mapping (one copy into the heap: see {@link Placement#read}), and an
+ * output requested into a region is written there instead of into the response.
  *
  * <p>As in Triton, the client owns the object: it creates it before registering and removes it
  * after unregistering; the server only maps it. A region stays mapped while registered, so a
@@ -47,7 +47,10 @@ public final class SharedMemoryRegions {
   /** Where a tensor lies: a region, an offset in it and a byte count. */
   public record Placement(Region region, long offset, long byteSize) {
 
-    /** The tensor's bytes, a view of the mapping. */
+    /**
+     * The tensor's bytes, copied out of the mapping once: protobuf-java 4 copies a buffer that is
+     * not backed by an array when it wraps one (ADR 0010's amendment).
+     */
     public ByteString read() {
       return UnsafeByteOperations.unsafeWrap(slice());
     }
