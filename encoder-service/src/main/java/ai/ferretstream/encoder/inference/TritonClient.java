@@ -19,7 +19,6 @@ import ai.ferretstream.proto.triton.SharedMemory;
 import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.triton.TritonMethods;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
@@ -171,7 +170,7 @@ public final class TritonClient {
             .build();
     ModelInferResponse response = call(request, requestIds, null);
     int index = outputIndex(response, batch);
-    return split(response.getRawOutputContents(index), response.getOutputs(index), batch, null);
+    return split(response.getRawOutputContents(index), response.getOutputs(index), batch);
   }
 
   /**
@@ -200,15 +199,16 @@ public final class TritonClient {
     InferOutputTensor output = response.getOutputs(index);
     if (!output.containsParameters(SharedMemory.REGION)) {
       // a server may answer in the message although asked otherwise
-      return split(response.getRawOutputContents(index), output, batch, null);
+      return split(response.getRawOutputContents(index), output, batch);
     }
     long bytes = output.getParametersOrThrow(SharedMemory.BYTE_SIZE).getInt64Param();
     if (bytes < 0 || bytes > out) {
       throw badOutput(
           "output '" + output.getName() + "' of " + bytes + " bytes in a window of " + out);
     }
-    ByteString features = UnsafeByteOperations.unsafeWrap(slot.window(outAt, (int) bytes));
-    return split(features, output, batch, slot);
+    int c = checkOutput(output, batch, bytes);
+    return EncodedBatch.inSlot(
+        c, batch, (int) (bytes / batch), slot.window(outAt, (int) bytes), slot);
   }
 
   /** A slot for a batch, when shared memory is on, the channel count known and a slot free. */
@@ -294,8 +294,23 @@ public final class TritonClient {
     return index;
   }
 
-  private EncodedBatch split(
-      ByteString raw, InferOutputTensor output, int batch, SharedMemoryPool.Lease slot) {
+  /** Splits features that lie in the response per tile. */
+  private EncodedBatch split(ByteString raw, InferOutputTensor output, int batch) {
+    int c = checkOutput(output, batch, raw.size());
+    long perTile = raw.size() / batch;
+    List<ByteString> features = new ArrayList<>(batch);
+    for (int b = 0; b < batch; b++) {
+      // substring shares the response's bytes
+      features.add(raw.substring((int) (b * perTile), (int) ((b + 1) * perTile)));
+    }
+    return new EncodedBatch(c, features);
+  }
+
+  /**
+   * Checks the output's datatype, shape and byte count against the batch; returns its channel count
+   * C and remembers it.
+   */
+  private int checkOutput(InferOutputTensor output, int batch, long bytes) {
     if (!output.getDatatype().equals("FP16")) {
       throw badOutput(
           "output '" + output.getName() + "' is " + output.getDatatype() + ", not FP16");
@@ -319,24 +334,19 @@ public final class TritonClient {
     }
     int c = (int) (long) shape.get(2);
     long perTile = (long) model.patches() * c * 2;
-    if (raw.size() != perTile * batch) {
+    if (bytes != perTile * batch) {
       throw badOutput(
           "output '"
               + output.getName()
               + "' has "
-              + raw.size()
+              + bytes
               + " bytes, expected "
               + perTile * batch
               + " for shape "
               + shape);
     }
     channels = c;
-    List<ByteString> features = new ArrayList<>(batch);
-    for (int b = 0; b < batch; b++) {
-      // substring shares the response's (or the slot's) bytes
-      features.add(raw.substring((int) (b * perTile), (int) ((b + 1) * perTile)));
-    }
-    return new EncodedBatch(c, features, slot);
+    return c;
   }
 
   private PermanentFailure badOutput(String detail) {

@@ -386,13 +386,7 @@ public final class TileEncoder {
     List<TileFeatures> features = new ArrayList<>(out.size());
     List<CompletableFuture<SendResult<String, Object>>> stored = new ArrayList<>(out.size());
     for (ProducerRecord<String, Object> record : out) {
-      if (record.value() instanceof TileFeatures f) {
-        // in the shared-memory store (ADR 0011): the notice goes at once, the maps cross no socket
-        FeatureRef file = sharedStore == null ? null : sharedStore.write(f);
-        if (file != null) {
-          acks.add(publisher.sendAsync(notice(f, file, clock.millis())));
-          continue;
-        }
+      if (record.value() instanceof TileFeatures f && !FeatureRecords.isNotice(f)) {
         // serialized now: keep only what the notice needs (the maps may lie in a slot)
         stored.add(publisher.sendAsync(record));
         features.add(FeatureRecords.withoutMaps(f));
@@ -499,7 +493,7 @@ public final class TileEncoder {
     for (int i = 0; i < records.size(); i++) {
       Tile tile = records.get(i).value();
       RequestContext context = tile.getContext().toBuilder().putTimings(doneTiming, done).build();
-      TileFeatures features =
+      TileFeatures head =
           TileFeatures.newBuilder()
               .setContext(context)
               .setKind(tile.getKind())
@@ -510,9 +504,18 @@ public final class TileEncoder {
               .setPatchRows(triton.model().patchGrid())
               .setPatchCols(triton.model().patchGrid())
               .setChannels(encoded.channels())
-              .setFeaturesFp16(encoded.features().get(i))
               .build();
-      out.add(record(catalog.features(), features));
+      // in the shared-memory store (ADR 0011), written from the slot: the notice goes at once,
+      // the maps cross no socket
+      java.nio.ByteBuffer maps = encoded.map(i);
+      FeatureRef file = sharedStore == null ? null : sharedStore.write(head, maps);
+      if (file != null) {
+        TileFeatures written = head.toBuilder().setFeaturesBytes(maps.remaining()).build();
+        out.add(notice(written, file, clock.millis()));
+      } else {
+        TileFeatures features = head.toBuilder().setFeaturesFp16(encoded.features().get(i)).build();
+        out.add(record(catalog.features(), features));
+      }
     }
   }
 

@@ -204,6 +204,13 @@ class TritonClientTest {
             assertThat(second[p * CHANNELS + c]).isEqualTo((p % 251) + c);
           }
         }
+        // for a writer that takes buffers: a view of the slot itself, no copy
+        java.nio.ByteBuffer map = batch.map(1);
+        assertThat(map.isDirect()).isTrue();
+        assertThat(map.remaining()).isEqualTo(576 * CHANNELS * 2);
+        byte[] viewed = new byte[map.remaining()];
+        map.get(viewed);
+        assertThat(viewed).isEqualTo(batch.features().get(1).toByteArray());
       }
       ModelInferRequest sent = fake.calls().get(fake.calls().size() - 1);
       assertThat(sent.getRawInputContentsCount()).isZero();

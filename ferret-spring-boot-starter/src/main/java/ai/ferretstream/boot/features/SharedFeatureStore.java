@@ -5,7 +5,6 @@ import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.TileFeatures;
-import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -131,9 +130,28 @@ public final class SharedFeatureStore extends PeriodicTask {
    * record is not serialized into a new array: its head and its maps are written as they lie.
    */
   public FeatureRef write(TileFeatures record) {
-    ByteString maps = record.getFeaturesFp16();
-    byte[] header = header(record);
-    long size = header.length + (long) maps.size();
+    return write(
+        record.toBuilder().clearFeaturesFp16().build(),
+        record.getFeaturesFp16().asReadOnlyByteBufferList());
+  }
+
+  /**
+   * As {@link #write(TileFeatures)}, for maps that lie in a buffer (a shared-memory slot): {@code
+   * head} is the record without its maps, {@code maps} its FP16 bytes, written from where they lie.
+   */
+  public FeatureRef write(TileFeatures head, ByteBuffer maps) {
+    if (!head.getFeaturesFp16().isEmpty()) {
+      throw new IllegalArgumentException("the head of a record carries its maps already");
+    }
+    return write(head, List.of(maps.duplicate()));
+  }
+
+  private FeatureRef write(TileFeatures head, List<ByteBuffer> maps) {
+    byte[] header = header(head);
+    long size = header.length;
+    for (ByteBuffer part : maps) {
+      size += part.remaining();
+    }
     if (used.get() + size > maxBytes && (!recount() || used.get() + size > maxBytes)) {
       count("full");
       return null;
@@ -147,8 +165,9 @@ public final class SharedFeatureStore extends PeriodicTask {
       }
       try (FileChannel channel =
           FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        List<ByteBuffer> parts = new ArrayList<>(maps.asReadOnlyByteBufferList());
-        parts.add(0, ByteBuffer.wrap(header));
+        List<ByteBuffer> parts = new ArrayList<>(maps.size() + 1);
+        parts.add(ByteBuffer.wrap(header));
+        parts.addAll(maps);
         ByteBuffer[] buffers = parts.toArray(ByteBuffer[]::new);
         long left = size;
         while (left > 0) {
@@ -167,7 +186,7 @@ public final class SharedFeatureStore extends PeriodicTask {
     }
     used.addAndGet(size);
     count("stored");
-    return FeatureRecords.sharedRef(record, name);
+    return FeatureRecords.sharedRef(head, name);
   }
 
   /**
@@ -298,8 +317,8 @@ public final class SharedFeatureStore extends PeriodicTask {
    * A file's head: the length of the record less its maps (4 bytes, big-endian), then that record
    * serialized; the maps' bytes follow it to the end of the file.
    */
-  private static byte[] header(TileFeatures record) {
-    byte[] rest = record.toBuilder().clearFeaturesFp16().build().toByteArray();
+  private static byte[] header(TileFeatures head) {
+    byte[] rest = head.toByteArray();
     return ByteBuffer.allocate(4 + rest.length).putInt(rest.length).put(rest).array();
   }
 
