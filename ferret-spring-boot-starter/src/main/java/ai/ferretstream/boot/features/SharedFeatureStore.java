@@ -20,11 +20,14 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -55,6 +58,20 @@ import org.slf4j.LoggerFactory;
 public final class SharedFeatureStore extends PeriodicTask {
 
   private static final Logger log = LoggerFactory.getLogger(SharedFeatureStore.class);
+
+  /**
+   * Files and the directory this store creates are its user's alone (the services of a pipeline run
+   * as one user): the maps describe users' images.
+   */
+  private static final boolean POSIX =
+      java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+
+  private static final Set<PosixFilePermission> OWNER_FILE =
+      PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> OWNER_DIRECTORY =
+      PosixFilePermissions.fromString("rwx------");
+  private static final Set<StandardOpenOption> CREATE =
+      Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
 
   /** The names this store writes and will read or remove: nothing else in the directory. */
   private static final Pattern NAME = Pattern.compile("tf-[0-9a-f]{32}");
@@ -98,7 +115,11 @@ public final class SharedFeatureStore extends PeriodicTask {
     this.clock = clock;
     this.meters = meters;
     try {
-      Files.createDirectories(directory);
+      if (POSIX) {
+        Files.createDirectories(directory, PosixFilePermissions.asFileAttribute(OWNER_DIRECTORY));
+      } else {
+        Files.createDirectories(directory);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the shared feature store " + directory, e);
     }
@@ -164,7 +185,9 @@ public final class SharedFeatureStore extends PeriodicTask {
         return null;
       }
       try (FileChannel channel =
-          FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          POSIX
+              ? FileChannel.open(file, CREATE, PosixFilePermissions.asFileAttribute(OWNER_FILE))
+              : FileChannel.open(file, CREATE)) {
         List<ByteBuffer> parts = new ArrayList<>(maps.size() + 1);
         parts.add(ByteBuffer.wrap(header));
         parts.addAll(maps);

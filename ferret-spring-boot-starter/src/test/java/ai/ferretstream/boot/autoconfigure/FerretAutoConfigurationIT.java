@@ -2,6 +2,7 @@ package ai.ferretstream.boot.autoconfigure;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.FerretListeners;
@@ -11,6 +12,7 @@ import ai.ferretstream.boot.kafka.TopicLimitsVerifier;
 import ai.ferretstream.proto.kafka.KafkaLimits;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import io.grpc.ManagedChannel;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -19,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -58,6 +61,7 @@ class FerretAutoConfigurationIT {
             AutoConfigurations.of(
                 FerretKafkaAutoConfiguration.class,
                 FerretInferenceAutoConfiguration.class,
+                FerretFeaturesAutoConfiguration.class,
                 KafkaAutoConfiguration.class))
         .withPropertyValues(
             "spring.application.name=test-service",
@@ -123,6 +127,24 @@ class FerretAutoConfigurationIT {
               assertThat(context).hasSingleBean(ManagedChannel.class);
               assertThat(context.getBean(ManagedChannel.class).authority())
                   .isEqualTo("localhost:8001");
+            });
+  }
+
+  @Test
+  void theSharedFeatureStoreIsOffByDefaultAndTakesItsDirectory(@TempDir Path directory) {
+    runner().run(context -> assertThat(context).doesNotHaveBean(SharedFeatureStore.class));
+    runner()
+        .withPropertyValues(
+            "ferret.features.shared-memory.enabled=true",
+            "ferret.features.shared-memory.directory=" + directory.resolve("store"),
+            "ferret.features.shared-memory.ttl=2m")
+        .run(
+            context -> {
+              SharedFeatureStore store = context.getBean(SharedFeatureStore.class);
+              assertThat(store.directory()).isEqualTo(directory.resolve("store"));
+              assertThat(directory.resolve("store")).isDirectory();
+              // its sweeper runs with the context
+              assertThat(store.isRunning()).isTrue();
             });
   }
 

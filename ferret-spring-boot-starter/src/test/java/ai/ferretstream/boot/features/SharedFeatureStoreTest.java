@@ -67,6 +67,11 @@ class SharedFeatureStoreTest {
     FeatureRef ref = store.write(written);
 
     assertThat(ref.getSharedFile()).matches("tf-[0-9a-f]{32}");
+    // the maps describe a user's image: the file is the service user's alone
+    assertThat(
+            java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(directory.resolve(ref.getSharedFile()))))
+        .isEqualTo("rw-------");
     assertThat(ref.getKind()).isEqualTo(TileKind.TILE_KIND_LOCAL);
     assertThat(ref.getIndex()).isEqualTo(2);
     TileFeatures read = store.read("r", ref);
