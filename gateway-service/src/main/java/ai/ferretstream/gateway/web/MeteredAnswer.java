@@ -14,9 +14,13 @@ import java.util.concurrent.TimeUnit;
  * ferret_time_per_output_token_seconds} (first → last text over the completion tokens after the
  * first), {@code ferret_e2e_request_latency_seconds} and {@code
  * ferret_request_success_total{finished_reason}} (or {@code ferret_request_failure_total{code}}),
- * around the sink that answers the client.
+ * around the sink that answers the client; stamps {@value #ANSWERED} into the timings of the last
+ * event, so that {@code ferret_timings} shows the way back from the llm too.
  */
 final class MeteredAnswer implements AnswerSink {
+
+  /** The {@code ferret_timings} key of the moment the gateway received a request's last event. */
+  static final String ANSWERED = "gateway.answered";
 
   private static final Duration[] LATENCY_BUCKETS = {
     Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
@@ -52,6 +56,13 @@ final class MeteredAnswer implements AnswerSink {
 
   @Override
   public void end(AnswerEvent event) {
+    if (event.hasDone()) {
+      // the last stage timing: the answer is back at the gateway (the llm stamped llm.done)
+      event =
+          event.toBuilder()
+              .setDone(event.getDone().toBuilder().putTimings(ANSWERED, System.currentTimeMillis()))
+              .build();
+    }
     long now = System.nanoTime();
     timer("ferret.e2e.request.latency", "Time from accepting a request to its last event")
         .record(now - acceptedNanos, TimeUnit.NANOSECONDS);
