@@ -48,11 +48,13 @@ import org.springframework.kafka.support.serializer.SerializationUtils;
  * publishes one {@code TileFeatures} per tile to {@code ferret.features} without waiting for the
  * broker; once the broker has acknowledged a batch's feature records, one small notice per record
  * (the record less its maps, with where it lies) goes to {@code ferret.feature-notices}, which is
- * what fusion joins on (ADR 0009). {@link #process} returns once the feature sends are queued, with
- * a future of the notices' acknowledgements, so the worker can start the next batch (the next model
- * call) meanwhile. It runs on the {@link EncodingPipeline}'s workers, off the Kafka consumer
- * thread, so it settles every tile itself — published, dropped as expired, or given up — instead of
- * throwing:
+ * what fusion joins on (ADR 0009). With the host-local shared-memory feature store (ADR 0011), a
+ * tile's maps are written there instead, straight from the batch's slot, and its notice, naming the
+ * file, goes at once; a map the store cannot take goes to Kafka as above. {@link #process} returns
+ * once the feature sends are queued, with a future of the notices' acknowledgements, so the worker
+ * can start the next batch (the next model call) meanwhile. It runs on the {@link
+ * EncodingPipeline}'s workers, off the Kafka consumer thread, so it settles every tile itself —
+ * published, dropped as expired, or given up — instead of throwing:
  *
  * <ul>
  *   <li>expired tiles are not encoded; their request gets one {@code deadline_exceeded} event;

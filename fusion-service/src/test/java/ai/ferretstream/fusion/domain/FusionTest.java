@@ -121,6 +121,16 @@ class FusionTest {
 
   /** A join of notices naming the test features as records 100.. of "f" partition 1. */
   private FeatureJoin noticeJoin(RequestContext context, List<TileFeatures> stored) {
+    return noticeJoin(context, stored, (f, i) -> FeatureRecords.ref(f, "f", 1, 100 + i));
+  }
+
+  /**
+   * A join of notices naming the test features (the i-th, in token order, where {@code at} says).
+   */
+  private FeatureJoin noticeJoin(
+      RequestContext context,
+      List<TileFeatures> stored,
+      java.util.function.BiFunction<TileFeatures, Integer, FeatureRef> at) {
     JoinBook book = new JoinBook(4, 60_000, 10, 60_000, new OffsetTracker());
     SourcePartition p = new SourcePartition("n", 0);
     stored.add(TestFeatures.global(context, GRID, P, C));
@@ -130,7 +140,7 @@ class FusionTest {
     JoinBook.Offer last = null;
     for (int i = 0; i < stored.size(); i++) {
       TileFeatures f = stored.get(i);
-      last = book.offer(FeatureRecords.notice(f, FeatureRecords.ref(f, "f", 1, 100 + i)), p, i, 0);
+      last = book.offer(FeatureRecords.notice(f, at.apply(f, i)), p, i, 0);
     }
     assertThat(last.status()).isEqualTo(JoinBook.Status.READY);
     return last.join();
@@ -170,24 +180,14 @@ class FusionTest {
 
   @Test
   void noticesNamingSharedMemoryFilesAreFusedAndTheFilesNamedOn() throws Exception {
-    JoinBook book = new JoinBook(4, 60_000, 10, 60_000, new OffsetTracker());
-    SourcePartition p = new SourcePartition("n", 0);
-    RequestContext context = TestFeatures.context("s", 0);
     List<TileFeatures> pieces = new ArrayList<>();
-    pieces.add(TestFeatures.global(context, GRID, P, C));
-    for (int k = 0; k < 6; k++) {
-      pieces.add(TestFeatures.local(context, GRID, k, P, C));
-    }
-    JoinBook.Offer last = null;
-    for (int i = 0; i < pieces.size(); i++) {
-      TileFeatures f = pieces.get(i);
-      last = book.offer(FeatureRecords.notice(f, FeatureRecords.sharedRef(f, "tf-" + i)), p, i, 0);
-    }
-    assertThat(last.status()).isEqualTo(JoinBook.Status.READY);
+    FeatureJoin join =
+        noticeJoin(
+            TestFeatures.context("s", 0), pieces, (f, i) -> FeatureRecords.sharedRef(f, "tf-" + i));
 
     FusedContext fused =
         new Fusion(UpsampleMode.NEAREST, sampler, CLOCK, true, store(pieces, new ArrayList<>()))
-            .fuse(last.join());
+            .fuse(join);
 
     assertThat(fused.getFeatureRefsList())
         .extracting(FeatureRef::getSharedFile)
