@@ -3,6 +3,7 @@ package ai.ferretstream.llm.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.llm.LlmApplication;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.tensor.TensorCodec;
@@ -24,6 +25,7 @@ import io.grpc.ServerInterceptors;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +58,9 @@ import org.springframework.kafka.test.utils.ContainerTestUtils;
     properties = {
       "spring.config.name=llm-service",
       "spring.kafka.bootstrap-servers=${spring.embedded.kafka.brokers}",
-      "ferret.kafka.retries=0"
+      "ferret.kafka.retries=0",
+      "ferret.features.shared-memory.enabled=true",
+      "ferret.features.shared-memory.directory=target/llm-it-feature-store"
     })
 @EmbeddedKafka(brokerPropertiesLocation = EmbeddedBrokers.LARGE_RECORDS)
 class LlmIT {
@@ -94,6 +98,7 @@ class LlmIT {
   @Autowired private FakeLlm fake;
   @Autowired private EmbeddedKafkaBroker broker;
   @Autowired private KafkaListenerEndpointRegistry registry;
+  @Autowired private SharedFeatureStore sharedStore;
 
   private static KafkaConsumer<String, byte[]> answers;
   private static final List<AnswerEvent> received = new ArrayList<>();
@@ -177,22 +182,7 @@ class LlmIT {
   private FeatureRef feature(
       String requestId, TileKind kind, int index, int patchesRows, int patchesCols, float base)
       throws Exception {
-    float[] values = new float[patchesRows * patchesCols * CHANNELS];
-    for (int i = 0; i < values.length; i++) {
-      values[i] = base + (i % 97) / 128f;
-    }
-    TileFeatures f =
-        TileFeatures.newBuilder()
-            .setContext(RequestContext.newBuilder().setRequestId(requestId))
-            .setKind(kind)
-            .setIndex(index)
-            .setLocalCount(2)
-            .setLayout(LAYOUT)
-            .setPatchRows(patchesRows)
-            .setPatchCols(patchesCols)
-            .setChannels(CHANNELS)
-            .setFeaturesFp16(ByteString.copyFrom(TensorCodec.floatsToFp16(values)))
-            .build();
+    TileFeatures f = featureRecord(requestId, kind, index, patchesRows, patchesCols, base);
     RecordMetadata m =
         template
             .send(new ProducerRecord<>(catalog.features(), requestId, f))
@@ -204,6 +194,26 @@ class LlmIT {
         .setTopic(m.topic())
         .setPartition(m.partition())
         .setOffset(m.offset())
+        .build();
+  }
+
+  /** A feature record whose values start at {@code base}. */
+  private static TileFeatures featureRecord(
+      String requestId, TileKind kind, int index, int patchesRows, int patchesCols, float base) {
+    float[] values = new float[patchesRows * patchesCols * CHANNELS];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = base + (i % 97) / 128f;
+    }
+    return TileFeatures.newBuilder()
+        .setContext(RequestContext.newBuilder().setRequestId(requestId))
+        .setKind(kind)
+        .setIndex(index)
+        .setLocalCount(2)
+        .setLayout(LAYOUT)
+        .setPatchRows(patchesRows)
+        .setPatchCols(patchesCols)
+        .setChannels(CHANNELS)
+        .setFeaturesFp16(ByteString.copyFrom(TensorCodec.floatsToFp16(values)))
         .build();
   }
 
@@ -257,6 +267,38 @@ class LlmIT {
         .isEqualTo(
             TensorCodec.fp16ToFloats(
                 TensorCodec.floatsToFp16(new float[] {1f + (24 * CHANNELS % 97) / 128f}))[0]);
+  }
+
+  @Test
+  void imageTokensInSharedMemoryFilesAreReadAndTheFilesRemovedOnceAnswered() throws Exception {
+    // the global map in Kafka, the local maps in the shared-memory store (a store that was full
+    // for the global map's turn): one request's references may name both
+    FeatureRef global = feature("llm-shm", TileKind.TILE_KIND_GLOBAL, 0, 24, 24, 0f);
+    FeatureRef left =
+        sharedStore.write(featureRecord("llm-shm", TileKind.TILE_KIND_LOCAL, 0, 24, 24, 1f));
+    FeatureRef right =
+        sharedStore.write(featureRecord("llm-shm", TileKind.TILE_KIND_LOCAL, 1, 24, 24, 2f));
+    Path leftFile = sharedStore.directory().resolve(left.getSharedFile());
+    assertThat(leftFile).exists();
+    publishByReference("llm-shm", List.of(global, left, right));
+
+    List<AnswerEvent> events = awaitEnd("llm-shm");
+    assertThat(events.get(events.size() - 1).hasDone()).isTrue();
+    FakeLlm.Call call =
+        fake.calls().stream().filter(c -> c.request().getId().equals("llm-shm")).findFirst().get();
+    float[] t = TensorCodec.fp16ToFloats(call.request().getRawInputContents(1).toByteArray());
+    int merged = 576 * CHANNELS;
+    assertThat(t[0]).isEqualTo(0f);
+    assertThat(t[merged]).isEqualTo(1f);
+    assertThat(t[merged + 24 * CHANNELS]).isEqualTo(2f);
+    // answered: nothing reads the maps again
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(leftFile).doesNotExist();
+              assertThat(sharedStore.directory().resolve(right.getSharedFile())).doesNotExist();
+            });
   }
 
   @Test
