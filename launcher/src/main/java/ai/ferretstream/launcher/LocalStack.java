@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import org.springframework.util.FileSystemUtils;
 
 /**
  * The whole Ferret Stream stack in this JVM: an in-process KRaft broker, the inference server with
@@ -230,67 +231,51 @@ public final class LocalStack implements AutoCloseable {
             // shutdown hook that stops logging before close() has stopped everything
             "--logging.include-application-name=false",
             "--logging.register-shutdown-hook=false");
-    // the services that call models (the tiler and the gateway get no inference channel)
-    String inferenceTarget = "--ferret.inference.target=localhost:" + grpcPort;
-    // the server is in this process: tensors can pass through shared memory (a slot holds a
-    // batch of 16 tiles with their features, H_a or the image tokens of a large grid)
-    String sharedMemory = "--ferret.inference.shared-memory.enabled=" + options.sharedMemory;
     // the feature maps through a store of this stack's own in shared memory (ADR 0011), removed
     // when the stack stops (after the services, which are stopped first)
     featureDirectory = sharedFeatureDirectory();
     if (options.sharedFeatures) {
-      started.push(stoppable("shared feature store", () -> deleteTree(featureDirectory)));
+      started.push(
+          stoppable(
+              "shared feature store", () -> FileSystemUtils.deleteRecursively(featureDirectory)));
     }
-    String[] sharedFeatures = {
-      "--ferret.features.shared-memory.enabled=" + options.sharedFeatures,
-      "--ferret.features.shared-memory.directory=" + featureDirectory
-    };
+    // the services that call models: the server is in this process, so tensors can pass through
+    // shared memory (a slot holds a batch of 16 tiles with their features, H_a or the image
+    // tokens of a large grid), and the feature maps through the store
+    List<String> callingModels = new ArrayList<>(common);
+    callingModels.addAll(
+        List.of(
+            "--server.port=0",
+            "--ferret.inference.target=localhost:" + grpcPort,
+            "--ferret.inference.shared-memory.enabled=" + options.sharedMemory,
+            "--ferret.features.shared-memory.enabled=" + options.sharedFeatures,
+            "--ferret.features.shared-memory.directory=" + featureDirectory));
     run("tiler-service", TilerApplication::builder, common, "--server.port=0");
     run(
         "encoder-service (global)",
         EncoderApplication::builder,
-        common,
-        "--server.port=0",
-        inferenceTarget,
-        sharedMemory,
+        callingModels,
         "--ferret.inference.shared-memory.slots=2",
         "--ferret.inference.shared-memory.slot-size=32MB",
-        "--ferret.encoder.role=global",
-        sharedFeatures[0],
-        sharedFeatures[1]);
+        "--ferret.encoder.role=global");
     run(
         "encoder-service (local)",
         EncoderApplication::builder,
-        common,
-        "--server.port=0",
-        inferenceTarget,
-        sharedMemory,
+        callingModels,
         "--ferret.inference.shared-memory.slots=4",
         "--ferret.inference.shared-memory.slot-size=32MB",
-        "--ferret.encoder.role=local",
-        sharedFeatures[0],
-        sharedFeatures[1]);
+        "--ferret.encoder.role=local");
     run(
         "fusion-service",
         FusionApplication::builder,
-        common,
-        "--server.port=0",
-        inferenceTarget,
-        sharedMemory,
+        callingModels,
         "--ferret.inference.shared-memory.slots=2",
-        "--ferret.inference.shared-memory.slot-size=32MB",
-        sharedFeatures[0],
-        sharedFeatures[1]);
+        "--ferret.inference.shared-memory.slot-size=32MB");
     run(
         "llm-service",
         LlmApplication::builder,
-        common,
-        "--server.port=0",
-        inferenceTarget,
-        sharedMemory,
-        "--ferret.inference.shared-memory.slots=8",
-        sharedFeatures[0],
-        sharedFeatures[1]);
+        callingModels,
+        "--ferret.inference.shared-memory.slots=8");
     ConfigurableApplicationContext gateway =
         run(
             "gateway-service",
@@ -316,7 +301,7 @@ public final class LocalStack implements AutoCloseable {
       for (Path dir : (Iterable<Path>) dirs::iterator) {
         java.util.regex.Matcher m = owned.matcher(dir.getFileName().toString());
         if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty()) {
-          deleteTree(dir);
+          FileSystemUtils.deleteRecursively(dir);
         }
       }
     } catch (java.io.IOException | RuntimeException e) {
@@ -325,18 +310,6 @@ public final class LocalStack implements AutoCloseable {
     return SharedMemory.directory()
         .resolve(
             "ferret-features-" + ProcessHandle.current().pid() + "-" + STORES.incrementAndGet());
-  }
-
-  private static void deleteTree(Path directory) throws java.io.IOException {
-    if (!Files.isDirectory(directory)) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> files = Files.list(directory)) {
-      for (Path file : (Iterable<Path>) files::iterator) {
-        Files.deleteIfExists(file);
-      }
-    }
-    Files.deleteIfExists(directory);
   }
 
   private ConfigurableApplicationContext run(

@@ -15,7 +15,6 @@ public final class EncodedBatch implements AutoCloseable {
   private final int channels;
   private final int size;
   private final int perTile;
-  private final ByteString raw;
   private final ByteBuffer window;
   private final AutoCloseable slot;
   private List<ByteString> features;
@@ -31,7 +30,6 @@ public final class EncodedBatch implements AutoCloseable {
     this.features = List.copyOf(features);
     this.size = this.features.size();
     this.perTile = size == 0 ? 0 : this.features.get(0).size();
-    this.raw = null;
     this.window = null;
     this.slot = null;
   }
@@ -40,7 +38,6 @@ public final class EncodedBatch implements AutoCloseable {
     this.channels = channels;
     this.size = size;
     this.perTile = perTile;
-    this.raw = null;
     this.window = window.asReadOnlyBuffer();
     this.slot = slot;
   }

@@ -175,9 +175,9 @@ public final class TritonClient {
 
   /**
    * The batch through a shared-memory slot: the tiles are written to its start, the server writes
-   * the features after them, and the features are copied out of the slot once (protobuf-java 4
-   * copies a buffer that is not backed by an array when it wraps one); the slot is held until the
-   * batch is closed.
+   * the features after them. The batch's features are views of the slot (copied out only for a
+   * record that goes to Kafka, see {@link EncodedBatch#features}); the slot is held until the batch
+   * is closed.
    */
   private EncodedBatch encodeShared(
       List<ByteString> tiles, List<String> requestIds, SharedMemoryPool.Lease slot) {

@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -77,6 +78,7 @@ public final class SharedFeatureStore extends PeriodicTask {
   private static final Pattern NAME = Pattern.compile("tf-[0-9a-f]{32}");
 
   private final Path directory;
+  private final FileStore fileStore;
   private final long maxBytes;
   private final Duration ttl;
   private final Clock clock;
@@ -120,6 +122,8 @@ public final class SharedFeatureStore extends PeriodicTask {
       } else {
         Files.createDirectories(directory);
       }
+      // looked up once: finding a path's file store reads the mount table
+      fileStore = Files.getFileStore(directory);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the shared feature store " + directory, e);
     }
@@ -180,7 +184,7 @@ public final class SharedFeatureStore extends PeriodicTask {
     String name = "tf-" + UUID.randomUUID().toString().replace("-", "");
     Path file = directory.resolve(name);
     try {
-      if (Files.getFileStore(directory).getUsableSpace() < size) {
+      if (fileStore.getUsableSpace() < size) {
         count("no_space");
         return null;
       }
