@@ -25,15 +25,16 @@ public final class FerretCli {
       usage: ferret <command> [options]
 
         up   [--port N] [--kafka-port N] [--grpc-port N] [--model-repository DIR] [--partitions N]
-             [--no-shared-memory] [--no-shared-features]
+             [--no-shared-memory] [--no-shared-features] [--no-shared-tiles]
              Runs the whole stack in one process: a Kafka (KRaft) broker, the inference server
              with the dev models, and the tiler, encoders, fusion, llm and gateway services.
              Defaults: gateway 8080, Kafka 9092, gRPC 8001, inference-server/model-repository.
              The encoders', fusion's and the llm's tensors reach the inference server through
              shared memory (Triton's system shared-memory extension), and the encoders' feature
-             maps reach fusion and the llm through a shared-memory store instead of Kafka (only
-             small notices cross the broker). --no-shared-features publishes the maps to Kafka;
-             --no-shared-memory turns both off. Stops on Ctrl-C / SIGTERM.
+             maps reach fusion and the llm, and the tiler's tiles the encoders, through a
+             shared-memory store instead of Kafka (only small records cross the broker).
+             --no-shared-tiles publishes the tiles to Kafka; --no-shared-features the maps and
+             the tiles; --no-shared-memory turns all of it off. Stops on Ctrl-C / SIGTERM.
 
         ask  --image FILE [--url http://localhost:8080] [--no-stream] [--no-grounding]
              [--max-tokens N] [--model NAME] [--api-key KEY] "question"
@@ -118,7 +119,7 @@ public final class FerretCli {
         CliArgs.parse(
             args,
             Set.of("port", "kafka-port", "grpc-port", "model-repository", "partitions"),
-            Set.of("no-shared-memory", "no-shared-features"));
+            Set.of("no-shared-memory", "no-shared-features", "no-shared-tiles"));
     if (!options.positional().isEmpty()) {
       throw new UsageException("up takes no arguments, got " + options.positional());
     }
@@ -130,7 +131,8 @@ public final class FerretCli {
             .partitions(options.positiveInt("partitions", 4))
             .sharedMemory(!options.flag("no-shared-memory"))
             .sharedFeatures(
-                !options.flag("no-shared-memory") && !options.flag("no-shared-features"));
+                !options.flag("no-shared-memory") && !options.flag("no-shared-features"))
+            .sharedTiles(!options.flag("no-shared-tiles"));
     String repo = options.get("model-repository", null);
     if (repo != null) {
       builder.modelRepository(Path.of(repo));

@@ -72,6 +72,7 @@ public final class LocalStack implements AutoCloseable {
     private int partitions = 4;
     private boolean sharedMemory = true;
     private boolean sharedFeatures = true;
+    private boolean sharedTiles = true;
     private Path modelRepository;
     private Duration readyTimeout = Duration.ofMinutes(3);
 
@@ -121,6 +122,16 @@ public final class LocalStack implements AutoCloseable {
      */
     public Builder sharedFeatures(boolean sharedFeatures) {
       this.sharedFeatures = sharedFeatures;
+      return this;
+    }
+
+    /**
+     * Whether the tiler writes the tiles' pixels to that store too, for the encoders to read
+     * (default true; only with {@link #sharedFeatures}), instead of publishing them to the tile
+     * topics (ADR 0012).
+     */
+    public Builder sharedTiles(boolean sharedTiles) {
+      this.sharedTiles = sharedTiles;
       return this;
     }
 
@@ -250,7 +261,15 @@ public final class LocalStack implements AutoCloseable {
             "--ferret.inference.shared-memory.enabled=" + options.sharedMemory,
             "--ferret.features.shared-memory.enabled=" + options.sharedFeatures,
             "--ferret.features.shared-memory.directory=" + featureDirectory));
-    run("tiler-service", TilerApplication::builder, common, "--server.port=0");
+    // the tiles through the same store (ADR 0012)
+    List<String> tiling = new ArrayList<>(common);
+    tiling.addAll(
+        List.of(
+            "--server.port=0",
+            "--ferret.features.shared-memory.enabled="
+                + (options.sharedFeatures && options.sharedTiles),
+            "--ferret.features.shared-memory.directory=" + featureDirectory));
+    run("tiler-service", TilerApplication::builder, tiling);
     run(
         "encoder-service (global)",
         EncoderApplication::builder,

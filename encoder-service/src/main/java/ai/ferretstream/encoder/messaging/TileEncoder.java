@@ -18,6 +18,7 @@ import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,6 +26,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -207,6 +209,16 @@ public final class TileEncoder {
               + triton.model().tileSize()
               + "x"
               + triton.model().tileSize();
+    } else if (!tile.getRgbSharedFile().isEmpty()) {
+      if (sharedStore == null) {
+        problem =
+            "the tile's pixels lie in a shared-memory store (file "
+                + tile.getRgbSharedFile()
+                + "), which this encoder does not read (ferret.features.shared-memory.enabled is"
+                + " false)";
+      } else if (!tile.getRgb().isEmpty()) {
+        problem = "the tile carries its pixels and names a shared-memory file";
+      }
     } else if (tile.getRgb().size() != triton.model().tileBytes()) {
       problem =
           "the tile has "
@@ -325,23 +337,49 @@ public final class TileEncoder {
                       false))));
     }
     List<Rejected> rejected = new ArrayList<>();
+    Map<ConsumerRecord<String, Tile>, ByteString> pixels = new IdentityHashMap<>();
+    List<ConsumerRecord<String, Tile>> readable = new ArrayList<>(live.size());
+    for (ConsumerRecord<String, Tile> record : live) {
+      try {
+        pixels.put(record, pixels(record.value()));
+        readable.add(record);
+      } catch (PermanentFailure e) {
+        countError(e);
+        rejected.add(new Rejected(record, e));
+      }
+    }
     // batches whose features lie in shared-memory slots: returned once serialized by the sends
     List<EncodedBatch> held = new ArrayList<>(1);
     try {
-      return new Attempt(rejected, encodeAndSend(live, out, rejected, held));
+      return new Attempt(rejected, encodeAndSend(readable, pixels, out, rejected, held));
     } finally {
       held.forEach(EncodedBatch::close);
     }
   }
 
+  /**
+   * A tile's pixels: those it carries, or the shared-memory file it names, mapped (ADR 0012).
+   *
+   * @throws PermanentFailure {@code tile_expired} when that file is gone, {@code invalid_tile} when
+   *     it is not the tile's
+   */
+  private ByteString pixels(Tile tile) {
+    if (tile.getRgbSharedFile().isEmpty()) {
+      return tile.getRgb();
+    }
+    return UnsafeByteOperations.unsafeWrap(
+        sharedStore.readTile(tile.getContext().getRequestId(), tile, triton.model().tileBytes()));
+  }
+
   private CompletableFuture<Void> encodeAndSend(
       List<ConsumerRecord<String, Tile>> live,
+      Map<ConsumerRecord<String, Tile>, ByteString> pixels,
       List<ProducerRecord<String, Object>> out,
       List<Rejected> rejected,
       List<EncodedBatch> held) {
     if (!live.isEmpty()) {
       try {
-        addFeatures(live, hold(encode(live), held), out);
+        addFeatures(live, hold(encode(live, pixels), held), out);
       } catch (PermanentFailure e) {
         countError(e);
         if (live.size() == 1) {
@@ -354,7 +392,7 @@ public final class TileEncoder {
               e.getMessage());
           for (ConsumerRecord<String, Tile> record : live) {
             try {
-              addFeatures(List.of(record), hold(encode(List.of(record)), held), out);
+              addFeatures(List.of(record), hold(encode(List.of(record), pixels), held), out);
             } catch (PermanentFailure single) {
               countError(single);
               rejected.add(new Rejected(record, single));
@@ -476,15 +514,17 @@ public final class TileEncoder {
         .increment();
   }
 
-  private EncodedBatch encode(List<ConsumerRecord<String, Tile>> records) {
-    List<ByteString> pixels = new ArrayList<>(records.size());
+  private EncodedBatch encode(
+      List<ConsumerRecord<String, Tile>> records,
+      Map<ConsumerRecord<String, Tile>, ByteString> pixels) {
+    List<ByteString> tiles = new ArrayList<>(records.size());
     List<String> ids = new ArrayList<>(records.size());
     for (ConsumerRecord<String, Tile> record : records) {
-      pixels.add(record.value().getRgb());
+      tiles.add(pixels.get(record));
       ids.add(record.value().getContext().getRequestId());
     }
     batchSize.record(records.size());
-    return inferenceTimer.record(() -> triton.encode(pixels, ids));
+    return inferenceTimer.record(() -> triton.encode(tiles, ids));
   }
 
   private void addFeatures(

@@ -352,6 +352,89 @@ class TileEncoderTest {
         .isEqualTo(1.0);
   }
 
+  /** {@code tile} with its pixels moved to {@code store}, as the tiler writes them (ADR 0012). */
+  private ConsumerRecord<String, Tile> inStore(
+      ConsumerRecord<String, Tile> tile, SharedFeatureStore store) {
+    Tile value = tile.value();
+    String file =
+        store.writeTile(
+            value.getContext().getRequestId(),
+            value.getKind(),
+            value.getIndex(),
+            value.getRgb().asReadOnlyByteBuffer());
+    assertThat(file).isNotNull();
+    return record(tile.key(), value.toBuilder().clearRgb().setRgbSharedFile(file).build());
+  }
+
+  @Test
+  void encodesTilesWhosePixelsLieInTheSharedStore(@TempDir Path dir) throws Exception {
+    SharedFeatureStore store =
+        new SharedFeatureStore(dir, 1 << 22, Duration.ofMinutes(1), Clock.systemUTC(), meters);
+    ConsumerRecord<String, Tile> a = inStore(tile("a", 0, 10, 0), store);
+    ConsumerRecord<String, Tile> b = tile("b", 0, 20, 0);
+    encoder = encoder(store);
+    assertThat(encoder.validate(a)).isNull();
+
+    // one tile from a file, one by value, in one batch
+    assertThat(encoder.process(List.of(a, b)).unsettled()).isEmpty();
+
+    assertThat(fake.calls()).hasSize(1);
+    assertThat(givenUp).isEmpty();
+    List<TileFeatures> notices =
+        sentTo("t.ferret.feature-notices").stream().map(r -> (TileFeatures) r.value()).toList();
+    assertThat(notices).extracting(f -> f.getContext().getRequestId()).containsExactly("a", "b");
+    assertThat(firstFeature(store.read("a", notices.get(0).getStoredAt()), 0)).isEqualTo(10f);
+    assertThat(firstFeature(store.read("b", notices.get(1).getStoredAt()), 2)).isEqualTo(22f);
+  }
+
+  @Test
+  void givesUpATileWhoseFileIsGoneAndEncodesTheRest(@TempDir Path dir) throws Exception {
+    SharedFeatureStore store =
+        new SharedFeatureStore(dir, 1 << 22, Duration.ofMinutes(1), Clock.systemUTC(), meters);
+    ConsumerRecord<String, Tile> gone = inStore(tile("gone", 0, 10, 0), store);
+    ConsumerRecord<String, Tile> kept = inStore(tile("kept", 0, 20, 0), store);
+    store.releaseTiles("gone", 4);
+    encoder = encoder(store);
+
+    assertThat(encoder.process(List.of(gone, kept)).unsettled()).isEmpty();
+
+    assertThat(givenUp).containsExactly(gone);
+    assertThat(givenUpBecause.get(0))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("tile_expired"));
+    assertThat(fake.calls()).hasSize(1);
+    assertThat(fake.calls().get(0).getInputs(0).getShape(0)).isEqualTo(1);
+    assertThat(sentTo("t.ferret.feature-notices"))
+        .extracting(ProducerRecord::key)
+        .containsExactly("kept");
+  }
+
+  @Test
+  void refusesATileThatNamesAnotherRequestsFileOrNeedsAStoreItHasNot(@TempDir Path dir)
+      throws Exception {
+    SharedFeatureStore store =
+        new SharedFeatureStore(dir, 1 << 22, Duration.ofMinutes(1), Clock.systemUTC(), meters);
+    ConsumerRecord<String, Tile> other = inStore(tile("other", 0, 10, 0), store);
+    Tile stolen =
+        tile("thief", 0, 1, 0).value().toBuilder()
+            .clearRgb()
+            .setRgbSharedFile(other.value().getRgbSharedFile())
+            .build();
+
+    // without a store: refused at once
+    assertThat(encoder.validate(record("thief", stolen))).hasMessageContaining("does not read");
+    // with one: the name is not the file of that request's tile, so the tile is given up
+    encoder = encoder(store);
+    ConsumerRecord<String, Tile> thief = record("thief", stolen);
+    assertThat(encoder.validate(thief)).isNull();
+    assertThat(encoder.process(List.of(thief)).unsettled()).isEmpty();
+    assertThat(givenUp).containsExactly(thief);
+    assertThat(givenUpBecause.get(0))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_tile"));
+    assertThat(fake.calls()).isEmpty();
+  }
+
   @Test
   void answersAFailedNoticeWithErrorEvents() throws Exception {
     org.mockito.Mockito.doAnswer(

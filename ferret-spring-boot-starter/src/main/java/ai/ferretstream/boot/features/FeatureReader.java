@@ -75,4 +75,14 @@ public final class FeatureReader {
       shared.release(refs);
     }
   }
+
+  /**
+   * Removes the shared-memory tile files of request {@code requestId} (ADR 0012), which has {@code
+   * localCount} local tiles: it is answered. Tiles that travelled in Kafka have no files.
+   */
+  public void releaseTiles(String requestId, int localCount) {
+    if (shared != null) {
+      shared.releaseTiles(requestId, localCount);
+    }
+  }
 }

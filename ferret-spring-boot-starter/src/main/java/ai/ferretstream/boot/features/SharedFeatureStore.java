@@ -4,7 +4,9 @@ import ai.ferretstream.boot.task.PeriodicTask;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.v1.FeatureRef;
+import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.TileKind;
 import com.google.protobuf.UnsafeByteOperations;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -14,18 +16,23 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,13 +55,17 @@ import org.slf4j.LoggerFactory;
  * request exactly as it checks a Kafka record ({@link FeatureRecords#named}). Files are written
  * under a random name and only named in a notice once complete.
  *
- * <p>Life cycle: the llm removes a request's files once its answer is on the broker ({@link
- * #release}); files nobody released (a request that failed or expired before the llm, tokens by
- * value) are removed {@code ttl} after they were written. The store never removes a file a reader
- * may still need: when it holds {@code maxBytes}, or the file system has no room, {@link #write}
- * returns {@code null} and the writer publishes the record to Kafka instead. A file that is gone
- * when it is read ({@code ttl} passed, or the notice came from another host) is {@code
- * features_expired}, never something else.
+ * <p>The tiler writes a request's tiles here too ({@link #writeTile}, ADR 0012): one file per tile
+ * holding its RGB bytes alone, named after the request, kind and index, so that any stage can name
+ * a request's tile files from the request id and grid.
+ *
+ * <p>Life cycle: the llm removes a request's files, maps and tiles, once its answer is on the
+ * broker ({@link #release}, {@link #releaseTiles}); files nobody released (a request that failed or
+ * expired before the llm, tokens by value) are removed {@code ttl} after they were written. The
+ * store never removes a file a reader may still need: when it holds {@code maxBytes}, or the file
+ * system has no room, {@link #write} returns {@code null} and the writer publishes the record to
+ * Kafka instead. A file that is gone when it is read ({@code ttl} passed, or the notice came from
+ * another host) is {@code features_expired}, never something else.
  */
 public final class SharedFeatureStore extends PeriodicTask {
 
@@ -73,9 +84,17 @@ public final class SharedFeatureStore extends PeriodicTask {
       PosixFilePermissions.fromString("rwx------");
   private static final Set<StandardOpenOption> CREATE =
       Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+  private static final StandardOpenOption READ = StandardOpenOption.READ;
 
-  /** The names this store writes and will read or remove: nothing else in the directory. */
-  private static final Pattern NAME = Pattern.compile("tf-[0-9a-f]{32}");
+  /**
+   * The names this store writes and will read or remove, nothing else in the directory: feature
+   * records, tiles (request digest, then {@code g} for the global tile or {@code l<index>}), and
+   * tiles being written.
+   */
+  private static final Pattern NAME =
+      Pattern.compile("tf-[0-9a-f]{32}|tile-[0-9a-f]{32}-(g|l[0-9]{1,5})|tmp-[0-9a-f]{32}");
+
+  private static final Pattern FEATURE_NAME = Pattern.compile("tf-[0-9a-f]{32}");
 
   private final Path directory;
   private final FileStore fileStore;
@@ -93,6 +112,7 @@ public final class SharedFeatureStore extends PeriodicTask {
   private volatile long lastCount = System.nanoTime() - RECOUNT_MILLIS * 1_000_000L;
 
   private final Map<String, Counter> writes = new ConcurrentHashMap<>();
+  private final Map<String, Counter> tileWrites = new ConcurrentHashMap<>();
   private final Counter released;
   private final Counter expired;
   private final MeterRegistry meters;
@@ -128,7 +148,7 @@ public final class SharedFeatureStore extends PeriodicTask {
       throw new UncheckedIOException("cannot create the shared feature store " + directory, e);
     }
     Gauge.builder("ferret.features.shared.bytes", used, AtomicLong::get)
-        .description("Bytes of feature files in the shared-memory feature store")
+        .description("Bytes of feature and tile files in the shared-memory store")
         .baseUnit("bytes")
         .register(meters);
     this.released = removed("released");
@@ -172,29 +192,142 @@ public final class SharedFeatureStore extends PeriodicTask {
   }
 
   private FeatureRef write(TileFeatures head, List<ByteBuffer> maps) {
-    byte[] header = header(head);
-    long size = header.length;
-    for (ByteBuffer part : maps) {
+    List<ByteBuffer> parts = new ArrayList<>(maps.size() + 1);
+    parts.add(ByteBuffer.wrap(header(head)));
+    parts.addAll(maps);
+    String name = "tf-" + randomHex();
+    String outcome = writeFile(directory.resolve(name), parts);
+    count(writes, "ferret.features.shared.writes", "Feature records", outcome);
+    return outcome.equals(STORED) ? FeatureRecords.sharedRef(head, name) : null;
+  }
+
+  /**
+   * The name of the file that holds the RGB bytes of tile ({@code kind}, {@code index}) of request
+   * {@code requestId}: derived from a digest of the request id, so every stage can name a request's
+   * tile files and a redelivered request's tiles replace its earlier ones.
+   */
+  public static String tileFileName(String requestId, TileKind kind, int index) {
+    byte[] digest;
+    try {
+      digest =
+          MessageDigest.getInstance("SHA-256").digest(requestId.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
+    return "tile-"
+        + HexFormat.of().formatHex(digest, 0, 16)
+        + (kind == TileKind.TILE_KIND_GLOBAL ? "-g" : "-l" + index);
+  }
+
+  /**
+   * Writes the RGB bytes of tile ({@code kind}, {@code index}) of request {@code requestId} as they
+   * lie in {@code rgb} and returns the file's name ({@link #tileFileName}), or {@code null} when
+   * the store is full or the write failed: the tile then carries its bytes. The file is written
+   * under a temporary name and renamed once complete, replacing the tile of an earlier delivery of
+   * the same request.
+   */
+  public String writeTile(String requestId, TileKind kind, int index, ByteBuffer rgb) {
+    String name = tileFileName(requestId, kind, index);
+    Path temporary = directory.resolve("tmp-" + randomHex());
+    String outcome = writeFile(temporary, List.of(rgb.duplicate()));
+    if (outcome.equals(STORED)) {
+      try {
+        Files.move(temporary, directory.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException e) {
+        log.warn("could not name the tile file {} in {}: {}", name, directory, e.toString());
+        deleteQuietly(temporary);
+        outcome = "failed";
+      }
+    }
+    count(tileWrites, "ferret.tiles.shared.writes", "Tiles", outcome);
+    return outcome.equals(STORED) ? name : null;
+  }
+
+  /**
+   * The RGB bytes of {@code tile} of request {@code requestId}, mapped read-only from the file it
+   * names (no copy), checked to be {@code expectedBytes} long.
+   *
+   * @throws PermanentFailure {@code invalid_tile} when the tile names a file other than the store's
+   *     for that tile of that request, or the file has the wrong length; {@code tile_expired} when
+   *     the file is gone (its request was answered, its ttl passed, or it was tiled on another
+   *     host)
+   */
+  public ByteBuffer readTile(String requestId, Tile tile, long expectedBytes) {
+    String expected = tileFileName(requestId, tile.getKind(), tile.getIndex());
+    if (!expected.equals(tile.getRgbSharedFile())) {
+      throw new PermanentFailure(
+          "invalid_tile",
+          "the tile names the shared-memory file '"
+              + tile.getRgbSharedFile()
+              + "'; the file of "
+              + tile.getKind()
+              + " tile "
+              + tile.getIndex()
+              + " of request "
+              + requestId
+              + " is "
+              + expected);
+    }
+    ByteBuffer mapped;
+    try (FileChannel channel = FileChannel.open(directory.resolve(expected), READ)) {
+      mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
+    } catch (NoSuchFileException e) {
+      throw new PermanentFailure(
+          "tile_expired",
+          "the tile file "
+              + expected
+              + " is not in the shared-memory store "
+              + directory
+              + ": its request was answered, it was removed after "
+              + ttl
+              + ", or it was written on another host");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the tile file " + expected, e);
+    }
+    if (mapped.remaining() != expectedBytes) {
+      throw new PermanentFailure(
+          "invalid_tile",
+          "the tile file "
+              + expected
+              + " has "
+              + mapped.remaining()
+              + " bytes, expected "
+              + expectedBytes);
+    }
+    return mapped;
+  }
+
+  /** Removes the tile files of a request with {@code localCount} local tiles (it is answered). */
+  public void releaseTiles(String requestId, int localCount) {
+    remove(directory.resolve(tileFileName(requestId, TileKind.TILE_KIND_GLOBAL, 0)), released);
+    for (int k = 0; k < localCount; k++) {
+      remove(directory.resolve(tileFileName(requestId, TileKind.TILE_KIND_LOCAL, k)), released);
+    }
+  }
+
+  private static final String STORED = "stored";
+
+  /**
+   * Writes {@code parts} to the new file {@code file} unless that would take the store over its
+   * limit or the file system has no room; returns the outcome: {@code stored}, {@code full}, {@code
+   * no_space} or {@code failed} (nothing is left behind but {@code stored}).
+   */
+  private String writeFile(Path file, List<ByteBuffer> parts) {
+    long size = 0;
+    for (ByteBuffer part : parts) {
       size += part.remaining();
     }
     if (used.get() + size > maxBytes && (!recount() || used.get() + size > maxBytes)) {
-      count("full");
-      return null;
+      return "full";
     }
-    String name = "tf-" + UUID.randomUUID().toString().replace("-", "");
-    Path file = directory.resolve(name);
     try {
       if (fileStore.getUsableSpace() < size) {
-        count("no_space");
-        return null;
+        return "no_space";
       }
       try (FileChannel channel =
           POSIX
               ? FileChannel.open(file, CREATE, PosixFilePermissions.asFileAttribute(OWNER_FILE))
               : FileChannel.open(file, CREATE)) {
-        List<ByteBuffer> parts = new ArrayList<>(maps.size() + 1);
-        parts.add(ByteBuffer.wrap(header));
-        parts.addAll(maps);
         ByteBuffer[] buffers = parts.toArray(ByteBuffer[]::new);
         long left = size;
         while (left > 0) {
@@ -202,18 +335,24 @@ public final class SharedFeatureStore extends PeriodicTask {
         }
       }
     } catch (IOException e) {
-      count("failed");
-      log.warn("could not write a feature file to {}: {}", directory, e.toString());
-      try {
-        Files.deleteIfExists(file);
-      } catch (IOException ignored) {
-        // the sweep removes it
-      }
-      return null;
+      log.warn("could not write {} to {}: {}", file.getFileName(), directory, e.toString());
+      deleteQuietly(file);
+      return "failed";
     }
     used.addAndGet(size);
-    count("stored");
-    return FeatureRecords.sharedRef(head, name);
+    return STORED;
+  }
+
+  private static void deleteQuietly(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException ignored) {
+      // the sweep removes it
+    }
+  }
+
+  private static String randomHex() {
+    return UUID.randomUUID().toString().replace("-", "");
   }
 
   /**
@@ -226,7 +365,7 @@ public final class SharedFeatureStore extends PeriodicTask {
   public TileFeatures read(String requestId, FeatureRef ref) {
     Path file = file(ref);
     MappedByteBuffer mapped;
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+    try (FileChannel channel = FileChannel.open(file, READ)) {
       mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
     } catch (NoSuchFileException e) {
       throw new PermanentFailure(
@@ -258,7 +397,7 @@ public final class SharedFeatureStore extends PeriodicTask {
   /** Removes the files among {@code refs} (those of a finished request); others are ignored. */
   public void release(List<FeatureRef> refs) {
     for (FeatureRef ref : refs) {
-      if (FeatureRecords.isShared(ref) && NAME.matcher(ref.getSharedFile()).matches()) {
+      if (FeatureRecords.isShared(ref) && FEATURE_NAME.matcher(ref.getSharedFile()).matches()) {
         remove(directory.resolve(ref.getSharedFile()), released);
       }
     }
@@ -333,7 +472,7 @@ public final class SharedFeatureStore extends PeriodicTask {
 
   private Path file(FeatureRef ref) {
     String name = ref.getSharedFile();
-    if (!NAME.matcher(name).matches()) {
+    if (!FEATURE_NAME.matcher(name).matches()) {
       throw new PermanentFailure(
           "invalid_features", "'" + name + "' is not the name of a shared-memory feature file");
     }
@@ -369,15 +508,16 @@ public final class SharedFeatureStore extends PeriodicTask {
     return head.toBuilder().setFeaturesFp16(UnsafeByteOperations.unsafeWrap(maps)).build();
   }
 
-  private void count(String outcome) {
-    writes
+  private void count(Map<String, Counter> counters, String name, String what, String outcome) {
+    counters
         .computeIfAbsent(
             outcome,
             o ->
-                Counter.builder("ferret.features.shared.writes")
+                Counter.builder(name)
                     .description(
-                        "Feature records offered to the shared-memory store, by outcome (all but"
-                            + " stored went to Kafka)")
+                        what
+                            + " offered to the shared-memory store, by outcome (all but stored went"
+                            + " to Kafka)")
                     .tag("outcome", o)
                     .register(meters))
         .increment();
@@ -385,7 +525,8 @@ public final class SharedFeatureStore extends PeriodicTask {
 
   private Counter removed(String reason) {
     return Counter.builder("ferret.features.shared.removed")
-        .description("Feature files removed: released after the answer, or expired after the ttl")
+        .description(
+            "Feature and tile files removed: released after the answer, or expired after the ttl")
         .tag("reason", reason)
         .register(meters);
   }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.RequestContext;
+import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
 import com.google.protobuf.ByteString;
@@ -194,5 +195,89 @@ class SharedFeatureStoreTest {
     heap[0] = 9;
 
     assertThat(store.read("r", ref).getFeaturesFp16().toByteArray()).containsExactly(1, 2, 3, 4);
+  }
+
+  private static Tile tileNaming(String requestId, TileKind kind, int index, String file) {
+    return Tile.newBuilder()
+        .setContext(RequestContext.newBuilder().setRequestId(requestId))
+        .setKind(kind)
+        .setIndex(index)
+        .setRgbSharedFile(file)
+        .build();
+  }
+
+  @Test
+  void aTileFileIsNamedAfterItsRequestAndReplacesThatOfAnEarlierDelivery() throws Exception {
+    SharedFeatureStore store = store(1 << 20);
+
+    String first =
+        store.writeTile("r", TileKind.TILE_KIND_LOCAL, 3, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+    String again =
+        store.writeTile("r", TileKind.TILE_KIND_LOCAL, 3, ByteBuffer.wrap(new byte[] {4, 5, 6}));
+
+    assertThat(first)
+        .isEqualTo(again)
+        .isEqualTo(SharedFeatureStore.tileFileName("r", TileKind.TILE_KIND_LOCAL, 3))
+        .matches("tile-[0-9a-f]{32}-l3");
+    assertThat(SharedFeatureStore.tileFileName("r", TileKind.TILE_KIND_GLOBAL, 0)).endsWith("-g");
+    assertThat(SharedFeatureStore.tileFileName("s", TileKind.TILE_KIND_LOCAL, 3))
+        .isNotEqualTo(first);
+    // one file, the later pixels, nothing half-written left
+    assertThat(files()).isEqualTo(1);
+    assertThat(
+            java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(directory.resolve(first))))
+        .isEqualTo("rw-------");
+    ByteBuffer read = store.readTile("r", tileNaming("r", TileKind.TILE_KIND_LOCAL, 3, first), 3);
+    assertThat(read.isReadOnly()).isTrue();
+    assertThat(ByteString.copyFrom(read).toByteArray()).containsExactly(4, 5, 6);
+  }
+
+  @Test
+  void aTileFileIsReadOnlyAsItsOwnRequestsTileOfTheRightLength() {
+    SharedFeatureStore store = store(1 << 20);
+    String file =
+        store.writeTile("r", TileKind.TILE_KIND_GLOBAL, 0, ByteBuffer.wrap(new byte[] {1, 2}));
+
+    // another request's tile, or another tile of this request, naming that file
+    for (Tile thief :
+        List.of(
+            tileNaming("s", TileKind.TILE_KIND_GLOBAL, 0, file),
+            tileNaming("r", TileKind.TILE_KIND_LOCAL, 0, file),
+            tileNaming("r", TileKind.TILE_KIND_GLOBAL, 0, "../" + file))) {
+      assertThatThrownBy(() -> store.readTile(thief.getContext().getRequestId(), thief, 2))
+          .isInstanceOfSatisfying(
+              PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_tile"));
+    }
+    Tile own = tileNaming("r", TileKind.TILE_KIND_GLOBAL, 0, file);
+    assertThatThrownBy(() -> store.readTile("r", own, 3))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_tile"))
+        .hasMessageContaining("has 2 bytes, expected 3");
+
+    store.releaseTiles("r", 0);
+
+    assertThatThrownBy(() -> store.readTile("r", own, 2))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("tile_expired"));
+  }
+
+  @Test
+  void tileFilesCountAgainstTheLimitAndExpireLikeFeatureFiles() throws Exception {
+    SharedFeatureStore store = store(1_000);
+    String kept = store.writeTile("r", TileKind.TILE_KIND_LOCAL, 0, ByteBuffer.wrap(new byte[600]));
+
+    assertThat(store.writeTile("r", TileKind.TILE_KIND_LOCAL, 1, ByteBuffer.wrap(new byte[600])))
+        .isNull();
+    assertThat(meters.get("ferret.tiles.shared.writes").tag("outcome", "full").counter().count())
+        .isEqualTo(1.0);
+    assertThat(files()).isEqualTo(1);
+
+    Files.setLastModifiedTime(
+        directory.resolve(kept), FileTime.from(NOW.minus(Duration.ofMinutes(2))));
+    store.sweep();
+
+    assertThat(files()).isZero();
+    assertThat(store.usedBytes()).isZero();
   }
 }

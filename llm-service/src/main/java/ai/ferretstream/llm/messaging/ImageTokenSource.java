@@ -112,13 +112,15 @@ final class ImageTokenSource {
   }
 
   /**
-   * The request of {@code fused} is answered: the shared-memory files it names are removed (its
-   * Kafka records stay until retention removes them).
+   * The request of {@code fused} is answered: the shared-memory files it names, and its tile files
+   * (ADR 0012), are removed (its Kafka records stay until retention removes them).
    */
   void release(FusedContext fused) {
     if (fused.getFeatureRefsCount() > 0) {
       reader.release(fused.getFeatureRefsList());
     }
+    GridLayout layout = fused.getLayout();
+    reader.releaseTiles(fused.getContext().getRequestId(), layout.getRows() * layout.getCols());
   }
 
   private static PermanentFailure invalid(String message) {

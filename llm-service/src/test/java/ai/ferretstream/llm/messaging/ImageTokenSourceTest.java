@@ -144,10 +144,22 @@ class ImageTokenSourceTest {
             4);
     assertThat(tokens.size()).isEqualTo(3 * 576 * 4 * 2);
     assertThat(tokens).isEqualTo(expected);
+    // the request's tiles, written by the tiler (ADR 0012), and another request's tile
+    for (int k = 0; k < 2; k++) {
+      store.writeTile("r", TileKind.TILE_KIND_LOCAL, k, java.nio.ByteBuffer.wrap(new byte[] {1}));
+    }
+    store.writeTile("r", TileKind.TILE_KIND_GLOBAL, 0, java.nio.ByteBuffer.wrap(new byte[] {1}));
+    String otherTile =
+        store.writeTile(
+            "other", TileKind.TILE_KIND_GLOBAL, 0, java.nio.ByteBuffer.wrap(new byte[] {1}));
     try (var files = Files.list(directory)) {
-      assertThat(files).hasSize(3);
+      assertThat(files).hasSize(7);
     }
     source.release(named);
+    try (var files = Files.list(directory)) {
+      assertThat(files).containsExactly(directory.resolve(otherTile));
+    }
+    store.releaseTiles("other", 0);
     try (var files = Files.list(directory)) {
       assertThat(files).isEmpty();
     }

@@ -1,5 +1,6 @@
 package ai.ferretstream.tiler.config;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.FerretKafka;
@@ -22,6 +23,7 @@ import ai.ferretstream.tiler.messaging.AskRequestListener;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ContainerPostProcessor;
@@ -108,7 +110,8 @@ class TilingConfig {
       TopicCatalog catalog,
       ServiceName service,
       Clock clock,
-      MeterRegistry meterRegistry) {
+      MeterRegistry meterRegistry,
+      ObjectProvider<SharedFeatureStore> sharedStore) {
     return new AskRequestListener(
         decoder,
         tiler,
@@ -119,7 +122,8 @@ class TilingConfig {
         catalog,
         service.value(),
         clock,
-        meterRegistry);
+        meterRegistry,
+        sharedStore.getIfAvailable());
   }
 
   /**

@@ -1,5 +1,6 @@
 package ai.ferretstream.tiler.messaging;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
@@ -64,6 +65,7 @@ public final class AskRequestListener {
   private final Counter globalTiles;
   private final Counter localTiles;
   private final Counter expired;
+  private final SharedFeatureStore sharedStore;
 
   /**
    * @param decoder image decoding with size limits
@@ -76,6 +78,9 @@ public final class AskRequestListener {
    * @param service this service's name, for headers and error events
    * @param clock time source for deadlines and stage timings
    * @param meters metrics registry
+   * @param sharedStore the host-local shared-memory store the tiles' pixels are written to (ADR
+   *     0012), or {@code null}: the tiles then carry their pixels, as a tile the store cannot take
+   *     does
    */
   public AskRequestListener(
       ImageDecoder decoder,
@@ -87,7 +92,9 @@ public final class AskRequestListener {
       TopicCatalog catalog,
       String service,
       Clock clock,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      SharedFeatureStore sharedStore) {
+    this.sharedStore = sharedStore;
     this.sends = sends;
     this.tracker = tracker;
     this.committer = committer;
@@ -200,7 +207,7 @@ public final class AskRequestListener {
             .putTimings("tiler.received", received)
             .putTimings("tiler.done", clock.millis())
             .build();
-    List<Tile> tiles = TileMessages.tiles(stamped, tiled);
+    List<Tile> tiles = TileMessages.tiles(stamped, tiled, sharedStore);
     List<ProducerRecord<String, Object>> records = new ArrayList<>(tiles.size());
     for (Tile tile : tiles) {
       String topic =

@@ -1,5 +1,6 @@
 package ai.ferretstream.tiler.messaging;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Rect;
@@ -12,6 +13,7 @@ import ai.ferretstream.tiler.domain.PixelRect;
 import ai.ferretstream.tiler.domain.RgbImage;
 import ai.ferretstream.tiler.domain.TilingPlan;
 import com.google.protobuf.UnsafeByteOperations;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -70,18 +72,27 @@ final class TileMessages {
    * encoders use.
    */
   static List<Tile> tiles(RequestContext context, TiledImage tiled) {
+    return tiles(context, tiled, null);
+  }
+
+  /**
+   * As {@link #tiles(RequestContext, TiledImage)}; with a shared-memory store, each tile's pixels
+   * are written to it and the tile names the file instead of carrying them (ADR 0012), unless the
+   * store cannot take them.
+   */
+  static List<Tile> tiles(RequestContext context, TiledImage tiled, SharedFeatureStore store) {
     RequestContext routing = routing(context);
     TilingPlan plan = tiled.plan();
     GridLayout layout = layout(plan);
     List<Tile> tiles = new ArrayList<>(1 + plan.tileCount());
     tiles.add(
-        tile(context, layout, plan, TileKind.TILE_KIND_GLOBAL, 0, tiled.global())
+        tile(context, layout, plan, TileKind.TILE_KIND_GLOBAL, 0, tiled.global(), store)
             .setCanvasRect(rect(plan.canvas()))
             .setImageRect(rect(plan.image()))
             .build());
     for (int k = 0; k < plan.tileCount(); k++) {
       tiles.add(
-          tile(routing, layout, plan, TileKind.TILE_KIND_LOCAL, k, tiled.locals().get(k))
+          tile(routing, layout, plan, TileKind.TILE_KIND_LOCAL, k, tiled.locals().get(k), store)
               .setCanvasRect(rect(plan.canvasRect(k)))
               .setImageRect(rect(plan.imageRect(k)))
               .build());
@@ -95,17 +106,26 @@ final class TileMessages {
       TilingPlan plan,
       TileKind kind,
       int index,
-      RgbImage pixels) {
-    return Tile.newBuilder()
-        .setContext(context)
-        .setKind(kind)
-        .setIndex(index)
-        .setLocalCount(plan.tileCount())
-        .setLayout(layout)
-        .setWidth(pixels.width())
-        .setHeight(pixels.height())
+      RgbImage pixels,
+      SharedFeatureStore store) {
+    Tile.Builder tile =
+        Tile.newBuilder()
+            .setContext(context)
+            .setKind(kind)
+            .setIndex(index)
+            .setLocalCount(plan.tileCount())
+            .setLayout(layout)
+            .setWidth(pixels.width())
+            .setHeight(pixels.height());
+    String file =
+        store == null
+            ? null
+            : store.writeTile(
+                context.getRequestId(), kind, index, ByteBuffer.wrap(pixels.pixels()));
+    return file != null
+        ? tile.setRgbSharedFile(file)
         // the tile's bytes are never modified after tiling: wrap them instead of copying
-        .setRgb(UnsafeByteOperations.unsafeWrap(pixels.pixels()));
+        : tile.setRgb(UnsafeByteOperations.unsafeWrap(pixels.pixels()));
   }
 
   static ProducerRecord<String, Object> record(String topic, Tile tile, String producer) {

@@ -7,6 +7,7 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
@@ -28,6 +29,9 @@ import ai.ferretstream.tiler.domain.ImageTiler;
 import ai.ferretstream.tiler.domain.decode.ImageDecoder;
 import com.google.protobuf.ByteString;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,10 +39,12 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.mockito.ArgumentMatchers;
 import org.springframework.kafka.core.KafkaOperations;
 import org.springframework.kafka.support.SendResult;
@@ -60,7 +66,13 @@ class AskRequestListenerTest {
   @SuppressWarnings("unchecked")
   private final Consumer<String, Object> consumer = mock(Consumer.class);
 
+  @TempDir Path storeDirectory;
+
   private AskRequestListener listener() {
+    return listener(null);
+  }
+
+  private AskRequestListener listener(SharedFeatureStore store) {
     DurablePublisher publisher = new DurablePublisher(kafka, Duration.ofSeconds(1));
     return new AskRequestListener(
         new ImageDecoder(1_000_000, 10_000_000),
@@ -74,7 +86,8 @@ class AskRequestListenerTest {
         catalog,
         "tiler-service",
         Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
-        meters);
+        meters,
+        store);
   }
 
   private void brokerAcknowledges() {
@@ -139,6 +152,64 @@ class AskRequestListenerTest {
     assertThat(FerretHeaders.get(sent.get(1).headers(), FerretHeaders.REPLY_PARTITION))
         .isEqualTo("2");
     assertThat(meters.get("ferret.tiler.tiles").tag("kind", "local").counter().count())
+        .isEqualTo(2.0);
+  }
+
+  @Test
+  void writesTheTilesPixelsToTheSharedMemoryStoreAndPublishesTilesThatNameTheFiles()
+      throws Exception {
+    brokerAcknowledges();
+    SharedFeatureStore store =
+        new SharedFeatureStore(
+            storeDirectory, 1 << 24, Duration.ofMinutes(10), Clock.systemUTC(), meters);
+    byte[] png = TestImages.png(TestImages.redAndBlue(700, 330));
+    listener(null).onMessage(record(context("by-value", NOW + 60_000), png), consumer);
+    List<Tile> byValue = sent.stream().map(r -> (Tile) r.value()).toList();
+    sent.clear();
+
+    listener(store).onMessage(record(context("r1", NOW + 60_000), png), consumer);
+
+    assertThat(sent).hasSize(3);
+    for (int i = 0; i < 3; i++) {
+      Tile tile = (Tile) sent.get(i).value();
+      assertThat(tile.getRgb().isEmpty()).isTrue();
+      assertThat(tile.getRgbSharedFile())
+          .isEqualTo(SharedFeatureStore.tileFileName("r1", tile.getKind(), tile.getIndex()));
+      // the file holds exactly the pixels the record would have carried
+      assertThat(Files.readAllBytes(storeDirectory.resolve(tile.getRgbSharedFile())))
+          .isEqualTo(byValue.get(i).getRgb().toByteArray());
+      ByteBuffer read = store.readTile("r1", tile, 336 * 336 * 3);
+      assertThat(ByteString.copyFrom(read)).isEqualTo(byValue.get(i).getRgb());
+    }
+    assertThat(meters.get("ferret.tiles.shared.writes").tag("outcome", "stored").counter().count())
+        .isEqualTo(3.0);
+
+    store.releaseTiles("r1", 2);
+    try (Stream<Path> left = Files.list(storeDirectory)) {
+      assertThat(left).isEmpty();
+    }
+  }
+
+  @Test
+  void aTileTheStoreCannotTakeCarriesItsPixels() {
+    brokerAcknowledges();
+    // room for one tile's pixels, not for three
+    SharedFeatureStore store =
+        new SharedFeatureStore(
+            storeDirectory, 336 * 336 * 3 + 10, Duration.ofMinutes(10), Clock.systemUTC(), meters);
+    byte[] png = TestImages.png(TestImages.redAndBlue(700, 330));
+
+    listener(store).onMessage(record(context("r1", NOW + 60_000), png), consumer);
+
+    List<Tile> tiles = sent.stream().map(r -> (Tile) r.value()).toList();
+    assertThat(tiles.get(0).getRgbSharedFile()).isNotEmpty();
+    assertThat(tiles.subList(1, 3))
+        .allSatisfy(
+            t -> {
+              assertThat(t.getRgbSharedFile()).isEmpty();
+              assertThat(t.getRgb().size()).isEqualTo(336 * 336 * 3);
+            });
+    assertThat(meters.get("ferret.tiles.shared.writes").tag("outcome", "full").counter().count())
         .isEqualTo(2.0);
   }
 
