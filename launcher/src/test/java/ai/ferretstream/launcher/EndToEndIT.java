@@ -2,9 +2,11 @@ package ai.ferretstream.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.SystemSharedMemoryStatusRequest;
 import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse;
+import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.testsupport.TestImages;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -372,6 +374,18 @@ class EndToEndIT {
       }
       assertThat(records).as("records ever published to ferret.features").isZero();
     }
+    // the tiles' pixels went through the store too (ADR 0012): every tile record names its file
+    List<Tile> tiles = allTiles();
+    assertThat(tiles).isNotEmpty();
+    assertThat(tiles)
+        .allSatisfy(
+            tile -> {
+              assertThat(tile.getRgb().isEmpty()).as("a tile record carries pixels").isTrue();
+              assertThat(tile.getRgbSharedFile())
+                  .isEqualTo(
+                      SharedFeatureStore.tileFileName(
+                          tile.getContext().getRequestId(), tile.getKind(), tile.getIndex()));
+            });
     Path store = stack.sharedFeatureStore();
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     long left;
@@ -381,6 +395,49 @@ class EndToEndIT {
       }
     } while (left > 0 && System.nanoTime() < until && sleep(50));
     assertThat(left).as("feature files left in " + store).isZero();
+  }
+
+  /** Every record published to the tile topics so far, by any test of this stack. */
+  private List<Tile> allTiles() {
+    java.util.Map<String, Object> config =
+        java.util.Map.of(
+            "bootstrap.servers",
+            stack.bootstrapServers(),
+            "key.deserializer",
+            org.apache.kafka.common.serialization.StringDeserializer.class,
+            "value.deserializer",
+            org.apache.kafka.common.serialization.ByteArrayDeserializer.class,
+            "max.partition.fetch.bytes",
+            16 << 20);
+    List<Tile> tiles = new java.util.ArrayList<>();
+    try (var consumer =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(config)) {
+      List<org.apache.kafka.common.TopicPartition> partitions = new java.util.ArrayList<>();
+      for (String topic : List.of("ferret.tiles.global", "ferret.tiles.local")) {
+        consumer
+            .partitionsFor(topic)
+            .forEach(
+                p ->
+                    partitions.add(
+                        new org.apache.kafka.common.TopicPartition(topic, p.partition())));
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      var end = consumer.endOffsets(partitions);
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))
+          && System.nanoTime() < until) {
+        for (var record : consumer.poll(java.time.Duration.ofMillis(200))) {
+          try {
+            tiles.add(Tile.parseFrom(record.value()));
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError("an undecodable tile record", e);
+          }
+        }
+      }
+      assertThat(partitions).allMatch(p -> consumer.position(p) >= end.get(p));
+    }
+    return tiles;
   }
 
   private static boolean sleep(long millis) throws InterruptedException {
