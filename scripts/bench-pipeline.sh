@@ -73,12 +73,16 @@ LAUNCHER_JAR="launcher/target/launcher-0.1.0-SNAPSHOT-exec.jar"
 # counts: warm-up / measured requests per phase
 if [[ "$QUICK" == 1 ]]; then
   WARM_REQ=8 C1_WARM=2 C1_REQ=6 C4_WARM=4 C4_REQ=12 C16_WARM=16 C16_REQ=32 LLM_WARM=2 LLM_SINGLES=2
+  LLM_STACK_WARM=8 LLM32_WARM=8
 else
   # the one-JVM stack compiles code (C2) for its first ~1,000 requests: measure it warm, as a
   # server runs, not while the JIT still takes a sizeable share of the CPU
   WARM_REQ=900 C1_WARM=5 C1_REQ=20 C4_WARM=8 C4_REQ=60 C16_WARM=16 C16_REQ=160 LLM_WARM=4 LLM_SINGLES=3
+  # the LLM stack too: three waves of 32 streams before anything is measured (with 8 warm-up
+  # streams only, the JIT took a third of the CPU while the 32 streams were measured)
+  LLM_STACK_WARM=96 LLM32_WARM=32
 fi
-COUNTS="warm-up phase c=16 x $WARM_REQ; c=1 ${C1_WARM}+${C1_REQ} per image; c=4 ${C4_WARM}+${C4_REQ}; c=16 ${C16_WARM}+${C16_REQ}; LLM ${LLM_WARM} warm-up + ${LLM_SINGLES} single streams, 8 + 32 concurrent"
+COUNTS="warm-up phase c=16 x $WARM_REQ; c=1 ${C1_WARM}+${C1_REQ} per image; c=4 ${C4_WARM}+${C4_REQ}; c=16 ${C16_WARM}+${C16_REQ}; LLM stack warm-up ${LLM_STACK_WARM} streams at c=32, then ${LLM_WARM} warm-up + ${LLM_SINGLES} single streams, ${LLM32_WARM} + 32 concurrent"
 
 log() { echo "bench-pipeline: $*" >&2; }
 
@@ -293,9 +297,11 @@ run_stack() {
     fi
   else
     if start_stack "$OUT/jars/$side.jar" "$OUT/repos/$side-llm" --partitions 4; then
-      phase llm-1 --stream --image-size 640x480 --concurrency 1 --warmup "$LLM_WARM" \
+      phase llm-warm --stream --image-size 640x480 --concurrency 32 --warmup 0 \
+        --requests "$LLM_STACK_WARM" &&
+        phase llm-1 --stream --image-size 640x480 --concurrency 1 --warmup "$LLM_WARM" \
         --requests "$LLM_SINGLES" &&
-        phase llm-32 --stream --image-size 640x480 --concurrency 32 --warmup 8 --requests 32 ||
+        phase llm-32 --stream --image-size 640x480 --concurrency 32 --warmup "$LLM32_WARM" --requests 32 ||
         { ok=false; err="a phase failed"; }
     else
       ok=false
@@ -340,7 +346,8 @@ for v in BENCH_QUICK BENCH_SKIP_BUILD BENCH_CANDIDATE_JAR BENCH_CANDIDATE_REPO B
 done
 JAVA_OPTS="$JAVA_OPTS (both); own launcher/jvm.options: baseline \`$(cat "$OUT/jars/baseline.jvm-options")\`, result \`$(cat "$OUT/jars/result.jvm-options")\`"
 export CMD="$cmd" BASELINE_COMMIT BASELINE_SUBJECT RESULT_DESC ROUNDS JAVA_OPTS COUNTS \
-  LOAD_BEFORE LOAD_AFTER LLM_INTERVAL_MS LLM_INSTANCES LLM_WARM LLM_SINGLES OUT
+  LOAD_BEFORE LOAD_AFTER LLM_INTERVAL_MS LLM_INSTANCES LLM_WARM LLM_SINGLES LLM_STACK_WARM \
+  LLM32_WARM OUT
 export CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 export NPROC="$(nproc)"
 export MEM="$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
@@ -357,6 +364,7 @@ meta = {
     "date": e["DATE"], "load_before": e["LOAD_BEFORE"], "load_after": e["LOAD_AFTER"],
     "llm_token_interval_ms": e["LLM_INTERVAL_MS"], "llm_instances": int(e["LLM_INSTANCES"]),
     "llm_warmup": int(e["LLM_WARM"]), "llm_singles": int(e["LLM_SINGLES"]),
+    "llm_stack_warmup": int(e["LLM_STACK_WARM"]), "llm32_warmup": int(e["LLM32_WARM"]),
 }
 with open(os.path.join(e["OUT"], "meta.json"), "w") as f:
     json.dump(meta, f, indent=2)

@@ -425,7 +425,9 @@ def report(out, path):
          "streamed requests (640x480, 2x2). \"llm stage\": `llm.done` - `fusion.done` of each "
          "request (its queueing at the llm included, the vision pipeline excluded). \"1 "
          f"stream\": the median of {meta['llm_singles']} streams sent one after another; \"32 "
-         "streams\": 32 sent at once (after 8 concurrent warm-up streams). Rows: the llm as "
+         f"streams\": 32 sent at once; the stack was warmed first by "
+         f"{meta.get('llm_stack_warmup', 0)} streams at c=32, and the 32 by "
+         f"{meta.get('llm32_warmup', 8)} more. Rows: the llm as "
          "built (`max-generations` 64) and the same llm limited to 4 generations, one per "
          "partition, which is what the listener-thread design allowed. The baseline commit "
          "cannot pace its dev LLM, so it has no row.")

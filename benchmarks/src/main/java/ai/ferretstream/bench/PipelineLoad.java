@@ -670,7 +670,10 @@ public final class PipelineLoad {
     throw new IOException("no cpu line in /proc/stat");
   }
 
-  /** Per model: {successful requests, compute input + infer + output ns} (Triton's meaning). */
+  /**
+   * Per model: {successful requests, compute input + infer + output ns (Triton's meaning), queue
+   * ns, ns of the successful requests in the server from arrival to response}.
+   */
   private static Map<String, long[]> modelCompute(ManagedChannel channel) {
     Map<String, long[]> out = new TreeMap<>();
     for (ModelStatistics m :
@@ -681,9 +684,11 @@ public final class PipelineLoad {
       InferStatistics s = m.getInferenceStats();
       long ns =
           s.getComputeInput().getNs() + s.getComputeInfer().getNs() + s.getComputeOutput().getNs();
-      long[] sum = out.computeIfAbsent(m.getName(), k -> new long[2]);
+      long[] sum = out.computeIfAbsent(m.getName(), k -> new long[4]);
       sum[0] += s.getSuccess().getCount();
       sum[1] += ns;
+      sum[2] += s.getQueue().getNs();
+      sum[3] += s.getSuccess().getNs();
     }
     return out;
   }
@@ -857,16 +862,23 @@ public final class PipelineLoad {
     if (before.modelsError() == null && after.modelsError() == null) {
       Map<String, Double> perModel = new TreeMap<>();
       Map<String, Double> perModelRequests = new TreeMap<>();
+      Map<String, Double> perModelQueue = new TreeMap<>();
+      Map<String, Double> perModelInServer = new TreeMap<>();
       double totalNs = 0;
       for (Map.Entry<String, long[]> e : after.models().entrySet()) {
-        long[] b = before.models().getOrDefault(e.getKey(), new long[2]);
+        long[] b = before.models().getOrDefault(e.getKey(), new long[4]);
         double ns = e.getValue()[1] - b[1];
         totalNs += ns;
         perModel.put(e.getKey(), ns / 1e6);
         perModelRequests.put(e.getKey(), (double) (e.getValue()[0] - b[0]));
+        perModelQueue.put(e.getKey(), (e.getValue()[2] - b[2]) / 1e6);
+        perModelInServer.put(e.getKey(), (e.getValue()[3] - b[3]) / 1e6);
       }
       j.obj("model_compute_ms_by_model", perModel);
       j.obj("model_requests_by_model", perModelRequests);
+      // where a model call's time in the server goes besides compute (all requests summed)
+      j.obj("model_queue_ms_by_model", perModelQueue);
+      j.obj("model_in_server_ms_by_model", perModelInServer);
       j.num("model_compute_ms_per_request", n > 0 ? totalNs / 1e6 / n : Double.NaN);
     } else {
       j.str("model_error", String.valueOf(after.modelsError()));
