@@ -14,7 +14,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -39,6 +38,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,8 +64,10 @@ import org.slf4j.LoggerFactory;
  * expired before the llm, tokens by value) are removed {@code ttl} after they were written. The
  * store never removes a file a reader may still need: when it holds {@code maxBytes}, or the file
  * system has no room, {@link #write} returns {@code null} and the writer publishes the record to
- * Kafka instead. A file that is gone when it is read ({@code ttl} passed, or the notice came from
- * another host) is {@code features_expired}, never something else.
+ * Kafka instead. A feature file that is gone when it is read ({@code ttl} passed, or the notice
+ * came from another host) is {@code features_expired}, a tile file {@code tile_expired}: never
+ * another request's data. The tiler also removes the tile files of a request whose tiles it could
+ * not publish, and the llm those of a request that expired before generation.
  */
 public final class SharedFeatureStore extends PeriodicTask {
 
@@ -229,13 +231,19 @@ public final class SharedFeatureStore extends PeriodicTask {
   public String writeTile(String requestId, TileKind kind, int index, ByteBuffer rgb) {
     String name = tileFileName(requestId, kind, index);
     Path temporary = directory.resolve("tmp-" + randomHex());
+    long size = rgb.remaining();
     String outcome = writeFile(temporary, List.of(rgb.duplicate()));
     if (outcome.equals(STORED)) {
+      Path file = directory.resolve(name);
       try {
-        Files.move(temporary, directory.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        // an earlier delivery's tile is replaced: its bytes are no longer in the store
+        long replaced = Files.exists(file) ? Files.size(file) : 0;
+        Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
+        used.addAndGet(-replaced);
       } catch (IOException e) {
         log.warn("could not name the tile file {} in {}: {}", name, directory, e.toString());
         deleteQuietly(temporary);
+        used.addAndGet(-size);
         outcome = "failed";
       }
     }
@@ -268,33 +276,50 @@ public final class SharedFeatureStore extends PeriodicTask {
               + " is "
               + expected);
     }
-    ByteBuffer mapped;
-    try (FileChannel channel = FileChannel.open(directory.resolve(expected), READ)) {
-      mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
+    return map(
+        directory.resolve(expected),
+        expectedBytes,
+        () ->
+            new PermanentFailure(
+                "tile_expired",
+                "the tile file "
+                    + expected
+                    + " is not in the shared-memory store "
+                    + directory
+                    + ": its request was answered or failed, it was removed after "
+                    + ttl
+                    + ", or it was written on another host"),
+        "invalid_tile");
+  }
+
+  /**
+   * {@code file} mapped read-only, checked to be {@code expectedBytes} long (unless negative).
+   *
+   * @throws PermanentFailure {@code gone} when the file does not exist; {@code invalidCode} when it
+   *     has another length or cannot be read (permissions, a failed mapping): a deployment error
+   *     that retrying would not mend
+   */
+  private static ByteBuffer map(
+      Path file, long expectedBytes, Supplier<PermanentFailure> gone, String invalidCode) {
+    try (FileChannel channel = FileChannel.open(file, READ)) {
+      long size = channel.size();
+      if (expectedBytes >= 0 && size != expectedBytes) {
+        throw new PermanentFailure(
+            invalidCode,
+            "the file "
+                + file.getFileName()
+                + " has "
+                + size
+                + " bytes, expected "
+                + expectedBytes);
+      }
+      return channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
     } catch (NoSuchFileException e) {
-      throw new PermanentFailure(
-          "tile_expired",
-          "the tile file "
-              + expected
-              + " is not in the shared-memory store "
-              + directory
-              + ": its request was answered, it was removed after "
-              + ttl
-              + ", or it was written on another host");
+      throw gone.get();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the tile file " + expected, e);
-    }
-    if (mapped.remaining() != expectedBytes) {
       throw new PermanentFailure(
-          "invalid_tile",
-          "the tile file "
-              + expected
-              + " has "
-              + mapped.remaining()
-              + " bytes, expected "
-              + expectedBytes);
+          invalidCode, "cannot read the file " + file.getFileName() + ": " + e.getMessage());
     }
-    return mapped;
   }
 
   /** Removes the tile files of a request with {@code localCount} local tiles (it is answered). */
@@ -364,22 +389,21 @@ public final class SharedFeatureStore extends PeriodicTask {
    */
   public TileFeatures read(String requestId, FeatureRef ref) {
     Path file = file(ref);
-    MappedByteBuffer mapped;
-    try (FileChannel channel = FileChannel.open(file, READ)) {
-      mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
-    } catch (NoSuchFileException e) {
-      throw new PermanentFailure(
-          "features_expired",
-          "the feature file "
-              + ref.getSharedFile()
-              + " is not in the shared-memory feature store "
-              + directory
-              + ": removed after "
-              + ttl
-              + ", or written on another host");
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the feature file " + file, e);
-    }
+    ByteBuffer mapped =
+        map(
+            file,
+            -1,
+            () ->
+                new PermanentFailure(
+                    "features_expired",
+                    "the feature file "
+                        + ref.getSharedFile()
+                        + " is not in the shared-memory feature store "
+                        + directory
+                        + ": removed after "
+                        + ttl
+                        + ", or written on another host"),
+            "invalid_features");
     TileFeatures value;
     try {
       value = parse(mapped);

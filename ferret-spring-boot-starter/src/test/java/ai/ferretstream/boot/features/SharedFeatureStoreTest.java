@@ -222,8 +222,9 @@ class SharedFeatureStoreTest {
     assertThat(SharedFeatureStore.tileFileName("r", TileKind.TILE_KIND_GLOBAL, 0)).endsWith("-g");
     assertThat(SharedFeatureStore.tileFileName("s", TileKind.TILE_KIND_LOCAL, 3))
         .isNotEqualTo(first);
-    // one file, the later pixels, nothing half-written left
+    // one file, the later pixels, nothing half-written left, and counted once
     assertThat(files()).isEqualTo(1);
+    assertThat(store.usedBytes()).isEqualTo(3);
     assertThat(
             java.nio.file.attribute.PosixFilePermissions.toString(
                 Files.getPosixFilePermissions(directory.resolve(first))))
@@ -260,6 +261,19 @@ class SharedFeatureStoreTest {
     assertThatThrownBy(() -> store.readTile("r", own, 2))
         .isInstanceOfSatisfying(
             PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("tile_expired"));
+  }
+
+  @Test
+  void aTileFileThatCannotBeReadIsThatTilesOwnPermanentFailure() throws Exception {
+    SharedFeatureStore store = store(1 << 20);
+    String name = SharedFeatureStore.tileFileName("r", TileKind.TILE_KIND_LOCAL, 0);
+    // not a file the store can map (as a file without read permission for this user would be)
+    Files.createDirectory(directory.resolve(name));
+
+    assertThatThrownBy(
+            () -> store.readTile("r", tileNaming("r", TileKind.TILE_KIND_LOCAL, 0, name), 3))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_tile"));
   }
 
   @Test

@@ -117,6 +117,8 @@ class Answerer {
               "the request's deadline passed before generation started",
               false));
       sends.await();
+      // answered (with an error): nothing reads its maps or tiles again
+      imageTokens.release(fused);
       return;
     }
     GridLayout layout = fused.getLayout();

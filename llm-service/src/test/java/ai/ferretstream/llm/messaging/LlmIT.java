@@ -302,6 +302,29 @@ class LlmIT {
   }
 
   @Test
+  void aRequestThatExpiredBeforeGenerationHasItsTileFilesRemoved() throws Exception {
+    // the tiles the tiler wrote for it (ADR 0012): global and each local tile of the grid
+    List<Path> tiles = new java.util.ArrayList<>();
+    int locals = LAYOUT.getCols() * LAYOUT.getRows();
+    for (int k = -1; k < locals; k++) {
+      TileKind kind = k < 0 ? TileKind.TILE_KIND_GLOBAL : TileKind.TILE_KIND_LOCAL;
+      String file =
+          sharedStore.writeTile(
+              "llm-late", kind, Math.max(k, 0), java.nio.ByteBuffer.wrap(new byte[] {1, 2}));
+      tiles.add(sharedStore.directory().resolve(file));
+    }
+    assertThat(tiles).allMatch(java.nio.file.Files::exists);
+
+    publish("llm-late", "where?", System.currentTimeMillis() - 1_000);
+
+    List<AnswerEvent> events = awaitEnd("llm-late");
+    assertThat(events.get(events.size() - 1).getError().getCode()).isEqualTo("deadline_exceeded");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(tiles).noneMatch(java.nio.file.Files::exists));
+  }
+
+  @Test
   void aReferenceToAMissingFeatureRecordEndsInAClearError() throws Exception {
     FeatureRef global = feature("llm-gone", TileKind.TILE_KIND_GLOBAL, 0, 24, 24, 0f);
     FeatureRef left = feature("llm-gone", TileKind.TILE_KIND_LOCAL, 0, 24, 24, 1f);

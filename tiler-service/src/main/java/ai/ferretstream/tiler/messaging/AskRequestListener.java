@@ -218,7 +218,11 @@ public final class AskRequestListener {
     }
     long sendStart = System.nanoTime();
     sends
-        .send(partition, record.offset(), records, failure -> failedSend(stamped, failure))
+        .send(
+            partition,
+            record.offset(),
+            records,
+            failure -> failedSend(stamped, tiles.size() - 1, failure))
         .thenRun(() -> publishTimer.record(System.nanoTime() - sendStart, TimeUnit.NANOSECONDS));
     globalTiles.increment();
     localTiles.increment(tiles.size() - 1);
@@ -230,9 +234,15 @@ public final class AskRequestListener {
         tiled.plan().grid());
   }
 
-  /** The tiles could not all be published: the client gets a retryable error (not awaited). */
-  private void failedSend(RequestContext context, Throwable failure) {
+  /**
+   * The tiles could not all be published: the client gets a retryable error (not awaited), and the
+   * request's tile files, if any, are removed (nobody will answer it).
+   */
+  private void failedSend(RequestContext context, int localCount, Throwable failure) {
     log.warn("could not publish the tiles of {}: {}", context.getRequestId(), failure.toString());
+    if (sharedStore != null) {
+      sharedStore.releaseTiles(context.getRequestId(), localCount);
+    }
     publisher.unavailableLater(
         context, catalog, service, "tiler-service could not publish the request's tiles");
   }

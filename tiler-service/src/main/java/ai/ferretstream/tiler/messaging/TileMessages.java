@@ -69,16 +69,9 @@ final class TileMessages {
    * The global tile (index 0) followed by the local tiles in row-major order. Only the global tile
    * carries the whole request context (question, history, regions with their masks: what fusion and
    * the llm need); local tiles carry the {@linkplain #routing routing part}, which is all the
-   * encoders use.
-   */
-  static List<Tile> tiles(RequestContext context, TiledImage tiled) {
-    return tiles(context, tiled, null);
-  }
-
-  /**
-   * As {@link #tiles(RequestContext, TiledImage)}; with a shared-memory store, each tile's pixels
-   * are written to it and the tile names the file instead of carrying them (ADR 0012), unless the
-   * store cannot take them.
+   * encoders use. With a shared-memory {@code store} (or {@code null}), each tile's pixels are
+   * written to it and the tile names the file instead of carrying them (ADR 0012), unless the store
+   * cannot take them.
    */
   static List<Tile> tiles(RequestContext context, TiledImage tiled, SharedFeatureStore store) {
     RequestContext routing = routing(context);

@@ -263,7 +263,7 @@ class AskRequestListenerTest {
   }
 
   @Test
-  void tellsTheClientWhenTheBrokerNeverAcknowledgesTheTiles() {
+  void tellsTheClientWhenTheBrokerNeverAcknowledgesTheTiles() throws Exception {
     when(kafka.send(ArgumentMatchers.<ProducerRecord<String, Object>>any()))
         .thenAnswer(
             call -> {
@@ -274,8 +274,11 @@ class AskRequestListenerTest {
                   : CompletableFuture.failedFuture(new IllegalStateException("broker down"));
             });
     byte[] png = TestImages.png(TestImages.redAndBlue(100, 100));
+    SharedFeatureStore store =
+        new SharedFeatureStore(
+            storeDirectory, 1 << 24, Duration.ofMinutes(10), Clock.systemUTC(), meters);
 
-    listener().onMessage(record(context("r2", 0), png), consumer);
+    listener(store).onMessage(record(context("r2", 0), png), consumer);
 
     ProducerRecord<String, Object> last = sent.get(sent.size() - 1);
     assertThat(last.topic()).isEqualTo("t.ferret.answers");
@@ -283,6 +286,11 @@ class AskRequestListenerTest {
     assertThat(event.getError().getCode()).isEqualTo("stage_unavailable");
     assertThat(event.getError().getRetryable()).isTrue();
     assertThat(offsets.held(requests)).isZero();
+    // the tiles were written to the store, and removed again: nobody will read them
+    assertThat(((Tile) sent.get(0).value()).getRgbSharedFile()).isNotEmpty();
+    try (Stream<Path> left = Files.list(storeDirectory)) {
+      assertThat(left).isEmpty();
+    }
   }
 
   @Test
