@@ -140,8 +140,22 @@ final class OnnxBackend implements ModelBackend {
       List<String> strings = TensorCodec.bytesTensorToStrings(t.data().toByteArray());
       return OnnxTensor.createTensor(env, strings.toArray(new String[0]), shape);
     }
-    ByteBuffer buf = ByteBuffer.allocateDirect(t.data().size()).order(ByteOrder.nativeOrder());
-    t.data().copyTo(buf);
+    ByteBuffer view = t.viewBuffer();
+    if (view != null
+        && view.isDirect()
+        && (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+            || TensorCodec.elementSize(t.datatype()) == 1)) {
+      // in shared memory: ONNX Runtime reads a direct buffer where it lies (no copy); the
+      // contents are little-endian, as is this host
+      return OnnxTensor.createTensor(
+          env, view.order(ByteOrder.nativeOrder()), shape, javaType(t.datatype()));
+    }
+    ByteBuffer buf = ByteBuffer.allocateDirect((int) t.byteSize()).order(ByteOrder.nativeOrder());
+    if (view != null) {
+      buf.put(view);
+    } else {
+      t.data().copyTo(buf);
+    }
     buf.flip();
     return OnnxTensor.createTensor(env, buf, shape, javaType(t.datatype()));
   }

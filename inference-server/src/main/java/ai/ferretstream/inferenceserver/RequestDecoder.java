@@ -133,6 +133,13 @@ final class RequestDecoder {
           throw InferenceException.invalid(
               "input '" + in.getName() + "' sets contents although it lies in shared memory");
         }
+        if (TensorCodec.elementSize(want) > 0) {
+          // fixed-size elements are read where they lie (ADR 0010's amendment): no copy
+          ByteBuffer view = at.view();
+          checkByteCount(in.getName(), want, shape, view.remaining(), null);
+          tensors.put(in.getName(), Tensor.view(in.getName(), want, shape, view));
+          continue;
+        }
         data = at.read();
       } else if (rawCount > 0) {
         if (in.hasContents()) {
@@ -145,7 +152,7 @@ final class RequestDecoder {
       } else {
         data = fromContents(in, want);
       }
-      checkByteCount(in.getName(), want, shape, data);
+      checkByteCount(in.getName(), want, shape, data.size(), data);
       tensors.put(in.getName(), new Tensor(in.getName(), want, shape, data));
     }
     List<String> missing = new ArrayList<>();
@@ -271,7 +278,12 @@ final class RequestDecoder {
     }
   }
 
-  private static void checkByteCount(String name, String datatype, long[] shape, ByteString data) {
+  /**
+   * @param byteCount the contents' size
+   * @param data the contents, needed for BYTES (length-prefixed elements) only
+   */
+  private static void checkByteCount(
+      String name, String datatype, long[] shape, long byteCount, ByteString data) {
     long elements;
     try {
       elements = TensorCodec.elementCount(shape);
@@ -282,12 +294,12 @@ final class RequestDecoder {
     int size = TensorCodec.elementSize(datatype);
     if (size > 0) {
       long want = elements * size;
-      if (want != data.size()) {
+      if (want != byteCount) {
         throw InferenceException.invalid(
             "input '"
                 + name
                 + "' has "
-                + data.size()
+                + byteCount
                 + " bytes but shape "
                 + Arrays.toString(shape)
                 + " of "

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.inference.ModelConfig;
 import ai.onnxruntime.OrtEnvironment;
+import com.google.protobuf.ByteString;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -22,6 +23,51 @@ class OnnxBackendTest {
         OnnxBackend.load(OrtEnvironment.getEnvironment(), config, CLIP.resolve("1/model.onnx"))) {
       assertThat(backend).isNotNull();
     }
+  }
+
+  @Test
+  void anInputInNativeMemoryIsReadInPlaceWithTheSameResultAsACopiedOne() throws Exception {
+    ModelConfig config = ModelConfigs.read(CLIP);
+    int bytes = 336 * 336 * 3;
+    byte[] pixels = new byte[bytes];
+    new java.util.Random(7).nextBytes(pixels);
+    java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(bytes + 16);
+    direct.position(16); // a window inside a larger region, as a shared-memory placement is
+    direct.put(pixels).position(16);
+    long[] shape = {1, 336, 336, 3};
+    String input = config.getInput(0).getName();
+    String output = config.getOutput(0).getName();
+
+    try (OnnxBackend backend =
+        OnnxBackend.load(OrtEnvironment.getEnvironment(), config, CLIP.resolve("1/model.onnx"))) {
+      Tensor copied =
+          run(backend, new Tensor(input, "UINT8", shape, ByteString.copyFrom(pixels)), output);
+      Tensor inPlace = run(backend, Tensor.view(input, "UINT8", shape, direct), output);
+
+      assertThat(inPlace.name()).isEqualTo(output);
+      assertThat(inPlace.byteSize()).isEqualTo(576L * 1024 * 2);
+      assertThat(inPlace.data()).isEqualTo(copied.data());
+    }
+  }
+
+  private static Tensor run(OnnxBackend backend, Tensor in, String output) {
+    java.util.List<Tensor> out = new java.util.ArrayList<>();
+    backend.execute(
+        new InferInputs(java.util.Map.of(in.name(), in), 1),
+        java.util.List.of(output),
+        new ModelBackend.ResponseSink() {
+          @Override
+          public void send(java.util.List<Tensor> outputs, boolean last) {
+            out.addAll(outputs);
+          }
+
+          @Override
+          public boolean cancelled() {
+            return false;
+          }
+        });
+    assertThat(out).hasSize(1);
+    return out.get(0);
   }
 
   @Test

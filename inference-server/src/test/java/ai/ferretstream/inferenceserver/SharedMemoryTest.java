@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.ferretstream.proto.inference.InferParameter;
+import ai.ferretstream.proto.inference.ModelConfig;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferRequest.InferInputTensor;
 import ai.ferretstream.proto.inference.ModelInferRequest.InferRequestedOutputTensor;
@@ -16,6 +17,7 @@ import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse;
 import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterRequest;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.triton.SharedMemory;
+import ai.ferretstream.proto.triton.SharedMemoryRegions;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -169,6 +171,41 @@ class SharedMemoryTest extends InferenceServiceHarness {
     assertThat(response.getRawOutputContentsList()).containsExactly(ByteString.EMPTY);
     assertThat(map.getFloat(32)).isEqualTo(3f);
     assertThat(map.getFloat(36)).isEqualTo(-4f);
+  }
+
+  @Test
+  void anInputInSharedMemoryIsReadWhereItLiesNotCopied() throws Exception {
+    MappedByteBuffer map = object("/view", 16);
+    SharedMemoryRegions regions = new SharedMemoryRegions(shmDir);
+    regions.register("view", "/view", 0, 16);
+    map.putFloat(4, 1.5f).putFloat(8, -2f);
+    ModelConfig config =
+        ModelConfigs.parse(
+            """
+            name: "m"
+            backend: "java"
+            input [ { name: "x" data_type: TYPE_FP32 dims: [ -1 ] } ]
+            output [ { name: "y" data_type: TYPE_FP32 dims: [ -1 ] } ]
+            """,
+            "m");
+
+    Tensor x =
+        RequestDecoder.decode(
+                ModelInferRequest.newBuilder()
+                    .setModelName("m")
+                    .addInputs(inRegion(input("x", "FP32", 2), "view", 4, 8))
+                    .build(),
+                config,
+                regions)
+            .get("x");
+
+    assertThat(x.isView()).isTrue();
+    assertThat(x.byteSize()).isEqualTo(8);
+    assertThat(x.littleEndian().getFloat(0)).isEqualTo(1.5f);
+    // a view of the mapping: what the client's region holds is what the model reads
+    map.putFloat(4, 7f);
+    assertThat(x.littleEndian().getFloat(0)).isEqualTo(7f);
+    assertThat(TensorCodec.fp32ToFloats(x.data().toByteArray())).containsExactly(7f, -2f);
   }
 
   @Test

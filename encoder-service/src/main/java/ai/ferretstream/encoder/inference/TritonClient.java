@@ -15,6 +15,7 @@ import ai.ferretstream.proto.inference.ModelInferResponse.InferOutputTensor;
 import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelMetadataResponse.TensorMetadata;
 import ai.ferretstream.proto.inference.ModelReadyRequest;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.triton.SharedMemory;
 import ai.ferretstream.proto.triton.TritonHeaders;
 import ai.ferretstream.proto.triton.TritonMethods;
@@ -22,6 +23,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -136,6 +138,18 @@ public final class TritonClient {
    * @return the features of each tile, in input order
    */
   public EncodedBatch encode(List<ByteString> tiles, List<String> requestIds) {
+    return encodeTiles(tiles.stream().map(TensorBytes::of).toList(), requestIds);
+  }
+
+  /**
+   * Encodes a batch of tiles in one call, from pixels wherever they lie (a tile record's bytes, or
+   * a view of a mapped tile file: copied once, into the shared-memory slot or the message).
+   *
+   * @param tiles RGB bytes of each tile, {@code tile * tile * 3} each
+   * @param requestIds the request id of each tile (the first goes to the x-request-id header)
+   * @return the features of each tile, in input order
+   */
+  public EncodedBatch encodeTiles(List<TensorBytes> tiles, List<String> requestIds) {
     if (tiles.isEmpty() || tiles.size() != requestIds.size()) {
       throw new IllegalArgumentException(
           "need one request id per tile, and at least one tile: "
@@ -144,7 +158,7 @@ public final class TritonClient {
               + requestIds.size()
               + " ids");
     }
-    for (ByteString tile : tiles) {
+    for (TensorBytes tile : tiles) {
       if (tile.size() != model.tileBytes()) {
         throw new IllegalArgumentException(
             "a tile has " + tile.size() + " bytes, expected " + model.tileBytes());
@@ -165,8 +179,10 @@ public final class TritonClient {
         request(requestIds)
             .addInputs(input)
             .addOutputs(InferRequestedOutputTensor.newBuilder().setName(model.outputName()))
-            // concatenation without copying: a rope over the tiles' own bytes
-            .addRawInputContents(ByteString.copyFrom(tiles))
+            // concatenation without copying: a rope over the tiles' bytes (a mapped tile file's
+            // copied once)
+            .addRawInputContents(
+                ByteString.copyFrom(tiles.stream().map(TensorBytes::toByteString).toList()))
             .build();
     ModelInferResponse response = call(request, requestIds, null);
     int index = outputIndex(response, batch);
@@ -180,15 +196,19 @@ public final class TritonClient {
    * is closed.
    */
   private EncodedBatch encodeShared(
-      List<ByteString> tiles, List<String> requestIds, SharedMemoryPool.Lease slot) {
+      List<TensorBytes> tiles, List<String> requestIds, SharedMemoryPool.Lease slot) {
     int batch = tiles.size();
     int in = batch * model.tileBytes();
     int outAt = align(in);
     int out = outputBytes(batch, channels);
+    // each tile copied once, straight into the slot, one after the other
+    ByteBuffer pixels = slot.window(0, in);
+    for (TensorBytes tile : tiles) {
+      tile.copyTo(pixels);
+    }
     ModelInferRequest request =
         request(requestIds)
-            // a rope over the tiles, copied once into the slot
-            .addInputs(input(batch).putAllParameters(slot.put(0, ByteString.copyFrom(tiles))))
+            .addInputs(input(batch).putAllParameters(slot.place(0, in)))
             .addOutputs(
                 InferRequestedOutputTensor.newBuilder()
                     .setName(model.outputName())

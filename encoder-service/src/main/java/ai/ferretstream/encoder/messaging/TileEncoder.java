@@ -12,13 +12,12 @@ import ai.ferretstream.proto.kafka.AnswerEvents;
 import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -337,7 +336,7 @@ public final class TileEncoder {
                       false))));
     }
     List<Rejected> rejected = new ArrayList<>();
-    Map<ConsumerRecord<String, Tile>, ByteString> pixels = new IdentityHashMap<>();
+    Map<ConsumerRecord<String, Tile>, TensorBytes> pixels = new IdentityHashMap<>();
     List<ConsumerRecord<String, Tile>> readable = new ArrayList<>(live.size());
     for (ConsumerRecord<String, Tile> record : live) {
       try {
@@ -363,17 +362,18 @@ public final class TileEncoder {
    * @throws PermanentFailure {@code tile_expired} when that file is gone, {@code invalid_tile} when
    *     it is not the tile's
    */
-  private ByteString pixels(Tile tile) {
+  private TensorBytes pixels(Tile tile) {
     if (tile.getRgbSharedFile().isEmpty()) {
-      return tile.getRgb();
+      return TensorBytes.of(tile.getRgb());
     }
-    return UnsafeByteOperations.unsafeWrap(
+    // a view of the mapped file, copied once, into the model call
+    return TensorBytes.of(
         sharedStore.readTile(tile.getContext().getRequestId(), tile, triton.model().tileBytes()));
   }
 
   private CompletableFuture<Void> encodeAndSend(
       List<ConsumerRecord<String, Tile>> live,
-      Map<ConsumerRecord<String, Tile>, ByteString> pixels,
+      Map<ConsumerRecord<String, Tile>, TensorBytes> pixels,
       List<ProducerRecord<String, Object>> out,
       List<Rejected> rejected,
       List<EncodedBatch> held) {
@@ -516,15 +516,15 @@ public final class TileEncoder {
 
   private EncodedBatch encode(
       List<ConsumerRecord<String, Tile>> records,
-      Map<ConsumerRecord<String, Tile>, ByteString> pixels) {
-    List<ByteString> tiles = new ArrayList<>(records.size());
+      Map<ConsumerRecord<String, Tile>, TensorBytes> pixels) {
+    List<TensorBytes> tiles = new ArrayList<>(records.size());
     List<String> ids = new ArrayList<>(records.size());
     for (ConsumerRecord<String, Tile> record : records) {
       tiles.add(pixels.get(record));
       ids.add(record.value().getContext().getRequestId());
     }
     batchSize.record(records.size());
-    return inferenceTimer.record(() -> triton.encode(tiles, ids));
+    return inferenceTimer.record(() -> triton.encodeTiles(tiles, ids));
   }
 
   private void addFeatures(

@@ -3,11 +3,13 @@ package ai.ferretstream.boot.features;
 import ai.ferretstream.boot.kafka.RecordFetcher;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.FeatureRecords;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.TileFeatures;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Reads the feature records that references name, wherever each lies: in Kafka (read back by
@@ -38,20 +40,52 @@ public final class FeatureReader {
    */
   public List<TileFeatures> read(String requestId, List<FeatureRef> refs)
       throws InterruptedException {
-    TileFeatures[] records = new TileFeatures[refs.size()];
+    return readEach(requestId, refs, ref -> store(ref).read(requestId, ref), f -> f);
+  }
+
+  /**
+   * A feature record less its maps, and its maps ({@code [patches, C]} FP16) from position to
+   * limit.
+   *
+   * @param head the record without {@code features_fp16}
+   * @param maps the maps: a view of a mapped shared-memory file, or the bytes of a record read from
+   *     Kafka
+   */
+  public record Maps(TileFeatures head, TensorBytes maps) {}
+
+  /**
+   * As {@link #read}, with the maps apart and not copied: those in the shared-memory store are
+   * views of their mapped files, valid until {@link #release}; for a caller that writes them
+   * somewhere else once (the llm, into a shared-memory window) and would otherwise copy them twice.
+   *
+   * @throws PermanentFailure as {@link #read}
+   * @throws ai.ferretstream.proto.failure.TransientFailure as {@link #read}
+   */
+  public List<Maps> readMaps(String requestId, List<FeatureRef> refs) throws InterruptedException {
+    return readEach(
+        requestId,
+        refs,
+        ref -> store(ref).readMaps(requestId, ref),
+        f -> new Maps(FeatureRecords.withoutMaps(f), TensorBytes.of(f.getFeaturesFp16())));
+  }
+
+  /**
+   * Each of {@code refs}, in order: those in the shared-memory store one by one, those in Kafka in
+   * one read.
+   */
+  private <T> List<T> readEach(
+      String requestId,
+      List<FeatureRef> refs,
+      Function<FeatureRef, T> fromStore,
+      Function<TileFeatures, T> fromKafka)
+      throws InterruptedException {
+    List<T> out = new ArrayList<>(Collections.nCopies(refs.size(), null));
     List<FeatureRef> inKafka = new ArrayList<>(refs.size());
     List<Integer> kafkaSlots = new ArrayList<>(refs.size());
     for (int i = 0; i < refs.size(); i++) {
       FeatureRef ref = refs.get(i);
       if (FeatureRecords.isShared(ref)) {
-        if (shared == null) {
-          throw new PermanentFailure(
-              "invalid_features",
-              FeatureRecords.where(ref)
-                  + " lies in a shared-memory feature store, which this service does not read"
-                  + " (ferret.features.shared-memory.enabled is false)");
-        }
-        records[i] = shared.read(requestId, ref);
+        out.set(i, fromStore.apply(ref));
       } else {
         inKafka.add(ref);
         kafkaSlots.add(i);
@@ -60,10 +94,22 @@ public final class FeatureReader {
     if (!inKafka.isEmpty()) {
       List<TileFeatures> read = kafka.readFeatures(requestId, inKafka);
       for (int k = 0; k < read.size(); k++) {
-        records[kafkaSlots.get(k)] = read.get(k);
+        out.set(kafkaSlots.get(k), fromKafka.apply(read.get(k)));
       }
     }
-    return Arrays.asList(records);
+    return out;
+  }
+
+  /** The shared-memory store {@code ref} lies in, or why this service cannot read it. */
+  private SharedFeatureStore store(FeatureRef ref) {
+    if (shared == null) {
+      throw new PermanentFailure(
+          "invalid_features",
+          FeatureRecords.where(ref)
+              + " lies in a shared-memory feature store, which this service does not read"
+              + " (ferret.features.shared-memory.enabled is false)");
+    }
+    return shared;
   }
 
   /**

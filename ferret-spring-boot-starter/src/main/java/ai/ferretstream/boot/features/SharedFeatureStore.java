@@ -3,11 +3,11 @@ package ai.ferretstream.boot.features;
 import ai.ferretstream.boot.task.PeriodicTask;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.FeatureRecords;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
-import com.google.protobuf.UnsafeByteOperations;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -388,6 +388,18 @@ public final class SharedFeatureStore extends PeriodicTask {
    *     invalid_features} when the name is not one of this store's or the file is not the piece
    */
   public TileFeatures read(String requestId, FeatureRef ref) {
+    FeatureReader.Maps read = readMaps(requestId, ref);
+    return read.head().toBuilder().setFeaturesFp16(read.maps().toByteString()).build();
+  }
+
+  /**
+   * The record {@code ref} names less its maps, and the maps where they lie: a view of the mapped
+   * file, not a copy (protobuf-java 4 would copy them into the heap when wrapping them, as {@link
+   * #read} does), valid until the file is released. Checked as {@link #read} checks.
+   *
+   * @throws PermanentFailure as {@link #read}
+   */
+  public FeatureReader.Maps readMaps(String requestId, FeatureRef ref) {
     Path file = file(ref);
     ByteBuffer mapped =
         map(
@@ -404,7 +416,7 @@ public final class SharedFeatureStore extends PeriodicTask {
                         + ttl
                         + ", or written on another host"),
             "invalid_features");
-    TileFeatures value;
+    FeatureReader.Maps value;
     try {
       value = parse(mapped);
     } catch (IOException | RuntimeException e) {
@@ -415,7 +427,7 @@ public final class SharedFeatureStore extends PeriodicTask {
               + " is not a feature record: "
               + e.getMessage());
     }
-    return FeatureRecords.named(value, ref, requestId);
+    return new FeatureReader.Maps(FeatureRecords.named(value.head(), ref, requestId), value.maps());
   }
 
   /** Removes the files among {@code refs} (those of a finished request); others are ignored. */
@@ -513,11 +525,11 @@ public final class SharedFeatureStore extends PeriodicTask {
   }
 
   /**
-   * The record a file holds. The maps are cut out of the mapping rather than parsed: protobuf-java
-   * 4 copies any buffer that is not an array when it wraps or parses one, so they are copied once,
-   * into the heap, here.
+   * The record a file holds, less its maps, and the maps: cut out of the mapping rather than
+   * parsed, a view (protobuf-java 4 copies any buffer that is not an array when it wraps or parses
+   * one).
    */
-  private static TileFeatures parse(ByteBuffer file) throws IOException {
+  private static FeatureReader.Maps parse(ByteBuffer file) throws IOException {
     if (file.remaining() < 4) {
       throw new IOException("shorter than its head");
     }
@@ -529,7 +541,7 @@ public final class SharedFeatureStore extends PeriodicTask {
     file.get(4, rest);
     TileFeatures head = TileFeatures.parseFrom(rest);
     ByteBuffer maps = file.slice(4 + length, file.remaining() - 4 - length);
-    return head.toBuilder().setFeaturesFp16(UnsafeByteOperations.unsafeWrap(maps)).build();
+    return new FeatureReader.Maps(head, TensorBytes.of(maps));
   }
 
   private void count(Map<String, Counter> counters, String name, String what, String outcome) {

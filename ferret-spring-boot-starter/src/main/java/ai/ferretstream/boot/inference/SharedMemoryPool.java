@@ -6,6 +6,7 @@ import ai.ferretstream.proto.inference.InferParameter;
 import ai.ferretstream.proto.inference.SystemSharedMemoryRegisterRequest;
 import ai.ferretstream.proto.inference.SystemSharedMemoryStatusRequest;
 import ai.ferretstream.proto.inference.SystemSharedMemoryUnregisterRequest;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.triton.SharedMemory;
 import com.google.protobuf.ByteString;
 import io.grpc.Channel;
@@ -114,6 +115,16 @@ public final class SharedMemoryPool implements AutoCloseable {
      * @return the tensor parameters that place it there (an input's)
      */
     public Map<String, InferParameter> put(int offset, ByteString data) {
+      return put(offset, TensorBytes.of(data));
+    }
+
+    /**
+     * Writes {@code data} to {@code offset} of the slot (bytes that lie in native memory are copied
+     * once, straight there).
+     *
+     * @return the tensor parameters that place it there (an input's)
+     */
+    public Map<String, InferParameter> put(int offset, TensorBytes data) {
       Map<String, InferParameter> placed = place(offset, data.size());
       data.copyTo(window(offset, data.size()));
       return placed;

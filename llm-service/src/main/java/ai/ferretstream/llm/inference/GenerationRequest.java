@@ -1,5 +1,6 @@
 package ai.ferretstream.llm.inference;
 
+import ai.ferretstream.proto.tensor.TensorBytes;
 import com.google.protobuf.ByteString;
 import java.util.List;
 
@@ -8,7 +9,8 @@ import java.util.List;
  *
  * @param requestId the request id (also the inference request id)
  * @param prompt the rendered prompt
- * @param imageTokens FP16 {@code [tokens, channels]}
+ * @param imageTokens FP16 {@code [tokens, channels]}: written straight into a shared-memory window,
+ *     or sent in the message
  * @param layout {@code image_layout}: {@code [global rows, global cols, local token rows, local
  *     token cols, image width, image height]}
  * @param regionEmbeddings FP16 {@code [regions, regionChannels]} (empty when no regions)
@@ -17,7 +19,7 @@ import java.util.List;
 public record GenerationRequest(
     String requestId,
     String prompt,
-    ByteString imageTokens,
+    TensorBytes imageTokens,
     int tokens,
     int channels,
     int[] layout,
@@ -35,7 +37,7 @@ public record GenerationRequest(
     return new GenerationRequest(
         requestId,
         prompt,
-        ByteString.EMPTY,
+        TensorBytes.of(ByteString.EMPTY),
         tokens,
         channels,
         layout,

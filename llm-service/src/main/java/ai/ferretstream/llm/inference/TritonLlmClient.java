@@ -159,7 +159,7 @@ public final class TritonLlmClient {
             .addRawInputContents(bytesTensor(r.prompt()));
     if (slot == null) {
       // raw entries are those of the inputs outside shared memory, in order
-      b.addRawInputContents(r.imageTokens());
+      b.addRawInputContents(r.imageTokens().toByteString());
     }
     return b.addRawInputContents(
             UnsafeByteOperations.unsafeWrap(TensorCodec.int32Bytes(r.layout())))

@@ -11,12 +11,12 @@ import ai.ferretstream.llm.inference.TritonLlmClient;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GenerationOptions;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
-import com.google.protobuf.ByteString;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -260,7 +260,7 @@ class Answerer {
         context.getModel().isEmpty() ? client.model() : context.getModel());
   }
 
-  private GenerationRequest request(FusedContext fused, ByteString imageTokens, String prompt) {
+  private GenerationRequest request(FusedContext fused, TensorBytes imageTokens, String prompt) {
     int channels = fused.getChannels();
     int globalTokens = fused.getGlobalTokens();
     int globalSide = (int) Math.round(Math.sqrt(globalTokens));

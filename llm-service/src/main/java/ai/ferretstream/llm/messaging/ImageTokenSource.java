@@ -4,12 +4,11 @@ import ai.ferretstream.boot.features.FeatureReader;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.tensor.ImageTokens;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
-import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
-import com.google.protobuf.ByteString;
 import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,9 +35,9 @@ final class ImageTokenSource {
    * @throws PermanentFailure {@code invalid_features} when the named records do not fit the
    *     context, {@code features_expired} when they are no longer in Kafka
    */
-  ByteString of(FusedContext fused) throws InterruptedException {
+  TensorBytes of(FusedContext fused) throws InterruptedException {
     if (fused.getFeatureRefsCount() == 0) {
-      return fused.getImageTokensFp16();
+      return TensorBytes.of(fused.getImageTokensFp16());
     }
     long start = System.nanoTime();
     GridLayout layout = fused.getLayout();
@@ -70,18 +69,20 @@ final class ImageTokenSource {
                 + index);
       }
     }
-    List<TileFeatures> records =
-        reader.read(fused.getContext().getRequestId(), fused.getFeatureRefsList());
-    TileFeatures global = records.get(0);
-    List<ByteString> locals = new ArrayList<>(refs - 1);
+    // the maps where they lie (views of the mapped feature files, or of the records read from
+    // Kafka): written once, into the request's shared-memory window or its message
+    List<FeatureReader.Maps> read =
+        reader.readMaps(fused.getContext().getRequestId(), fused.getFeatureRefsList());
+    FeatureReader.Maps global = read.get(0);
+    List<TensorBytes> locals = new ArrayList<>(refs - 1);
     for (int k = 1; k < refs; k++) {
-      locals.add(records.get(k).getFeaturesFp16());
+      locals.add(read.get(k).maps());
     }
     int patchRows = fused.getLocalTokenRows() / rows;
     int patchCols = fused.getLocalTokenCols() / cols;
     if (patchRows * rows != fused.getLocalTokenRows()
         || patchCols * cols != fused.getLocalTokenCols()
-        || global.getChannels() != fused.getChannels()) {
+        || global.head().getChannels() != fused.getChannels()) {
       throw invalid(
           "the feature records do not fit the fused context's "
               + fused.getLocalTokenRows()
@@ -91,19 +92,11 @@ final class ImageTokenSource {
               + fused.getChannels()
               + " channels");
     }
-    ByteString tokens;
+    TensorBytes tokens;
     try {
-      // views into the records' bytes (themselves views into the fetch responses): the tokens
-      // are copied once, into the gRPC request
       tokens =
-          ImageTokens.view(
-              global.getFeaturesFp16(),
-              locals,
-              rows,
-              cols,
-              patchRows,
-              patchCols,
-              fused.getChannels());
+          ImageTokens.merge(
+              global.maps(), locals, rows, cols, patchRows, patchCols, fused.getChannels());
     } catch (IllegalArgumentException e) {
       throw invalid(e.getMessage());
     }

@@ -7,6 +7,7 @@ import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.testsupport.FakeLlm;
 import com.google.protobuf.ByteString;
@@ -86,7 +87,7 @@ class TritonLlmClientTest {
     return new GenerationRequest(
         id,
         prompt,
-        ByteString.copyFrom(new byte[10 * 4 * 2]),
+        TensorBytes.of(ByteString.copyFrom(new byte[10 * 4 * 2])),
         10,
         4,
         new int[] {24, 24, 48, 72, 1920, 1080},
@@ -187,7 +188,7 @@ class TritonLlmClientTest {
     return new GenerationRequest(
         id,
         prompt,
-        ByteString.copyFrom(tokens),
+        TensorBytes.of(ByteString.copyFrom(tokens)),
         tokens.length / 8,
         4,
         new int[] {24, 24, 48, 72, 1920, 1080},

@@ -8,6 +8,7 @@ import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.RecordFetcher;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.tensor.ImageTokens;
+import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.GridLayout;
@@ -85,7 +86,8 @@ class ImageTokenSourceTest {
   @Test
   void tokensByValueAreTheContextsOwn() throws Exception {
     ByteString tokens = ByteString.copyFrom(new byte[] {1, 2, 3});
-    assertThat(source.of(fused().setImageTokensFp16(tokens).build())).isSameAs(tokens);
+    assertThat(source.of(fused().setImageTokensFp16(tokens).build()).toByteString())
+        .isSameAs(tokens);
   }
 
   @Test
@@ -131,7 +133,11 @@ class ImageTokenSourceTest {
             .addFeatureRefs(store.write(right))
             .build();
 
-    ByteString tokens = source.of(named);
+    TensorBytes read = source.of(named);
+    // written where the llm writes them: a shared-memory window (native memory)
+    java.nio.ByteBuffer window = java.nio.ByteBuffer.allocateDirect(read.size());
+    read.copyTo(window);
+    ByteString tokens = ByteString.copyFrom(window.flip());
 
     ByteString expected =
         ImageTokens.view(

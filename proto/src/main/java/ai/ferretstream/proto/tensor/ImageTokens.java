@@ -99,6 +99,65 @@ public final class ImageTokens {
   }
 
   /**
+   * The same bytes as {@link #of}, from maps wherever they lie (views of mapped feature files,
+   * records' bytes), as pieces: nothing is copied until the result is written where it goes, in one
+   * pass ({@link TensorBytes#copyTo}), or sent in a message, where the pieces that are ByteStrings
+   * go as views ({@link TensorBytes#toByteString}).
+   *
+   * @param locals the local maps in tile order, each {@code [patchRows * patchCols, C]}
+   * @throws IllegalArgumentException when the maps do not fit the grid
+   */
+  public static TensorBytes merge(
+      TensorBytes global,
+      List<TensorBytes> locals,
+      int rows,
+      int cols,
+      int patchRows,
+      int patchCols,
+      int channels) {
+    if (rows < 1 || cols < 1 || patchRows < 1 || patchCols < 1 || channels < 1) {
+      throw new IllegalArgumentException(
+          "a "
+              + cols
+              + "x"
+              + rows
+              + " grid of "
+              + patchRows
+              + "x"
+              + patchCols
+              + " patches of "
+              + channels
+              + " channels");
+    }
+    if (locals.size() != rows * cols) {
+      throw new IllegalArgumentException(
+          "expected " + rows * cols + " local maps for a " + cols + "x" + rows + " grid");
+    }
+    int tileRowBytes = Math.multiplyExact(Math.multiplyExact(patchCols, channels), FP16_BYTES);
+    int tileBytes = Math.multiplyExact(patchRows, tileRowBytes);
+    for (int k = 0; k < locals.size(); k++) {
+      if (locals.get(k).size() != tileBytes) {
+        throw new IllegalArgumentException(
+            "local map " + k + " has " + locals.get(k).size() + " bytes, expected " + tileBytes);
+      }
+    }
+    if (global.size() + (long) tileBytes * locals.size() > Integer.MAX_VALUE - 16) {
+      throw new IllegalArgumentException("image tokens do not fit a buffer");
+    }
+    // H_l row by row: patch row pr of tile row r is the pr-th row of each tile of that row
+    List<TensorBytes> pieces = new java.util.ArrayList<>(1 + rows * patchRows * cols);
+    pieces.add(global);
+    for (int tileRow = 0; tileRow < rows; tileRow++) {
+      for (int pr = 0; pr < patchRows; pr++) {
+        for (int tileCol = 0; tileCol < cols; tileCol++) {
+          pieces.add(locals.get(tileRow * cols + tileCol).slice(pr * tileRowBytes, tileRowBytes));
+        }
+      }
+    }
+    return TensorBytes.concat(pieces);
+  }
+
+  /**
    * Checks that there is one local map per grid cell, each {@code [patchRows * patchCols, C]}.
    *
    * @return the bytes of one patch row of one tile

@@ -56,6 +56,14 @@ public final class SharedMemoryRegions {
     }
 
     /**
+     * The tensor's bytes where they lie: a view of the mapping, not a copy (valid while the region
+     * is mapped; the client leaves it alone until the response).
+     */
+    public ByteBuffer view() {
+      return slice();
+    }
+
+    /**
      * Writes output {@code tensor}'s {@code data} here.
      *
      * @return the parameters that describe the written output in a response

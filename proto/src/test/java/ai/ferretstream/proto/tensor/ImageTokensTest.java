@@ -19,6 +19,69 @@ class ImageTokensTest {
   }
 
   @Test
+  void theMergeOfBuffersWritesTheSameBytesAsTheCopyForEveryGrid() {
+    int patch = 3;
+    int channels = 2;
+    int tileBytes = patch * patch * channels * 2;
+    for (int[] grid : new int[][] {{1, 1}, {1, 2}, {2, 1}, {2, 3}, {3, 2}}) {
+      int rows = grid[0];
+      int cols = grid[1];
+      ByteString global = map(99, 4 * channels * 2);
+      List<ByteString> locals = new ArrayList<>();
+      List<TensorBytes> buffers = new ArrayList<>();
+      List<TensorBytes> strings = new ArrayList<>();
+      for (int k = 0; k < rows * cols; k++) {
+        locals.add(map(k, tileBytes));
+        // native memory, and a window that does not start at 0, as a mapped file's maps are
+        java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(tileBytes + 5);
+        direct.position(5);
+        direct.put(map(k, tileBytes).asReadOnlyByteBuffer()).position(5);
+        buffers.add(TensorBytes.of(direct));
+        strings.add(TensorBytes.of(map(k, tileBytes)));
+      }
+      byte[] copied = ImageTokens.of(global, locals, rows, cols, patch, patch, channels);
+      TensorBytes merged =
+          ImageTokens.merge(TensorBytes.of(global), buffers, rows, cols, patch, patch, channels);
+      TensorBytes ofStrings =
+          ImageTokens.merge(TensorBytes.of(global), strings, rows, cols, patch, patch, channels);
+
+      java.nio.ByteBuffer window = java.nio.ByteBuffer.allocateDirect(copied.length + 3);
+      window.position(3);
+      merged.copyTo(window);
+      byte[] written = new byte[copied.length];
+      window.get(3, written);
+      assertThat(merged.size()).isEqualTo(copied.length);
+      assertThat(written).as("%dx%d", cols, rows).isEqualTo(copied);
+      assertThat(window.position()).isEqualTo(3 + copied.length);
+      assertThat(merged.toByteString().toByteArray()).isEqualTo(copied);
+      // written twice, the same: the merge does not consume its buffers
+      assertThat(merged.toByteString().toByteArray()).isEqualTo(copied);
+      assertThat(ofStrings.toByteString().toByteArray()).isEqualTo(copied);
+    }
+  }
+
+  @Test
+  void theMergeRefusesMapsThatDoNotFitTheGrid() {
+    TensorBytes global = TensorBytes.of(java.nio.ByteBuffer.allocate(8));
+    TensorBytes tile = TensorBytes.of(java.nio.ByteBuffer.allocate(3 * 3 * 2 * 2));
+    assertThatThrownBy(() -> ImageTokens.merge(global, List.of(tile), 1, 2, 3, 3, 2))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("expected 2 local maps");
+    assertThatThrownBy(
+            () ->
+                ImageTokens.merge(
+                    global,
+                    List.of(TensorBytes.of(java.nio.ByteBuffer.allocate(35))),
+                    1,
+                    1,
+                    3,
+                    3,
+                    2))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("local map 0 has 35 bytes, expected 36");
+  }
+
+  @Test
   void theViewHoldsTheSameBytesAsTheCopyForEveryGrid() {
     int patch = 3;
     int channels = 2;
