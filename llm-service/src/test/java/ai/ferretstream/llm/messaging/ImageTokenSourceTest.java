@@ -140,14 +140,15 @@ class ImageTokenSourceTest {
     ByteString tokens = ByteString.copyFrom(window.flip());
 
     ByteString expected =
-        ImageTokens.view(
-            global.getFeaturesFp16(),
-            List.of(left.getFeaturesFp16(), right.getFeaturesFp16()),
-            1,
-            2,
-            24,
-            24,
-            4);
+        ByteString.copyFrom(
+            ImageTokens.of(
+                global.getFeaturesFp16(),
+                List.of(left.getFeaturesFp16(), right.getFeaturesFp16()),
+                1,
+                2,
+                24,
+                24,
+                4));
     assertThat(tokens.size()).isEqualTo(3 * 576 * 4 * 2);
     assertThat(tokens).isEqualTo(expected);
     // the request's tiles, written by the tiler (ADR 0012), and another request's tile

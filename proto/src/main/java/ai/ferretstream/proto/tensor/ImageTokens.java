@@ -55,7 +55,9 @@ public final class ImageTokens {
       int channels,
       byte[] dst,
       int dstOffset) {
-    int tileRowBytes = checkLocals(locals, rows, cols, patchRows, patchCols, channels);
+    int tileRowBytes =
+        checkLocals(
+            locals.size(), k -> locals.get(k).size(), rows, cols, patchRows, patchCols, channels);
     int mergedRowBytes = cols * tileRowBytes; // one row of H_l
     for (int k = 0; k < locals.size(); k++) {
       ByteString tile = locals.get(k);
@@ -69,33 +71,6 @@ public final class ImageTokens {
         source.get(base + pr * tileRowBytes, dst, to, tileRowBytes);
       }
     }
-  }
-
-  /**
-   * The same bytes as {@link #of}, without copying them: a rope of views into {@code global} and
-   * {@code locals} (one per patch row of each tile), for callers that only send the tokens on
-   * (protobuf writes each piece straight to the output). The inputs must not change afterwards.
-   */
-  public static ByteString view(
-      ByteString global,
-      List<ByteString> locals,
-      int rows,
-      int cols,
-      int patchRows,
-      int patchCols,
-      int channels) {
-    int tileRowBytes = checkLocals(locals, rows, cols, patchRows, patchCols, channels);
-    List<ByteString> pieces = new java.util.ArrayList<>(1 + rows * patchRows * cols);
-    pieces.add(global);
-    for (int tileRow = 0; tileRow < rows; tileRow++) {
-      for (int pr = 0; pr < patchRows; pr++) {
-        for (int tileCol = 0; tileCol < cols; tileCol++) {
-          int from = pr * tileRowBytes;
-          pieces.add(locals.get(tileRow * cols + tileCol).substring(from, from + tileRowBytes));
-        }
-      }
-    }
-    return ByteString.copyFrom(pieces);
   }
 
   /**
@@ -115,32 +90,10 @@ public final class ImageTokens {
       int patchRows,
       int patchCols,
       int channels) {
-    if (rows < 1 || cols < 1 || patchRows < 1 || patchCols < 1 || channels < 1) {
-      throw new IllegalArgumentException(
-          "a "
-              + cols
-              + "x"
-              + rows
-              + " grid of "
-              + patchRows
-              + "x"
-              + patchCols
-              + " patches of "
-              + channels
-              + " channels");
-    }
-    if (locals.size() != rows * cols) {
-      throw new IllegalArgumentException(
-          "expected " + rows * cols + " local maps for a " + cols + "x" + rows + " grid");
-    }
-    int tileRowBytes = Math.multiplyExact(Math.multiplyExact(patchCols, channels), FP16_BYTES);
-    int tileBytes = Math.multiplyExact(patchRows, tileRowBytes);
-    for (int k = 0; k < locals.size(); k++) {
-      if (locals.get(k).size() != tileBytes) {
-        throw new IllegalArgumentException(
-            "local map " + k + " has " + locals.get(k).size() + " bytes, expected " + tileBytes);
-      }
-    }
+    int tileRowBytes =
+        checkLocals(
+            locals.size(), k -> locals.get(k).size(), rows, cols, patchRows, patchCols, channels);
+    int tileBytes = patchRows * tileRowBytes;
     if (global.size() + (long) tileBytes * locals.size() > Integer.MAX_VALUE - 16) {
       throw new IllegalArgumentException("image tokens do not fit a buffer");
     }
@@ -163,17 +116,23 @@ public final class ImageTokens {
    * @return the bytes of one patch row of one tile
    */
   private static int checkLocals(
-      List<ByteString> locals, int rows, int cols, int patchRows, int patchCols, int channels) {
-    if (locals.size() != rows * cols) {
+      int count,
+      java.util.function.IntUnaryOperator sizeOf,
+      int rows,
+      int cols,
+      int patchRows,
+      int patchCols,
+      int channels) {
+    if (count != rows * cols) {
       throw new IllegalArgumentException(
           "expected " + rows * cols + " local maps for a " + cols + "x" + rows + " grid");
     }
     int tileRowBytes = patchCols * channels * FP16_BYTES;
     int tileBytes = patchRows * tileRowBytes;
-    for (int k = 0; k < locals.size(); k++) {
-      if (locals.get(k).size() != tileBytes) {
+    for (int k = 0; k < count; k++) {
+      if (sizeOf.applyAsInt(k) != tileBytes) {
         throw new IllegalArgumentException(
-            "local map " + k + " has " + locals.get(k).size() + " bytes, expected " + tileBytes);
+            "local map " + k + " has " + sizeOf.applyAsInt(k) + " bytes, expected " + tileBytes);
       }
     }
     return tileRowBytes;

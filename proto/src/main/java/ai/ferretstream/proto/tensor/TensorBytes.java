@@ -122,7 +122,29 @@ public interface TensorBytes {
 
     @Override
     public TensorBytes slice(int offset, int length) {
-      return TensorBytes.of(toByteString()).slice(offset, length);
+      if (offset < 0 || length < 0 || (long) offset + length > size()) {
+        throw new IndexOutOfBoundsException(
+            offset + " + " + length + " bytes of " + size() + " bytes");
+      }
+      // the pieces the window covers, each cut to it: still nothing copied
+      List<TensorBytes> covered = new java.util.ArrayList<>();
+      int skip = offset;
+      int left = length;
+      for (TensorBytes piece : pieces) {
+        int n = piece.size();
+        if (left == 0) {
+          break;
+        }
+        if (skip >= n) {
+          skip -= n;
+          continue;
+        }
+        int take = Math.min(n - skip, left);
+        covered.add(piece.slice(skip, take));
+        skip = 0;
+        left -= take;
+      }
+      return new Concat(covered);
     }
   }
 }

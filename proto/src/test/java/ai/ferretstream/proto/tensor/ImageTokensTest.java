@@ -19,7 +19,7 @@ class ImageTokensTest {
   }
 
   @Test
-  void theMergeOfBuffersWritesTheSameBytesAsTheCopyForEveryGrid() {
+  void theMergeOfBuffersOrByteStringsHoldsTheSameBytesAsTheCopyForEveryGrid() {
     int patch = 3;
     int channels = 2;
     int tileBytes = patch * patch * channels * 2;
@@ -56,8 +56,33 @@ class ImageTokensTest {
       assertThat(merged.toByteString().toByteArray()).isEqualTo(copied);
       // written twice, the same: the merge does not consume its buffers
       assertThat(merged.toByteString().toByteArray()).isEqualTo(copied);
-      assertThat(ofStrings.toByteString().toByteArray()).isEqualTo(copied);
+      assertThat(ofStrings.toByteString().toByteArray()).as("%dx%d", cols, rows).isEqualTo(copied);
+      // a window across pieces is those bytes
+      int from = copied.length / 3;
+      int to = copied.length - 5;
+      assertThat(merged.slice(from, to - from).toByteString().toByteArray())
+          .isEqualTo(java.util.Arrays.copyOfRange(copied, from, to));
     }
+  }
+
+  /** The merge of maps that are ByteStrings, as a message carries them. */
+  private static ByteString merge(
+      ByteString global,
+      List<ByteString> locals,
+      int rows,
+      int cols,
+      int patchRows,
+      int patchCols,
+      int channels) {
+    return ImageTokens.merge(
+            TensorBytes.of(global),
+            locals.stream().map(TensorBytes::of).toList(),
+            rows,
+            cols,
+            patchRows,
+            patchCols,
+            channels)
+        .toByteString();
   }
 
   @Test
@@ -82,38 +107,19 @@ class ImageTokensTest {
   }
 
   @Test
-  void theViewHoldsTheSameBytesAsTheCopyForEveryGrid() {
-    int patch = 3;
-    int channels = 2;
-    int tileBytes = patch * patch * channels * 2;
-    for (int[] grid : new int[][] {{1, 1}, {1, 2}, {2, 1}, {2, 3}, {3, 2}}) {
-      int rows = grid[0];
-      int cols = grid[1];
-      ByteString global = map(99, 4 * channels * 2);
-      List<ByteString> locals = new ArrayList<>();
-      for (int k = 0; k < rows * cols; k++) {
-        locals.add(map(k, tileBytes));
-      }
-      byte[] copied = ImageTokens.of(global, locals, rows, cols, patch, patch, channels);
-      ByteString view = ImageTokens.view(global, locals, rows, cols, patch, patch, channels);
-      assertThat(view.toByteArray()).as("%dx%d", cols, rows).isEqualTo(copied);
-    }
-  }
-
-  @Test
   void tileRowKLandsInTheMergedRowOfItsGridRow() {
     // 1 row x 2 cols of 1x1-patch tiles with one FP16 channel: [global][left][right]
     ByteString global = ByteString.copyFrom(new byte[] {9, 9});
     List<ByteString> locals =
         List.of(ByteString.copyFrom(new byte[] {1, 1}), ByteString.copyFrom(new byte[] {2, 2}));
-    assertThat(ImageTokens.view(global, locals, 1, 2, 1, 1, 1).toByteArray())
+    assertThat(merge(global, locals, 1, 2, 1, 1, 1).toByteArray())
         .containsExactly(9, 9, 1, 1, 2, 2);
   }
 
   @Test
   void refusesMapsOfTheWrongSize() {
     List<ByteString> locals = List.of(ByteString.copyFrom(new byte[3]));
-    assertThatThrownBy(() -> ImageTokens.view(ByteString.EMPTY, locals, 1, 1, 1, 1, 1))
+    assertThatThrownBy(() -> merge(ByteString.EMPTY, locals, 1, 1, 1, 1, 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("expected 2");
   }
