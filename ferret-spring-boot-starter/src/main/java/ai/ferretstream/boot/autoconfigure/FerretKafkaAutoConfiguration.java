@@ -14,7 +14,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -39,6 +41,7 @@ import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.AbstractMessageListenerContainer;
 import org.springframework.kafka.listener.CommonErrorHandler;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
+import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.ContainerProperties.AckMode;
 
 /**
@@ -145,9 +148,11 @@ public class FerretKafkaAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(ConsumerFactory.class)
   DefaultKafkaConsumerFactory<String, Object> kafkaConsumerFactory(
-      KafkaProperties kafka, ObjectProvider<DefaultKafkaConsumerFactoryCustomizer> customizers) {
+      KafkaProperties kafka,
+      FerretKafkaProperties ferret,
+      ObjectProvider<DefaultKafkaConsumerFactoryCustomizer> customizers) {
     DefaultKafkaConsumerFactory<String, Object> factory =
-        FerretKafka.consumerFactory(kafka.buildConsumerProperties());
+        FerretKafka.consumerFactory(kafka.buildConsumerProperties(), ferret);
     customizers.orderedStream().forEach(customizer -> customizer.customize(factory));
     return factory;
   }
@@ -171,17 +176,37 @@ public class FerretKafkaAutoConfiguration {
    * The container factory of every {@code @KafkaListener}: offsets committed after each record's
    * listener call returned (its outputs are durable by then), the shared error handler. A listener
    * that commits itself or reads batches says so on its annotation ({@code batch}, {@code
-   * containerPostProcessor}).
+   * containerPostProcessor}). With {@code ferret.kafka.static-membership} the consumers of shared
+   * groups are static members (not those of this instance's own control group).
    */
   @Bean
   @ConditionalOnMissingBean(name = "kafkaListenerContainerFactory")
   ConcurrentKafkaListenerContainerFactory<String, Object> kafkaListenerContainerFactory(
-      ConsumerFactory<String, Object> consumerFactory, CommonErrorHandler ferretErrorHandler) {
+      ConsumerFactory<String, Object> consumerFactory,
+      CommonErrorHandler ferretErrorHandler,
+      FerretKafkaProperties ferret,
+      ServiceInstance instance) {
     ConcurrentKafkaListenerContainerFactory<String, Object> factory =
         new ConcurrentKafkaListenerContainerFactory<>();
     factory.setConsumerFactory(consumerFactory);
     factory.setCommonErrorHandler(ferretErrorHandler);
     factory.getContainerProperties().setAckMode(AckMode.RECORD);
+    factory.setContainerCustomizer(
+        container -> {
+          String group = container.getGroupId();
+          String instanceId =
+              group == null || group.equals(instance.controlGroup())
+                  ? null
+                  : ferret.groupInstanceId(group);
+          if (instanceId != null) {
+            ContainerProperties settings = container.getContainerProperties();
+            // a copy: the factory's properties object is shared by every container
+            Properties consumer = new Properties();
+            consumer.putAll(settings.getKafkaConsumerProperties());
+            consumer.setProperty(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId);
+            settings.setKafkaConsumerProperties(consumer);
+          }
+        });
     return factory;
   }
 

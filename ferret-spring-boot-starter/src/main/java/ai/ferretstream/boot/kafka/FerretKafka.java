@@ -94,7 +94,22 @@ public final class FerretKafka {
    */
   public static DefaultKafkaConsumerFactory<String, Object> consumerFactory(
       Map<String, Object> config) {
+    return consumerFactory(config, null);
+  }
+
+  /**
+   * {@link #consumerFactory(Map)} with the group membership settings of {@code ferret}: the session
+   * timeout and heartbeat interval (unless the config sets them).
+   */
+  public static DefaultKafkaConsumerFactory<String, Object> consumerFactory(
+      Map<String, Object> config, FerretKafkaProperties ferret) {
     Map<String, Object> props = new HashMap<>(config);
+    if (ferret != null) {
+      props.putIfAbsent(
+          ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) ferret.sessionTimeout().toMillis());
+      props.putIfAbsent(
+          ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) ferret.heartbeatInterval().toMillis());
+    }
     props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
     props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -246,19 +261,44 @@ public final class FerretKafka {
     if (context != null) {
       out = DurablePublisher.widen(AnswerEvents.record(context, catalog, event));
     } else {
-      Integer partition = null;
       String header = FerretHeaders.get(record.headers(), FerretHeaders.REPLY_PARTITION);
-      if (header != null) {
-        partition = Integer.valueOf(header);
-      }
-      out = new ProducerRecord<>(catalog.answers(), partition, requestId, event);
+      out = new ProducerRecord<>(catalog.answers(), headerPartition(header), requestId, event);
       FerretHeaders.put(out.headers(), FerretHeaders.REQUEST_ID, requestId);
+    }
+    if (out.partition() != null && !answersHave(template, catalog, out.partition())) {
+      // a reply partition the answers topic lacks (client input, see ReplyTargets) would hold
+      // this thread for the producer's max.block.ms and then fail: partition by key instead
+      out =
+          new ProducerRecord<>(out.topic(), null, out.key(), out.value(), out.headers().remove(
+              FerretHeaders.REPLY_PARTITION));
     }
     try {
       template.send(out).get(10, TimeUnit.SECONDS);
     } catch (Exception sendFailure) {
       // the record still goes to the dead-letter topic; the gateway's own deadline ends the wait
       log.error("could not publish the error event of request {}", requestId, sendFailure);
+    }
+  }
+
+  private static Integer headerPartition(String header) {
+    if (header == null) {
+      return null;
+    }
+    try {
+      int partition = Integer.parseInt(header.trim());
+      return partition >= 0 ? partition : null;
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /** Whether the producer knows {@code partition} of the answers topic. */
+  private static boolean answersHave(
+      KafkaOperations<String, Object> template, TopicCatalog catalog, int partition) {
+    try {
+      return partition < template.partitionsFor(catalog.answers()).size();
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 

@@ -98,7 +98,10 @@ class FerretAutoConfigurationIT {
               assertThat(consumers.getConfigurationProperties())
                   .containsEntry(
                       ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, KafkaLimits.MAX_RECORD_BYTES)
-                  .containsEntry(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+                  .containsEntry(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false)
+                  // a killed stage's partitions wait 10 s, not Kafka's 45 s (docs/adr/0013)
+                  .containsEntry(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000)
+                  .containsEntry(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
 
               ConcurrentKafkaListenerContainerFactory<?, ?> listeners =
                   context.getBean(
@@ -108,6 +111,54 @@ class FerretAutoConfigurationIT {
               assertThat(listeners.getConsumerFactory()).isSameAs(consumers);
               assertThat(context.getBean(CommonErrorHandler.class))
                   .isInstanceOf(DefaultErrorHandler.class);
+            });
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void staticMembershipNamesTheSharedGroupsConsumersAfterTheInstance() {
+    runner()
+        .withPropertyValues(
+            "ferret.kafka.static-membership=true", "ferret.kafka.instance-name=stage-host-1")
+        .run(
+            context -> {
+              ConcurrentKafkaListenerContainerFactory<String, Object> listeners =
+                  context.getBean(
+                      "kafkaListenerContainerFactory",
+                      ConcurrentKafkaListenerContainerFactory.class);
+              listeners.getContainerProperties().setGroupId("encoder-local");
+              assertThat(
+                      listeners
+                          .createContainer("some-topic")
+                          .getContainerProperties()
+                          .getKafkaConsumerProperties())
+                  .containsEntry(
+                      ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "stage-host-1-encoder-local");
+              // this instance's own control group stays dynamic
+              listeners
+                  .getContainerProperties()
+                  .setGroupId(context.getBean(ServiceInstance.class).controlGroup());
+              assertThat(
+                      listeners
+                          .createContainer("some-topic")
+                          .getContainerProperties()
+                          .getKafkaConsumerProperties())
+                  .doesNotContainKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+            });
+    runner()
+        .run(
+            context -> {
+              ConcurrentKafkaListenerContainerFactory<String, Object> listeners =
+                  context.getBean(
+                      "kafkaListenerContainerFactory",
+                      ConcurrentKafkaListenerContainerFactory.class);
+              listeners.getContainerProperties().setGroupId("encoder-local");
+              assertThat(
+                      listeners
+                          .createContainer("some-topic")
+                          .getContainerProperties()
+                          .getKafkaConsumerProperties())
+                  .doesNotContainKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
             });
   }
 
