@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.Box;
+import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.GroundedBox;
+import ai.ferretstream.proto.v1.ResizeMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +49,93 @@ class AnswerStreamTest {
     assertThat(box.getBox().getBoxPixels())
         .isEqualTo(Box.newBuilder().setX1(6).setY1(9).setX2(320).setY2(479).build());
     assertThat(box.getBox().getCharOffset()).isEqualTo("The cat is at [10, 20, 500, 999]".length());
+  }
+
+  /** 640x480 padded onto a 2x2 canvas (672x672): the image fills y 84..588. */
+  private static final GridLayout PAD_640X480 =
+      GridLayout.newBuilder()
+          .setImageWidth(640)
+          .setImageHeight(480)
+          .setCols(2)
+          .setRows(2)
+          .setTileSize(336)
+          .setCanvasWidth(672)
+          .setCanvasHeight(672)
+          .setMode(ResizeMode.RESIZE_MODE_PAD)
+          .setContentX(0)
+          .setContentY(84)
+          .setContentWidth(672)
+          .setContentHeight(504)
+          .build();
+
+  private static GroundedBox onlyBox(AnswerStream answer, String text) {
+    List<AnswerEvent> events = new ArrayList<>(answer.onPiece(text));
+    events.addAll(answer.flush());
+    return events.stream().filter(AnswerEvent::hasBox).findFirst().orElseThrow().getBox();
+  }
+
+  private static Box box(int x1, int y1, int x2, int y2) {
+    return Box.newBuilder().setX1(x1).setY1(y1).setX2(x2).setY2(y2).build();
+  }
+
+  @Test
+  void mapsABoxOnThePaddedCanvasBackOntoTheOriginalImage() {
+    AnswerStream padded = new AnswerStream("r", PAD_640X480, 1, 0, () -> 42L);
+
+    // canvas y 200/1000 * 672 = 134.4 -> image (134.4 - 84) / 504 = 0.1; 800 -> 0.9
+    GroundedBox box = onlyBox(padded, "The cat [100, 200, 500, 800].");
+
+    assertThat(box.getBox999()).isEqualTo(box(100, 100, 500, 900));
+    assertThat(box.getBoxPixels()).isEqualTo(box(64, 48, 320, 432));
+  }
+
+  @Test
+  void mapsABoxOnACanvasPaddedLeftAndRight() {
+    // 500x1000 on a 2x3 canvas (672x1008): the image fills x 84..588
+    GridLayout layout =
+        PAD_640X480.toBuilder()
+            .setImageWidth(500)
+            .setImageHeight(1000)
+            .setRows(3)
+            .setCanvasHeight(1008)
+            .setContentX(84)
+            .setContentY(0)
+            .setContentWidth(504)
+            .setContentHeight(1008)
+            .build();
+    AnswerStream padded = new AnswerStream("r", layout, 1, 0, () -> 42L);
+
+    GroundedBox box = onlyBox(padded, "The cat [500, 0, 600, 999].");
+
+    // x (500 * 672 - 84000) / 504 = 500, (600 * 672 - 84000) / 504 = 633.3
+    assertThat(box.getBox999()).isEqualTo(box(500, 0, 633, 999));
+    assertThat(box.getBoxPixels()).isEqualTo(box(250, 0, 316, 999));
+  }
+
+  @Test
+  void clampsABoxThatReachesIntoThePaddingToTheImage() {
+    AnswerStream padded = new AnswerStream("r", PAD_640X480, 1, 0, () -> 42L);
+
+    GroundedBox box = onlyBox(padded, "The frame [0, 0, 999, 999].");
+
+    assertThat(box.getBox999()).isEqualTo(box(0, 0, 999, 999));
+    assertThat(box.getBoxPixels()).isEqualTo(box(0, 0, 639, 479));
+  }
+
+  @Test
+  void leavesABoxOnAStretchedCanvasAsTheModelWroteIt() {
+    GridLayout stretch =
+        PAD_640X480.toBuilder()
+            .setMode(ResizeMode.RESIZE_MODE_STRETCH)
+            .setContentY(0)
+            .setContentHeight(672)
+            .build();
+    AnswerStream stretched = new AnswerStream("r", stretch, 1, 0, () -> 42L);
+
+    GroundedBox box = onlyBox(stretched, "The cat [10, 20, 500, 999].");
+
+    assertThat(box.getBox999()).isEqualTo(box(10, 20, 500, 999));
+    assertThat(box.getBoxPixels()).isEqualTo(box(6, 9, 320, 479));
   }
 
   @Test
