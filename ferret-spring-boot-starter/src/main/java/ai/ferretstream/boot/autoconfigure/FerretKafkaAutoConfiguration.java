@@ -7,6 +7,7 @@ import ai.ferretstream.boot.kafka.FerretListeners;
 import ai.ferretstream.boot.kafka.ServiceInstance;
 import ai.ferretstream.boot.kafka.ServiceName;
 import ai.ferretstream.boot.kafka.TopicLimitsVerifier;
+import ai.ferretstream.boot.kafka.TopicProvisioner;
 import ai.ferretstream.boot.kafka.TopicUsage;
 import ai.ferretstream.boot.kafka.TopicsProperties;
 import ai.ferretstream.proto.kafka.TopicCatalog;
@@ -100,12 +101,16 @@ public class FerretKafkaAutoConfiguration {
     return new TopicCatalog(topics.prefix());
   }
 
-  /** Every pipeline topic and its dead-letter topic; Spring's {@code KafkaAdmin} creates them. */
+  /**
+   * Every pipeline topic and its dead-letter topic, with the retention of {@code ferret.topics.*};
+   * Spring's {@code KafkaAdmin} creates the missing ones.
+   */
   @Bean
   @ConditionalOnMissingBean(name = "ferretTopics")
   KafkaAdmin.NewTopics ferretTopics(TopicCatalog catalog, TopicsProperties topics) {
     List<NewTopic> declared =
-        FerretKafka.topics(catalog, topics.partitions(), topics.replication());
+        TopicProvisioner.declarations(
+            catalog, topics.partitions(), topics.replication(), topics.topicRetention());
     return new KafkaAdmin.NewTopics(declared.toArray(NewTopic[]::new));
   }
 
