@@ -269,8 +269,12 @@ public final class FerretKafka {
       // a reply partition the answers topic lacks (client input, see ReplyTargets) would hold
       // this thread for the producer's max.block.ms and then fail: partition by key instead
       out =
-          new ProducerRecord<>(out.topic(), null, out.key(), out.value(), out.headers().remove(
-              FerretHeaders.REPLY_PARTITION));
+          new ProducerRecord<>(
+              out.topic(),
+              null,
+              out.key(),
+              out.value(),
+              out.headers().remove(FerretHeaders.REPLY_PARTITION));
     }
     try {
       template.send(out).get(10, TimeUnit.SECONDS);

@@ -16,7 +16,11 @@ public final class AnswerEvents {
 
   private AnswerEvents() {}
 
-  /** The partition to send answers of this request to, or {@code null} to partition by key. */
+  /**
+   * The partition to send answers of this request to, or {@code null} to partition by key (also for
+   * a negative partition other than {@link ReplyTargets#BY_KEY}). Whether the answers topic has the
+   * partition is checked where requests enter ({@link ReplyTargets}).
+   */
   public static Integer replyPartition(RequestContext context) {
     if (context.hasReplyTo() && context.getReplyTo().getPartition() >= 0) {
       return context.getReplyTo().getPartition();
@@ -24,11 +28,12 @@ public final class AnswerEvents {
     return null;
   }
 
-  /** The answers topic for this request: its reply topic if set, else the catalog's. */
+  /**
+   * The answers topic for this request: always the catalog's. {@code reply_to.topic} is client
+   * input; a request naming another topic is refused where it enters ({@link ReplyTargets}), and
+   * even a context that got past that never sends answers elsewhere.
+   */
   public static String replyTopic(RequestContext context, TopicCatalog catalog) {
-    if (context.hasReplyTo() && !context.getReplyTo().getTopic().isEmpty()) {
-      return context.getReplyTo().getTopic();
-    }
     return catalog.answers();
   }
 

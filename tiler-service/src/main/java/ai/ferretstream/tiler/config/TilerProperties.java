@@ -7,6 +7,7 @@ import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -41,6 +42,10 @@ record TilerProperties(@Valid @DefaultValue Tiler tiler) {
    * @param groupId consumer group of the requests listener (lag-based autoscaling watches it)
    * @param sendWindow requests whose tiles may be on their way to the broker at once; the listener
    *     goes on tiling meanwhile (its commits never pass an unacknowledged request)
+   * @param replyPartitionsRefresh least time between two reads of the answers topic's partition
+   *     count, which requests' {@code reply_to.partition} is checked against; a partition beyond
+   *     the count read makes the tiler read it again once this passed (a partition added to the
+   *     topic is accepted after at most this long)
    */
   public record Tiler(
       @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
@@ -57,5 +62,6 @@ record TilerProperties(@Valid @DefaultValue Tiler tiler) {
       @Min(1) @DefaultValue("40000000") long maxPixels,
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,
       @NotBlank @DefaultValue("tiler-service") String groupId,
-      @Min(1) @Max(1024) @DefaultValue("8") int sendWindow) {}
+      @Min(1) @Max(1024) @DefaultValue("8") int sendWindow,
+      @NotNull @DefaultValue("10s") Duration replyPartitionsRefresh) {}
 }

@@ -2,6 +2,8 @@ package ai.ferretstream.tiler.config;
 
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
+import ai.ferretstream.boot.kafka.AnswerPartitions;
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.FerretKafka;
 import ai.ferretstream.boot.kafka.FerretKafkaProperties;
@@ -27,6 +29,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ContainerPostProcessor;
+import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.listener.AbstractMessageListenerContainer;
 import org.springframework.kafka.listener.ConsumerRecordRecoverer;
 
@@ -76,6 +79,22 @@ class TilingConfig {
         catalog.answers());
   }
 
+  /**
+   * Checks each request's reply address against the answers topic and its partitions (read with the
+   * admin client, again at most every {@code ferret.tiler.reply-partitions-refresh}).
+   */
+  @Bean
+  AnswerPartitions answerPartitions(
+      KafkaAdmin admin, TopicCatalog catalog, TilerProperties properties) {
+    return AnswerPartitions.of(admin, catalog, properties.tiler().replyPartitionsRefresh());
+  }
+
+  /** The requests cancelled on {@code ferret.control}: not tiled when they come. */
+  @Bean
+  CancelledRequests cancelledRequests() {
+    return CancelledRequests.remembering();
+  }
+
   @Bean
   OffsetTracker requestOffsets() {
     return new OffsetTracker();
@@ -111,7 +130,9 @@ class TilingConfig {
       ServiceName service,
       Clock clock,
       MeterRegistry meterRegistry,
-      ObjectProvider<SharedFeatureStore> sharedStore) {
+      ObjectProvider<SharedFeatureStore> sharedStore,
+      AnswerPartitions answerPartitions,
+      CancelledRequests cancelledRequests) {
     return new AskRequestListener(
         decoder,
         tiler,
@@ -123,7 +144,9 @@ class TilingConfig {
         service.value(),
         clock,
         meterRegistry,
-        sharedStore.getIfAvailable());
+        sharedStore.getIfAvailable(),
+        answerPartitions,
+        cancelledRequests);
   }
 
   /**

@@ -2,6 +2,8 @@ package ai.ferretstream.tiler.messaging;
 
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
+import ai.ferretstream.boot.kafka.AnswerPartitions;
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
@@ -34,12 +36,14 @@ import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.kafka.event.ListenerContainerIdleEvent;
 
 /**
- * Consumes {@code ferret.requests}: drops expired requests with a {@code deadline_exceeded} error
- * event, decodes and tiles the image, and publishes the global view to {@code ferret.tiles.global}
- * and the local tiles to {@code ferret.tiles.local}. It does not wait for the broker's
- * acknowledgements: the request's offset is held until they all arrived ({@link AcknowledgedSends})
- * and commits never pass it; a send that finally fails becomes a retryable error event for the
- * client.
+ * Consumes {@code ferret.requests}: refuses a request whose {@code reply_to} names another topic
+ * than the answers topic or a partition it does not have ({@code invalid_reply_to}, dead-lettered,
+ * see {@link AnswerPartitions}), passes over requests cancelled on {@code ferret.control} before
+ * they came, drops expired requests with a {@code deadline_exceeded} error event, decodes and tiles
+ * the image, and publishes the global view to {@code ferret.tiles.global} and the local tiles to
+ * {@code ferret.tiles.local}. It does not wait for the broker's acknowledgements: the request's
+ * offset is held until they all arrived ({@link AcknowledgedSends}) and commits never pass it; a
+ * send that finally fails becomes a retryable error event for the client.
  *
  * <p>A bad image throws {@link PermanentFailure} ({@code invalid_image} / {@code image_too_large});
  * the shared error handler then sends the client an error event and dead-letters the request.
@@ -66,6 +70,9 @@ public final class AskRequestListener {
   private final Counter localTiles;
   private final Counter expired;
   private final SharedFeatureStore sharedStore;
+  private final AnswerPartitions replyTargets;
+  private final CancelledRequests cancelled;
+  private final Counter cancelledRequests;
 
   /**
    * @param decoder image decoding with size limits
@@ -81,6 +88,8 @@ public final class AskRequestListener {
    * @param sharedStore the host-local shared-memory store the tiles' pixels are written to (ADR
    *     0012), or {@code null}: the tiles then carry their pixels, as a tile the store cannot take
    *     does
+   * @param replyTargets checks each request's reply address before anything is done with it
+   * @param cancelled requests cancelled by their clients: not tiled
    */
   public AskRequestListener(
       ImageDecoder decoder,
@@ -93,8 +102,12 @@ public final class AskRequestListener {
       String service,
       Clock clock,
       MeterRegistry meters,
-      SharedFeatureStore sharedStore) {
+      SharedFeatureStore sharedStore,
+      AnswerPartitions replyTargets,
+      CancelledRequests cancelled) {
     this.sharedStore = sharedStore;
+    this.replyTargets = replyTargets;
+    this.cancelled = cancelled;
     this.sends = sends;
     this.tracker = tracker;
     this.committer = committer;
@@ -124,6 +137,10 @@ public final class AskRequestListener {
     this.expired =
         Counter.builder("ferret.tiler.expired")
             .description("Requests dropped because their deadline had passed")
+            .register(meters);
+    this.cancelledRequests =
+        Counter.builder("ferret.tiler.cancelled")
+            .description("Requests not tiled because their client had cancelled them")
             .register(meters);
   }
 
@@ -159,6 +176,13 @@ public final class AskRequestListener {
     RequestContext context = request.getContext();
     if (context.getRequestId().isEmpty()) {
       throw new PermanentFailure("invalid_request", "the request has no context.request_id");
+    }
+    // before anything is answered: reply_to is client input
+    replyTargets.check(context);
+    if (cancelled.contains(context.getRequestId())) {
+      cancelledRequests.increment(); // the client is gone: nothing to answer
+      log.debug("request {} cancelled before tiling", context.getRequestId());
+      return;
     }
     long received = clock.millis();
     if (AnswerEvents.expired(context, received)) {

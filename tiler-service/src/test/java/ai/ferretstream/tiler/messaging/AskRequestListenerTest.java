@@ -9,12 +9,15 @@ import static org.mockito.Mockito.when;
 
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
+import ai.ferretstream.boot.kafka.AnswerPartitions;
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.FerretHeaders;
+import ai.ferretstream.proto.kafka.ReplyTargets;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.AskRequest;
@@ -68,6 +71,42 @@ class AskRequestListenerTest {
 
   @TempDir Path storeDirectory;
 
+  private final CancelledRequests cancelled = CancelledRequests.remembering();
+
+  @Test
+  void refusesAReplyToOfAnotherTopicOrAMissingPartitionBeforeAnything() {
+    brokerAcknowledges();
+    byte[] png = TestImages.png(TestImages.redAndBlue(64, 64));
+    AskRequestListener listener = listener();
+    for (ReplyTo bad :
+        List.of(
+            ReplyTo.newBuilder().setTopic("t.ferret.fused").build(),
+            ReplyTo.newBuilder().setPartition(4).build())) {
+      // even an expired one: nothing may be answered where it says
+      RequestContext context = context("bad", NOW - 1).toBuilder().setReplyTo(bad).build();
+      assertThatThrownBy(() -> listener.onMessage(record(context, png), consumer))
+          .isInstanceOf(PermanentFailure.class)
+          .satisfies(
+              e ->
+                  assertThat(((PermanentFailure) e).code())
+                      .isEqualTo(ReplyTargets.INVALID_REPLY_TO));
+    }
+    assertThat(sent).isEmpty();
+  }
+
+  @Test
+  void passesOverARequestCancelledBeforeItCame() {
+    brokerAcknowledges();
+    byte[] png = TestImages.png(TestImages.redAndBlue(64, 64));
+    cancelled.cancel("gone");
+
+    listener().onMessage(record(context("gone", NOW + 60_000), png), consumer);
+    listener().onMessage(record(context("kept", NOW + 60_000), png), consumer);
+
+    assertThat(sent).isNotEmpty().allMatch(r -> r.key().equals("kept"));
+    assertThat(meters.get("ferret.tiler.cancelled").counter().count()).isEqualTo(1.0);
+  }
+
   private AskRequestListener listener() {
     return listener(null);
   }
@@ -87,7 +126,9 @@ class AskRequestListenerTest {
         "tiler-service",
         Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
         meters,
-        store);
+        store,
+        new AnswerPartitions(catalog, topic -> 4, Duration.ofSeconds(10), System::nanoTime),
+        cancelled);
   }
 
   private void brokerAcknowledges() {

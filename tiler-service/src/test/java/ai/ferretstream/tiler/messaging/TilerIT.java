@@ -3,13 +3,16 @@ package ai.ferretstream.tiler.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.ProtobufDeserializer;
 import ai.ferretstream.proto.kafka.ProtobufSerializer;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.Cancel;
 import ai.ferretstream.proto.v1.GridLayout;
+import ai.ferretstream.proto.v1.ReplyTo;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.ResizeMode;
 import ai.ferretstream.proto.v1.Tile;
@@ -31,6 +34,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -38,8 +42,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
 import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.kafka.test.utils.ContainerTestUtils;
 
 /** The tiler against a real KRaft broker, started the way the launcher starts it. */
 @EmbeddedKafka(
@@ -201,21 +207,153 @@ class TilerIT {
     assertThat(event.getError().getCode()).isEqualTo("deadline_exceeded");
   }
 
+  @Test
+  void deadLettersARequestWhoseReplyToNamesAnotherTopicOrAMissingPartition() {
+    String run = UUID.randomUUID().toString();
+    String elsewhere = "elsewhere-" + run;
+    // both on the partition of the valid request that follows them
+    String nowhere = onPartitionOf(elsewhere, "nowhere-" + run);
+    String valid = onPartitionOf(elsewhere, "valid-" + run);
+    byte[] png = TestImages.png(TestImages.redAndBlue(64, 64));
+    // expired: the tiler would answer it at once, on the topic it names
+    ask(
+        ReplyTo.newBuilder().setTopic(CATALOG.fused()).setPartition(0),
+        elsewhere,
+        png,
+        System.currentTimeMillis() - 1000);
+    ask(ReplyTo.newBuilder().setPartition(99), nowhere, png, 0);
+    ask(ReplyTo.newBuilder().setPartition(1), valid, png, 0);
+
+    assertThat(consume(CATALOG.tilesGlobal(), Tile.parser(), valid, 1)).hasSize(1);
+    String dlt = CATALOG.deadLetter(ai.ferretstream.proto.kafka.Topic.REQUESTS);
+    ConsumerRecord<String, byte[]> deadElsewhere = consumeRaw(dlt, elsewhere);
+    assertThat(FerretHeaders.get(deadElsewhere.headers(), FerretHeaders.ERROR_REASON))
+        .isEqualTo(
+            "reply_to.topic 'it.ferret.fused' is not the answers topic 'it.ferret.answers' (leave"
+                + " it empty for the answers topic)");
+    assertThat(FerretHeaders.get(deadElsewhere.headers(), FerretHeaders.ERROR_CLASS))
+        .isEqualTo("permanent");
+    ConsumerRecord<String, byte[]> deadNowhere = consumeRaw(dlt, nowhere);
+    assertThat(FerretHeaders.get(deadNowhere.headers(), FerretHeaders.ERROR_REASON))
+        .isEqualTo(
+            "reply_to.partition 99 is not a partition of it.ferret.answers (0..1, or -1 to"
+                + " partition by key)");
+    // nothing went to the topic it named, nor was the other one tiled; a reader of the answers
+    // topic learns why, by key
+    assertThat(keysOn(CATALOG.fused())).doesNotContain(elsewhere);
+    assertThat(keysOn(CATALOG.tilesGlobal())).doesNotContain(nowhere);
+    assertThat(keysOn(CATALOG.tilesLocal())).doesNotContain(nowhere);
+    for (String id : List.of(elsewhere, nowhere)) {
+      AnswerEvent event = consume(CATALOG.answers(), AnswerEvent.parser(), id, 1).get(0);
+      assertThat(event.getError().getCode()).isEqualTo("invalid_reply_to");
+    }
+  }
+
+  @Test
+  void skipsARequestCancelledBeforeItWasTiled() {
+    ContainerTestUtils.waitForAssignment(
+        tiler
+            .getBean(KafkaListenerEndpointRegistry.class)
+            .getListenerContainer("tiler-service-control"),
+        producer.partitionsFor(CATALOG.control()).size());
+    String run = UUID.randomUUID().toString();
+    String gone = "gone-" + run;
+    String kept = onPartitionOf(gone, "kept-" + run);
+    send(CATALOG.control(), gone, Cancel.newBuilder().setRequestId(gone).build());
+    CancelledRequests cancelled = tiler.getBean(CancelledRequests.class);
+    await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.contains(gone));
+
+    byte[] png = TestImages.png(TestImages.redAndBlue(64, 64));
+    ask(gone, png, 0);
+    ask(kept, png, 0);
+
+    // the kept request came after the cancelled one on the same partition: once its tiles are out,
+    // the cancelled one has been passed over
+    assertThat(consume(CATALOG.tilesGlobal(), Tile.parser(), kept, 1)).hasSize(1);
+    assertThat(keysOn(CATALOG.tilesGlobal())).doesNotContain(gone);
+    assertThat(keysOn(CATALOG.tilesLocal())).doesNotContain(gone);
+    assertThat(keysOn(CATALOG.answers())).doesNotContain(gone);
+    assertThat(
+            tiler
+                .getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                .get("ferret.tiler.cancelled")
+                .counter()
+                .count())
+        .isEqualTo(1.0);
+  }
+
+  /** {@code prefix} with a suffix that puts its records on the requests partition of {@code id}. */
+  private static String onPartitionOf(String id, String prefix) {
+    int partitions = producer.partitionsFor(CATALOG.requests()).size();
+    int wanted = partitionOf(id, partitions);
+    for (int i = 0; ; i++) {
+      String candidate = prefix + "-" + i;
+      if (partitionOf(candidate, partitions) == wanted) {
+        return candidate;
+      }
+    }
+  }
+
+  private static int partitionOf(String key, int partitions) {
+    return org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(
+                key.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        % partitions;
+  }
+
+  /** The keys of every record on {@code topic} now, read up to its end. */
+  private static List<String> keysOn(String topic) {
+    List<String> keys = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(
+            consumerConfig(), new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                  keys.add(r.key());
+                }
+                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
+              });
+    }
+    return keys;
+  }
+
   private static void ask(String id, byte[] image, long deadline) {
+    ask(null, id, image, deadline);
+  }
+
+  private static void ask(ReplyTo.Builder replyTo, String id, byte[] image, long deadline) {
+    RequestContext.Builder context =
+        RequestContext.newBuilder()
+            .setRequestId(id)
+            .setDeadlineUnixMs(deadline)
+            .setPrompt("What is red?");
+    if (replyTo != null) {
+      context.setReplyTo(replyTo);
+    }
     AskRequest request =
         AskRequest.newBuilder()
-            .setContext(
-                RequestContext.newBuilder()
-                    .setRequestId(id)
-                    .setDeadlineUnixMs(deadline)
-                    .setPrompt("What is red?"))
+            .setContext(context)
             .setImage(ByteString.copyFrom(image))
             .setImageMediaType("image/png")
             .build();
+    send(CATALOG.requests(), id, request);
+  }
+
+  private static void send(String topic, String key, Object value) {
     try {
-      producer.send(new ProducerRecord<>(CATALOG.requests(), id, request)).get();
+      producer.send(new ProducerRecord<>(topic, key, value)).get();
     } catch (Exception e) {
-      throw new IllegalStateException("could not publish the test request", e);
+      throw new IllegalStateException("could not publish the test record", e);
     }
   }
 
