@@ -11,15 +11,26 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The requests this gateway instance waits on, by request id. Answer events are dispatched to their
- * request's {@link AnswerSink}; repeated events (at-least-once delivery) are dropped by sequence
- * number; error events (sequence {@value AnswerEvents#STAGE_ERROR_SEQ}) always end the request;
- * events of unknown requests are ignored. Nothing waits forever: {@link #expire} ends requests past
- * their deadline plus grace, {@link #failPartitions} those whose reply partition this instance
- * lost.
+ * request's {@link AnswerSink}; error events (sequence {@value AnswerEvents#STAGE_ERROR_SEQ})
+ * always end the request.
+ *
+ * <p>No answer is ever spliced: the content of every event passed on is kept by sequence number. An
+ * event whose number was passed on already is a redelivery, or part of the same request generated
+ * again after the llm stage crashed (it starts again at seq 0): it is dropped if its content is the
+ * same, and if it differs (sampling with temperature &gt; 0, a model that is not batch-invariant)
+ * the request ends with the retryable error {@code answer_regenerated} instead of passing on the
+ * rest of another answer (docs/reliability.md). Events of unknown requests are ignored. events of
+ * unknown requests are ignored. Nothing waits forever: {@link #expire} ends requests past their
+ * deadline plus grace, {@link #failPartitions} those whose reply partition this instance lost.
  */
 public final class PendingRequests {
 
-  /** The stage name written into errors the gateway raises itself. */
+  /**
+   * The furthest an event's sequence number may lie beyond the next expected one (numbers are
+   * consecutive per generation; this bounds what a bad producer can make the gateway hold).
+   */
+  static final long MAX_SEQ_GAP = 4096;
+
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
 
   private final AtomicInteger size = new AtomicInteger();
@@ -80,10 +91,41 @@ public final class PendingRequests {
         finish(entry, event);
         return true;
       }
-      if (event.getSeq() <= entry.lastSeq) {
-        return false;
+      long seq = event.getSeq();
+      Object content = contentOf(event);
+      int passedOn = entry.passedOn.size();
+      if (seq < passedOn) {
+        if (seq >= 0 && content.equals(entry.passedOn.get((int) seq))) {
+          return false; // redelivered, or generated again to the same answer
+        }
+        finish(
+            entry,
+            AnswerEvents.error(
+                entry.requestId,
+                stage,
+                "answer_regenerated",
+                "the answer was generated again after a failure of the llm stage and differs from"
+                    + " the part already streamed (seq "
+                    + seq
+                    + "); retry the request (a seed makes sampled answers repeatable)",
+                true));
+        return true;
       }
-      entry.lastSeq = event.getSeq();
+      if (seq - passedOn > MAX_SEQ_GAP) {
+        finish(
+            entry,
+            AnswerEvents.error(
+                entry.requestId,
+                stage,
+                "answer_out_of_order",
+                "answer event seq " + seq + " arrived after " + passedOn + " events",
+                true));
+        return true;
+      }
+      while (entry.passedOn.size() < seq) {
+        entry.passedOn.add(MISSING);
+      }
+      entry.passedOn.add(content);
       if (event.hasDone()) {
         finish(entry, event);
       } else {
@@ -188,6 +230,19 @@ public final class PendingRequests {
     return entries.containsKey(requestId);
   }
 
+  /** Stands for a sequence number never received (never equal to any content). */
+  private static final Object MISSING = new Object();
+
+  /** What of an event must be the same when it is generated again (not its timestamps). */
+  private static Object contentOf(AnswerEvent event) {
+    return switch (event.getEventCase()) {
+      case DELTA -> event.getDelta();
+      case BOX -> event.getBox();
+      case DONE -> "done:" + event.getDone().getFinishReason();
+      default -> event.getEventCase();
+    };
+  }
+
   private void finish(Entry entry, AnswerEvent last) {
     entry.ended = true;
     remove(entry);
@@ -205,7 +260,10 @@ public final class PendingRequests {
     final int replyPartition;
     final long expiresAtMillis;
     final AnswerSink sink;
-    long lastSeq = -1;
+
+    /** The content of each event passed on to the sink, by sequence number. */
+    final List<Object> passedOn = new ArrayList<>();
+
     boolean ended;
 
     Entry(String requestId, int replyPartition, long expiresAtMillis, AnswerSink sink) {

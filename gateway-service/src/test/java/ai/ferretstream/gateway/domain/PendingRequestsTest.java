@@ -82,6 +82,68 @@ class PendingRequestsTest {
   }
 
   @Test
+  void anIdenticalRegenerationAfterAnLlmRestartContinuesTheAnswerSeamlessly() {
+    RecordingSink sink = new RecordingSink();
+    pending.register("a", 0, Long.MAX_VALUE, sink);
+    pending.dispatch(delta("a", 0, "The"));
+    pending.dispatch(delta("a", 1, " red"));
+
+    // the llm was killed; the request is generated again from seq 0, the same answer
+    assertThat(pending.dispatch(delta("a", 0, "The"))).isFalse();
+    assertThat(pending.dispatch(delta("a", 1, " red"))).isFalse();
+    assertThat(pending.dispatch(delta("a", 2, " box"))).isTrue();
+    assertThat(pending.dispatch(done("a", 3))).isTrue();
+
+    assertThat(sink.texts()).containsExactly("The", " red", " box");
+    assertThat(sink.ends).extracting(AnswerEvent::hasDone).containsExactly(true);
+  }
+
+  @Test
+  void aDifferentRegenerationEndsTheAnswerWithAnErrorInsteadOfSplicingIt() {
+    RecordingSink sink = new RecordingSink();
+    pending.register("a", 0, Long.MAX_VALUE, sink);
+    pending.dispatch(delta("a", 0, "The"));
+    pending.dispatch(delta("a", 1, " red"));
+
+    // sampled again (temperature > 0) after an llm crash: another answer from seq 0
+    assertThat(pending.dispatch(delta("a", 0, "A"))).isTrue();
+    assertThat(pending.dispatch(delta("a", 1, " blue"))).isFalse();
+    assertThat(pending.dispatch(delta("a", 2, " circle"))).isFalse();
+
+    assertThat(sink.texts()).containsExactly("The", " red");
+    assertThat(sink.ends).hasSize(1);
+    assertThat(sink.ends.get(0).getError().getCode()).isEqualTo("answer_regenerated");
+    assertThat(sink.ends.get(0).getError().getRetryable()).isTrue();
+    assertThat(sink.ends.get(0).getError().getMessage()).contains("retry");
+    assertThat(pending.isPending("a")).isFalse();
+  }
+
+  @Test
+  void aRegenerationThatEndsEarlierIsAnErrorToo() {
+    RecordingSink sink = new RecordingSink();
+    pending.register("a", 0, Long.MAX_VALUE, sink);
+    pending.dispatch(delta("a", 0, "The"));
+    pending.dispatch(delta("a", 1, " red"));
+
+    assertThat(pending.dispatch(done("a", 1))).isTrue();
+
+    assertThat(sink.texts()).containsExactly("The", " red");
+    assertThat(sink.ends.get(0).getError().getCode()).isEqualTo("answer_regenerated");
+  }
+
+  @Test
+  void anEventFarBeyondTheAnswerSoFarIsRefusedNotBuffered() {
+    RecordingSink sink = new RecordingSink();
+    pending.register("a", 0, Long.MAX_VALUE, sink);
+    pending.dispatch(delta("a", 0, "The"));
+
+    assertThat(pending.dispatch(delta("a", 1L << 40, "far"))).isTrue();
+
+    assertThat(sink.texts()).containsExactly("The");
+    assertThat(sink.ends.get(0).getError().getCode()).isEqualTo("answer_out_of_order");
+  }
+
+  @Test
   void errorEventsEndTheRequestWhateverTheirSequence() {
     RecordingSink sink = new RecordingSink();
     pending.register("a", 0, Long.MAX_VALUE, sink);

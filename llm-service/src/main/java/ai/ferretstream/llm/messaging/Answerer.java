@@ -20,6 +20,10 @@ import ai.ferretstream.proto.v1.RequestContext;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -260,6 +264,40 @@ class Answerer {
         context.getModel().isEmpty() ? client.model() : context.getModel());
   }
 
+  /**
+   * The sampling parameters of a request. A sampled request (temperature &gt; 0) without a seed
+   * gets one derived from its request id, so that generating it again after a crash of this stage
+   * (its record is redelivered to another instance) samples the same answer where the model's
+   * sampler honours seeds; the gateway ends a regenerated answer that still differs with {@code
+   * answer_regenerated} rather than splice two answers (docs/reliability.md).
+   */
+  static GenerationRequest.Sampling sampling(
+      GenerationOptions options, String requestId, int defaultMaxTokens) {
+    Long seed = null;
+    if (options.getHasSeed()) {
+      seed = options.getSeed();
+    } else if (options.getTemperature() > 0) {
+      seed = repeatableSeed(requestId);
+    }
+    return new GenerationRequest.Sampling(
+        options.getMaxTokens() > 0 ? options.getMaxTokens() : defaultMaxTokens,
+        options.getTemperature(),
+        options.getTopP() > 0 ? options.getTopP() : 1.0f,
+        seed,
+        options.getStopList());
+  }
+
+  /** A non-negative 63-bit seed from the first bytes of SHA-256 of the request id. */
+  static long repeatableSeed(String requestId) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(requestId.getBytes(StandardCharsets.UTF_8));
+      return ByteBuffer.wrap(digest).getLong() & Long.MAX_VALUE;
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+
   private GenerationRequest request(FusedContext fused, TensorBytes imageTokens, String prompt) {
     int channels = fused.getChannels();
     int globalTokens = fused.getGlobalTokens();
@@ -309,14 +347,11 @@ class Answerer {
       layout.getImageWidth(),
       layout.getImageHeight()
     };
-    GenerationOptions options = fused.getContext().getOptions();
     GenerationRequest.Sampling sampling =
-        new GenerationRequest.Sampling(
-            options.getMaxTokens() > 0 ? options.getMaxTokens() : settings.defaultMaxTokens(),
-            options.getTemperature(),
-            options.getTopP() > 0 ? options.getTopP() : 1.0f,
-            options.getHasSeed() ? options.getSeed() : null,
-            options.getStopList());
+        sampling(
+            fused.getContext().getOptions(),
+            fused.getContext().getRequestId(),
+            settings.defaultMaxTokens());
     return new GenerationRequest(
         fused.getContext().getRequestId(),
         prompt,
