@@ -35,6 +35,9 @@ import org.springframework.validation.annotation.Validated;
  * @param answers the answers consumer
  * @param limits input limits
  * @param fetch fetching of http(s) image URLs
+ * @param bodyReadTimeout how long a client may take to send its whole request body; the body is
+ *     read without holding a request thread, and a client that is slower gets 408 and its
+ *     connection closed
  */
 @Validated
 @ConfigurationProperties("ferret.gateway")
@@ -50,7 +53,8 @@ public record GatewayProperties(
     @DefaultValue("8") @Positive int streamWriterThreads,
     @DefaultValue @Valid @NotNull Answers answers,
     @DefaultValue @Valid @NotNull Limits limits,
-    @DefaultValue @Valid @NotNull Fetch fetch) {
+    @DefaultValue @Valid @NotNull Fetch fetch,
+    @DefaultValue("10s") @NotNull Duration bodyReadTimeout) {
 
   /** The constructor the binder uses (the record has a second one). */
   @ConstructorBinding
@@ -58,7 +62,8 @@ public record GatewayProperties(
 
   /**
    * Settings without a {@code fetch} section, as code built them before image URLs were fetched:
-   * http(s) image URLs are turned off ({@link Fetch#off()}). Binding uses the full constructor.
+   * http(s) image URLs are turned off ({@link Fetch#off()}), bodies may take the default 10 s.
+   * Binding uses the full constructor.
    */
   public GatewayProperties(
       String modelName,
@@ -84,7 +89,13 @@ public record GatewayProperties(
         streamWriterThreads,
         answers,
         limits,
-        Fetch.off());
+        Fetch.off(),
+        Duration.ofSeconds(10));
+  }
+
+  @AssertTrue(message = "body-read-timeout must be positive")
+  boolean isBodyReadTimeoutPositive() {
+    return bodyReadTimeout == null || (!bodyReadTimeout.isNegative() && !bodyReadTimeout.isZero());
   }
 
   /** What the image fetcher needs: {@link Fetch} and the image size limit. */

@@ -1,6 +1,7 @@
 package ai.ferretstream.gateway.web;
 
 import ai.ferretstream.gateway.domain.RequestRejected;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -12,16 +13,22 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
-/** Answers every failure of the API in the OpenAI error shape with its HTTP status. */
+/**
+ * Answers every failure of the API in the OpenAI error shape with its HTTP status. A client that
+ * went away is not a failure of the gateway: it is counted and logged in one line ({@link
+ * ClientAborts}), and nothing is written to it.
+ */
 @RestControllerAdvice
 class ApiErrorHandler {
 
   private static final Logger log = LoggerFactory.getLogger(ApiErrorHandler.class);
 
   private final JsonMapper json;
+  private final ClientAborts aborts;
 
-  ApiErrorHandler(JsonMapper json) {
+  ApiErrorHandler(JsonMapper json, MeterRegistry meters) {
     this.json = json;
+    this.aborts = new ClientAborts(meters);
   }
 
   @ExceptionHandler(ApiError.class)
@@ -38,6 +45,11 @@ class ApiErrorHandler {
   /** Spring MVC's own errors (unknown path, wrong method, ...) keep their status. */
   @ExceptionHandler(Exception.class)
   ResponseEntity<byte[]> other(Exception e) {
+    if (ClientAborts.isAbort(e)) {
+      // the request body arrives before the endpoints run, so what breaks here is the answer
+      aborts.closed(ClientAborts.Phase.WRITE, e);
+      return null;
+    }
     if (e instanceof ErrorResponse response && response.getStatusCode().value() < 500) {
       int status = response.getStatusCode().value();
       String detail = response.getBody().getDetail();

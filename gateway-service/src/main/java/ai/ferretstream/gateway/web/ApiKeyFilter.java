@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 import tools.jackson.databind.json.JsonMapper;
@@ -18,9 +20,11 @@ import tools.jackson.databind.json.JsonMapper;
  * When API keys are configured, every {@code /v1/...} request must carry one, as OpenAI clients
  * send it ({@code Authorization: Bearer <key>}) or as {@code X-Api-Key: <key>}; otherwise 401 with
  * the OpenAI error shape ({@code invalid_api_key}). Health, metrics and the web page stay open.
- * Keys are compared by their SHA-256 digests in constant time.
+ * Keys are compared by their SHA-256 digests in constant time. Runs before the body is read ({@link
+ * RequestBodyFilter}): a client without a key never gets a body buffered.
  */
 @Component
+@Order(Ordered.LOWEST_PRECEDENCE - 10)
 class ApiKeyFilter extends OncePerRequestFilter {
 
   private final List<byte[]> digests;

@@ -25,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.stereotype.Component;
+import org.springframework.web.util.WebUtils;
 
 /**
  * What every answering endpoint does with a validated request: picks one of this instance's reply
@@ -58,6 +59,7 @@ class AskDispatch {
   private final Executor writers;
   private final Clock clock;
   private final MeterRegistry meters;
+  private final ClientAborts aborts;
 
   AskDispatch(
       GatewayProperties properties,
@@ -70,6 +72,7 @@ class AskDispatch {
       Clock clock,
       MeterRegistry meters) {
     this.meters = meters;
+    this.aborts = new ClientAborts(meters);
     this.properties = properties;
     this.catalog = catalog;
     this.instanceId = instanceId.value();
@@ -121,7 +124,7 @@ class AskDispatch {
               + " fit");
     }
     OrderedWriter writer = new OrderedWriter(writers);
-    ClientConnection connection = new ClientConnection(response, () -> clientGone(id));
+    ClientConnection connection = new ClientConnection(response, () -> clientGone(id), aborts);
     AnswerSink sink =
         new MeteredAnswer(sinks.create(id, now, connection, writer), meters, System.nanoTime());
     long expiresAt = now + timeout.toMillis() + properties.deadlineGrace().toMillis();
@@ -154,9 +157,21 @@ class AskDispatch {
     }
   }
 
-  /** The request body, refused with 413 beyond {@code limits.max-body-size}. */
+  /**
+   * The request body, refused with 413 beyond {@code limits.max-body-size}. In the server it has
+   * been read already, without holding a thread ({@link RequestBodyFilter}); without that filter
+   * (tests on a mock request) it is read here.
+   */
   byte[] body(HttpServletRequest http) throws IOException {
     long max = properties.limits().maxBodySize().toBytes();
+    RequestBodyFilter.BufferedBodyRequest buffered =
+        WebUtils.getNativeRequest(http, RequestBodyFilter.BufferedBodyRequest.class);
+    if (buffered != null) {
+      if (buffered.body().length > max) {
+        throw bodyTooLarge(max);
+      }
+      return buffered.body();
+    }
     long declared = http.getContentLengthLong();
     if (declared > max) {
       throw bodyTooLarge(max);

@@ -13,7 +13,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * {@code POST /v1/chat/completions}: validates the request, publishes it to {@code ferret.requests}
  * with this instance's reply partition ({@link AskDispatch}), and answers from the request's answer
- * events, streamed as server-sent events or as one body.
+ * events, streamed as server-sent events or as one body. The body must be JSON ({@code
+ * application/json}, or no {@code Content-Type}); other types get 415.
  */
 @RestController
 class ChatCompletionsController {
@@ -38,6 +39,9 @@ class ChatCompletionsController {
   void complete(HttpServletRequest http, HttpServletResponse response) throws IOException {
     ChatRequest request;
     try {
+      if (!ContentTypes.isJson(ContentTypes.of(http.getContentType()))) {
+        throw ContentTypes.unsupported(http.getContentType(), "application/json");
+      }
       request = reader.read(dispatch.body(http));
     } catch (RequestRejected rejected) {
       throw ApiError.of(rejected);

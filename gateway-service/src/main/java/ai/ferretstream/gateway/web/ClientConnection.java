@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The open HTTP exchange of one request (Servlet async): written only from its {@link
  * OrderedWriter}, completed once. A failed write or a container error/timeout means the client is
- * gone; {@code onGone} then runs once.
+ * gone; {@code onGone} then runs once. A client that went away is logged and counted once ({@link
+ * ClientAborts}), never with a stack trace.
  */
 final class ClientConnection {
 
@@ -21,12 +22,18 @@ final class ClientConnection {
 
   private final HttpServletResponse response;
   private final Runnable onGone;
+  private final ClientAborts aborts;
   private AsyncContext async;
   private volatile boolean closed;
 
-  ClientConnection(HttpServletResponse response, Runnable onGone) {
+  /**
+   * @param onGone runs once when the client goes away before the answer ended
+   * @param aborts where a client that went away is logged and counted
+   */
+  ClientConnection(HttpServletResponse response, Runnable onGone, ClientAborts aborts) {
     this.response = response;
     this.onGone = onGone;
+    this.aborts = aborts;
   }
 
   /** Detaches the exchange from the servlet thread; the response stays open until complete. */
@@ -49,6 +56,9 @@ final class ClientConnection {
 
           @Override
           public void onError(AsyncEvent event) {
+            if (!closed) {
+              aborts.closed(ClientAborts.Phase.WRITE, event.getThrowable());
+            }
             gone();
             complete();
           }
@@ -69,7 +79,9 @@ final class ClientConnection {
       out.flush();
       return true;
     } catch (IOException | RuntimeException e) {
-      log.debug("client went away: {}", e.toString());
+      if (!closed) {
+        aborts.closed(ClientAborts.Phase.WRITE, e);
+      }
       gone();
       complete();
       return false;

@@ -104,7 +104,7 @@ class ChatCompletionsControllerTest {
                 new ModelsController(json, properties, clock),
                 new NativeAskController(
                     new ChatRequestReader(json, properties), json, properties, dispatch))
-            .setControllerAdvice(new ApiErrorHandler(json))
+            .setControllerAdvice(new ApiErrorHandler(json, meters))
             .build();
   }
 
@@ -529,21 +529,23 @@ class ChatCompletionsControllerTest {
   @Test
   void nativeAskTakesAMultipartUpload() throws Exception {
     start(TestRequests.properties(), 0);
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    body.writeBytes(
+        ("--b0undary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n"
+                + "Content-Type: image/png\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    body.writeBytes(png());
+    body.writeBytes(
+        ("\r\n--b0undary\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n"
+                + "{\"question\":\"What is in <region_fea>?\",\"regions\":[{\"point\":[3,4]}]}"
+                + "\r\n--b0undary--\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
     MvcResult result =
         mvc.perform(
-                org.springframework.test.web.servlet.request.MockMvcRequestBuilders.multipart(
-                        "/v1/ferret/ask")
-                    .file(
-                        new org.springframework.mock.web.MockMultipartFile(
-                            "image", "a.png", "image/png", png()))
-                    .file(
-                        new org.springframework.mock.web.MockMultipartFile(
-                            "request",
-                            "",
-                            "application/json",
-                            "{\"question\":\"What is in <region_fea>?\",\"regions\":[{\"point\":[3,4]}]}"
-                                .getBytes(java.nio.charset.StandardCharsets.UTF_8))))
+                post("/v1/ferret/ask")
+                    .contentType("multipart/form-data; boundary=b0undary")
+                    .content(body.toByteArray()))
             .andReturn();
 
     assertThat(result.getRequest().isAsyncStarted())

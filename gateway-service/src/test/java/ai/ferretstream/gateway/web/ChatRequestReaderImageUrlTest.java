@@ -60,7 +60,8 @@ class ChatRequestReaderImageUrlTest {
         base.streamWriterThreads(),
         base.answers(),
         base.limits(),
-        fetch);
+        fetch,
+        base.bodyReadTimeout());
   }
 
   private static ChatRequestReader reader(List<String> allowCidrs, Duration timeout) {
