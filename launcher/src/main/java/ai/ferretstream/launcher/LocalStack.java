@@ -195,9 +195,18 @@ public final class LocalStack implements AutoCloseable {
             + "); run from the repository root or pass --model-repository DIR");
   }
 
-  private void startAll(Builder options, Path repo) {
-    long t0 = System.nanoTime();
-    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, options.partitions);
+  /**
+   * The stack's broker, not started yet: sized for multi-MB records, its disk bounded. Its topics
+   * are declared by the services with the retention of {@code ferret.topics.*} (minutes for tiles
+   * and feature maps, on small segments); the broker deletes expired segments every 30 s (Kafka's
+   * default is 5 minutes) and keeps at most 512 MiB per partition of a topic without a size limit
+   * of its own, far above what a partition takes within a request deadline.
+   *
+   * @param partitions default partitions of topics
+   * @param port the port, 0 for any free one
+   */
+  static EmbeddedKafkaKraftBroker broker(int partitions, int port) {
+    EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, partitions);
     String maxBytes = Integer.toString(KafkaLimits.MAX_RECORD_BYTES);
     broker.brokerProperties(
         Map.of(
@@ -209,10 +218,20 @@ public final class LocalStack implements AutoCloseable {
             "socket.send.buffer.bytes",
             "-1",
             "socket.receive.buffer.bytes",
-            "-1"));
-    if (options.kafkaPort > 0) {
-      broker.kafkaPorts(options.kafkaPort);
+            "-1",
+            "log.retention.check.interval.ms",
+            "30000",
+            "log.retention.bytes",
+            Long.toString(512L << 20)));
+    if (port > 0) {
+      broker.kafkaPorts(port);
     }
+    return broker;
+  }
+
+  private void startAll(Builder options, Path repo) {
+    long t0 = System.nanoTime();
+    EmbeddedKafkaKraftBroker broker = broker(options.partitions, options.kafkaPort);
     step("kafka broker", broker::afterPropertiesSet);
     started.push(stoppable("kafka broker", broker::destroy));
     bootstrapServers = broker.getBrokersAsString();
