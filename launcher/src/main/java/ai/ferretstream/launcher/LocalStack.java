@@ -75,6 +75,7 @@ public final class LocalStack implements AutoCloseable {
     private boolean sharedTiles = true;
     private Path modelRepository;
     private Duration readyTimeout = Duration.ofMinutes(3);
+    private String tilerMode;
 
     private Builder() {}
 
@@ -138,6 +139,15 @@ public final class LocalStack implements AutoCloseable {
     /** The inference server's model repository (default: the dev models of this checkout). */
     public Builder modelRepository(Path modelRepository) {
       this.modelRepository = modelRepository;
+      return this;
+    }
+
+    /**
+     * How the tiler fits images onto the grid canvas: {@code stretch} or {@code pad} (default: the
+     * tiler's own setting, {@code ferret.tiler.mode}).
+     */
+    public Builder tilerMode(String tilerMode) {
+      this.tilerMode = tilerMode;
       return this;
     }
 
@@ -288,6 +298,9 @@ public final class LocalStack implements AutoCloseable {
             "--ferret.features.shared-memory.enabled="
                 + (options.sharedFeatures && options.sharedTiles),
             "--ferret.features.shared-memory.directory=" + featureDirectory));
+    if (options.tilerMode != null) {
+      tiling.add("--ferret.tiler.mode=" + options.tilerMode);
+    }
     run("tiler-service", TilerApplication::builder, tiling);
     run(
         "encoder-service (global)",

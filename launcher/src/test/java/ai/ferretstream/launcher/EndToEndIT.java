@@ -8,6 +8,11 @@ import ai.ferretstream.proto.inference.SystemSharedMemoryStatusRequest;
 import ai.ferretstream.proto.inference.SystemSharedMemoryStatusResponse;
 import ai.ferretstream.proto.v1.Tile;
 import ai.ferretstream.testsupport.TestImages;
+import ai.ferretstream.tiler.domain.Grid;
+import ai.ferretstream.tiler.domain.GridSelector;
+import ai.ferretstream.tiler.domain.PixelRect;
+import ai.ferretstream.tiler.domain.ResizeMode;
+import ai.ferretstream.tiler.domain.TilingPlan;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.awt.Color;
@@ -43,9 +48,10 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * The whole stack (broker, inference server with the dev models, all services) on ephemeral ports,
  * asked through the public API about synthetic images: a white background with a red and a blue
- * rectangle at known places, in three shapes that pick different any-resolution grids. The dev
- * models answer colour questions, so a wrong grid, tile order, upsample or coordinate mapping shows
- * up as a wrong box or colour.
+ * rectangle at known places, in shapes that pick different any-resolution grids. The dev models
+ * answer colour questions, so a wrong grid, tile order, upsample or coordinate mapping shows up as
+ * a wrong box or colour. Grounding and referring run in every tiling mode of the tiler (a stack of
+ * its own per mode), on shapes that the pad mode pads above and below or left and right.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EndToEndIT {
@@ -72,13 +78,18 @@ class EndToEndIT {
       return new Rect(width * 60 / 100, height * 55 / 100, width * 85 / 100, height * 90 / 100);
     }
 
-    /** Width of one cell of the merged local feature map, in original pixels. */
+    /** Width of one cell of the merged local feature map in stretch mode, in original pixels. */
     double cellWidth() {
       return (double) width / (cols * 24);
     }
 
     double cellHeight() {
       return (double) height / (rows * 24);
+    }
+
+    /** How the tiler lays this shape out in {@code mode}. */
+    TilingPlan plan(ResizeMode mode) {
+      return new TilingPlan(width, height, new Grid(cols, rows), TILE_SIZE, mode);
     }
 
     @Override
@@ -92,6 +103,46 @@ class EndToEndIT {
         new Shape(1920, 1080, 3, 2), new Shape(800, 1200, 2, 3), new Shape(1024, 1024, 2, 2));
   }
 
+  /** Edge of one tile, as the tiler's default; 24 feature cells across. */
+  private static final int TILE_SIZE = 336;
+
+  /** A shape asked about on a stack whose tiler runs in {@code mode}. */
+  record Tiling(ResizeMode mode, Shape shape) {
+    TilingPlan plan() {
+      return shape.plan(mode);
+    }
+
+    @Override
+    public String toString() {
+      PixelRect content = plan().content();
+      return mode.label()
+          + " "
+          + shape
+          + (content.equals(plan().canvas())
+              ? ""
+              : " content "
+                  + content.width()
+                  + "x"
+                  + content.height()
+                  + " at "
+                  + content.x0()
+                  + ","
+                  + content.y0());
+    }
+  }
+
+  /**
+   * Every tiling mode with the three shapes above and two that the pad mode pads: 1000x400 (2.5:1,
+   * content 1008x404 at y 134 on a 3x2 canvas) and 500x1000 (1:2, content 504x1008 at x 84 on 2x3).
+   */
+  static Stream<Tiling> tilings() {
+    List<Shape> shapes = new ArrayList<>(shapes().toList());
+    shapes.add(new Shape(1000, 400, 3, 2));
+    shapes.add(new Shape(500, 1000, 2, 3));
+    return Stream.of(ResizeMode.values())
+        .flatMap(mode -> shapes.stream().map(shape -> new Tiling(mode, shape)));
+  }
+
   private final JsonMapper json = JsonMapper.shared();
   private final HttpClient http =
       HttpClient.newBuilder()
@@ -101,9 +152,27 @@ class EndToEndIT {
   private final List<String> latencies = new ArrayList<>();
   private LocalStack stack;
 
+  /** The stacks of the other tiling modes, started when first asked. */
+  private final java.util.Map<ResizeMode, LocalStack> otherModes =
+      new java.util.EnumMap<>(ResizeMode.class);
+
   @BeforeAll
   void startStack() {
-    stack = LocalStack.builder().gatewayPort(0).kafkaPort(0).grpcPort(0).start();
+    stack = start(ResizeMode.STRETCH);
+  }
+
+  private static LocalStack start(ResizeMode mode) {
+    return LocalStack.builder()
+        .gatewayPort(0)
+        .kafkaPort(0)
+        .grpcPort(0)
+        .tilerMode(mode.label())
+        .start();
+  }
+
+  /** The stack whose tiler runs in {@code mode}. */
+  private LocalStack stack(ResizeMode mode) {
+    return mode == ResizeMode.STRETCH ? stack : otherModes.computeIfAbsent(mode, m -> start(m));
   }
 
   @AfterAll
@@ -119,6 +188,9 @@ class EndToEndIT {
       Files.write(report, lines, StandardCharsets.UTF_8);
       log.info("end-to-end latency:\n{}", String.join("\n", lines));
     } finally {
+      for (LocalStack other : otherModes.values()) {
+        other.close();
+      }
       if (stack != null) {
         stack.close();
       }
@@ -129,13 +201,34 @@ class EndToEndIT {
   // the cases
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("shapes")
-  void groundsTheRedObjectWithinOneFeatureCell(Shape shape) throws Exception {
-    Streamed answer = stream(shape, "Where is the red object?", true, "grounding " + shape);
+  @MethodSource("tilings")
+  void groundsTheRedObjectInOriginalPixelsWithinOneFeatureCell(Tiling tiling) throws Exception {
+    Shape shape = tiling.shape();
+    Streamed answer =
+        stream(
+            stack(tiling.mode()), shape, "Where is the red object?", true, "grounding " + tiling);
 
     assertThat(answer.contentChunks).as("content chunks of %s", answer.text).isGreaterThan(1);
     assertThat(answer.boxes).as("boxes in %s", answer.text).isNotEmpty();
-    assertBoxOn(shape, answer.boxes.get(0), shape.red());
+    assertBoxOn(tiling, answer.boxes.get(0), shape.red());
+  }
+
+  /** The padded shapes of {@link #tilings()} are padded, and picked the grid they name. */
+  @Test
+  void thePaddedShapesArePaddedOnTheirGrid() {
+    GridSelector grids = GridSelector.of(GridSelector.FERRET_V2, TILE_SIZE);
+    List<Tiling> padded =
+        tilings()
+            .filter(t -> t.mode() == ResizeMode.PAD)
+            .filter(t -> !t.plan().content().equals(t.plan().canvas()))
+            .toList();
+    assertThat(padded).extracting(t -> t.shape().toString()).contains("1000x400 (3x2)");
+    assertThat(padded).extracting(t -> t.shape().toString()).contains("500x1000 (2x3)");
+    assertThat(tilings())
+        .allSatisfy(
+            t ->
+                assertThat(grids.select(t.shape().width(), t.shape().height()))
+                    .isEqualTo(new Grid(t.shape().cols(), t.shape().rows())));
   }
 
   /**
@@ -155,11 +248,17 @@ class EndToEndIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("shapes")
-  void namesTheColourOfAReferredRegion(Shape shape) throws Exception {
+  @MethodSource("tilings")
+  void namesTheColourOfAReferredRegion(Tiling tiling) throws Exception {
+    Shape shape = tiling.shape();
     String region = blueRegion(shape);
     Streamed answer =
-        stream(shape, "What is in " + region + " <region_fea>?", false, "referring " + shape);
+        stream(
+            stack(tiling.mode()),
+            shape,
+            "What is in " + region + " <region_fea>?",
+            false,
+            "referring " + tiling);
 
     assertThat(answer.text.toLowerCase(Locale.ROOT)).contains("blue");
   }
@@ -178,7 +277,7 @@ class EndToEndIT {
     assertThat(message.get("role").stringValue()).isEqualTo("assistant");
     assertThat(message.get("content").stringValue()).isNotBlank();
     assertThat(message.get("boxes").isEmpty()).as(response.body()).isFalse();
-    assertBoxOn(shape, message.get("boxes").get(0), shape.red());
+    assertBoxOn(new Tiling(ResizeMode.STRETCH, shape), message.get("boxes").get(0), shape.red());
     assertThat(body.at("/choices/0/finish_reason").stringValue()).isNotBlank();
   }
 
@@ -319,11 +418,13 @@ class EndToEndIT {
   @Test
   void theEncodersFusionAndTheLlmPassTheirTensorsAndMapsThroughSharedMemory() throws Exception {
     Shape shape = new Shape(1920, 1080, 3, 2);
-    Streamed answer = stream(shape, "Where is the red object?", true, "shared memory " + shape);
-    assertBoxOn(shape, answer.boxes.get(0), shape.red());
+    Streamed answer =
+        stream(stack, shape, "Where is the red object?", true, "shared memory " + shape);
+    assertBoxOn(new Tiling(ResizeMode.STRETCH, shape), answer.boxes.get(0), shape.red());
     String region = blueRegion(shape);
     Streamed named =
-        stream(shape, "What is in " + region + " <region_fea>?", true, "shared memory region");
+        stream(
+            stack, shape, "What is in " + region + " <region_fea>?", true, "shared memory region");
     assertThat(named.text.toLowerCase(Locale.ROOT)).contains("blue");
 
     ManagedChannel channel =
@@ -483,10 +584,16 @@ class EndToEndIT {
   }
 
   /**
-   * The box lies on the rectangle within one feature cell, plus one step of the 0..999 grid the box
-   * travels through (x_px = int(q * W / 1000) loses up to W/1000 pixels).
+   * The box lies on the rectangle, in original-image pixels, within one feature cell of the canvas
+   * (14 canvas pixels) and one step of the canvas's 0..999 grid the model writes on, both scaled by
+   * the image's size over its size on the canvas, plus one step of the image's 0..999 grid (x_px =
+   * int(q * W / 1000) loses up to W/1000 pixels).
    */
-  private static void assertBoxOn(Shape shape, JsonNode box, Rect rect) {
+  private static void assertBoxOn(Tiling tiling, JsonNode box, Rect rect) {
+    Shape shape = tiling.shape();
+    TilingPlan plan = tiling.plan();
+    PixelRect content = plan.content();
+    double cell = (double) plan.tileSize() / 24;
     JsonNode grid = box.get("box");
     JsonNode pixels = box.get("box_pixels");
     int[] q = {
@@ -505,9 +612,13 @@ class EndToEndIT {
             (int) ((long) q[1] * shape.height() / 1000),
             (int) ((long) q[2] * shape.width() / 1000),
             (int) ((long) q[3] * shape.height() / 1000));
-    double tolX = shape.cellWidth() + shape.width() / 1000.0;
-    double tolY = shape.cellHeight() + shape.height() / 1000.0;
-    String what = "box " + box + " vs " + rect + " in " + shape;
+    double tolX =
+        (cell + plan.canvasWidth() / 1000.0) * shape.width() / content.width()
+            + shape.width() / 1000.0;
+    double tolY =
+        (cell + plan.canvasHeight() / 1000.0) * shape.height() / content.height()
+            + shape.height() / 1000.0;
+    String what = "box " + box + " vs " + rect + " in " + tiling;
     assertThat((double) px[0]).as("x1 of " + what).isCloseTo(rect.x0(), within(tolX));
     assertThat((double) px[1]).as("y1 of " + what).isCloseTo(rect.y0(), within(tolY));
     assertThat((double) px[2]).as("x2 of " + what).isCloseTo(rect.x1() - 1, within(tolX));
@@ -560,7 +671,11 @@ class EndToEndIT {
   }
 
   private HttpRequest.Builder chat(ObjectNode body) {
-    return HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/v1/chat/completions"))
+    return chat(stack, body);
+  }
+
+  private HttpRequest.Builder chat(LocalStack target, ObjectNode body) {
+    return HttpRequest.newBuilder(URI.create(target.gatewayUrl() + "/v1/chat/completions"))
         .timeout(REQUEST_TIMEOUT)
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
@@ -579,12 +694,13 @@ class EndToEndIT {
   }
 
   /** Streams a question and checks the transcript's frame: role first, [DONE] last. */
-  private Streamed stream(Shape shape, String question, boolean grounding, String label)
+  private Streamed stream(
+      LocalStack target, Shape shape, String question, boolean grounding, String label)
       throws Exception {
     ObjectNode body = request(shape, image(shape), question, grounding, true);
     long start = System.nanoTime();
     HttpResponse<Stream<String>> response =
-        http.send(chat(body).build(), HttpResponse.BodyHandlers.ofLines());
+        http.send(chat(target, body).build(), HttpResponse.BodyHandlers.ofLines());
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.headers().firstValue("Content-Type")).hasValue("text/event-stream");
     Streamed answer = new Streamed();
