@@ -2,6 +2,7 @@ package ai.ferretstream.fusion.config;
 
 import ai.ferretstream.boot.features.FeatureReader;
 import ai.ferretstream.boot.features.SharedFeatureStore;
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
@@ -44,6 +45,15 @@ class FusionConfig {
         fusion.finishedMemory(),
         fusion.finishedTtl().toMillis(),
         offsetTracker);
+  }
+
+  /**
+   * The requests cancelled on {@code ferret.control}: their pending joins are dropped, their later
+   * feature notices passed over.
+   */
+  @Bean
+  CancelledRequests cancelledRequests() {
+    return CancelledRequests.remembering();
   }
 
   @Bean

@@ -1,5 +1,6 @@
 package ai.ferretstream.fusion.messaging;
 
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
@@ -8,6 +9,7 @@ import ai.ferretstream.fusion.domain.JoinBook;
 import ai.ferretstream.proto.v1.FusedContext;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -27,7 +29,9 @@ import org.springframework.stereotype.Component;
  * Consumes {@code ferret.feature-notices}: offers each notice to the join book, fuses and publishes
  * a request once all its pieces are here (reading the named maps back only when fusion needs them),
  * answers expired and refused requests with an error event, and commits offsets only below the
- * oldest unfinished request.
+ * oldest unfinished request. A request cancelled on {@code ferret.control} is dropped: its pending
+ * join is finished at once (its records no longer hold offsets back; nothing is sampled or
+ * published), and its later notices are passed over.
  */
 @Component
 class FeaturesListener {
@@ -45,6 +49,8 @@ class FeaturesListener {
   private final Clock clock;
 
   private final MeterRegistry meters;
+  private final CancelledRequests cancelled;
+  private final Counter cancelledNotices;
 
   FeaturesListener(
       JoinBook book,
@@ -53,8 +59,16 @@ class FeaturesListener {
       FusionPublisher publisher,
       OffsetCommitter committer,
       Clock clock,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      CancelledRequests cancelled) {
     this.meters = meters;
+    this.cancelled = cancelled;
+    this.cancelledNotices =
+        Counter.builder("ferret.fusion.cancelled")
+            .description("Feature notices passed over because their request was cancelled")
+            .register(meters);
+    // a join fused meanwhile is not undone: the llm drops the output of a cancelled request
+    cancelled.onCancel(requestId -> book.finish(requestId, clock.millis()));
     this.book = book;
     this.tracker = tracker;
     this.fusion = fusion;
@@ -75,6 +89,11 @@ class FeaturesListener {
     SourcePartition partition = new SourcePartition(record.topic(), record.partition());
     tracker.seen(partition, record.offset());
     TileFeatures features = record.value();
+    if (cancelled.contains(features.getContext().getRequestId())) {
+      cancelledNotices.increment(); // the client is gone: nothing to answer
+      committer.commit(consumer);
+      return;
+    }
     JoinBook.Offer offer = book.offer(features, partition, record.offset(), clock.millis());
     String requestId = features.getContext().getRequestId();
     switch (offer.status()) {

@@ -3,6 +3,7 @@ package ai.ferretstream.fusion.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.boot.kafka.RecordFetcher;
 import ai.ferretstream.fusion.FusionApplication;
 import ai.ferretstream.fusion.TestFeatures;
@@ -17,6 +18,7 @@ import ai.ferretstream.proto.tensor.ImageTokens;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.Box;
+import ai.ferretstream.proto.v1.Cancel;
 import ai.ferretstream.proto.v1.CoordinateSpace;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.FusedContext;
@@ -34,6 +36,7 @@ import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -53,9 +56,11 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
 import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.kafka.test.utils.ContainerTestUtils;
 
 @SpringBootTest(
     classes = {FusionApplication.class, FusionIT.FakeInference.class},
@@ -103,6 +108,9 @@ class FusionIT {
   @Autowired private FakeRegionSampler fake;
   @Autowired private EmbeddedKafkaBroker broker;
   @Autowired private JoinBook book;
+  @Autowired private CancelledRequests cancelled;
+  @Autowired private KafkaListenerEndpointRegistry registry;
+  @Autowired private MeterRegistry meters;
 
   private static TopicReader reader;
 
@@ -395,11 +403,80 @@ class FusionIT {
     }
   }
 
+  @Test
+  void aCancelledRequestsJoinIsDroppedAndItsLaterFeaturesAreNotFused() throws Exception {
+    ContainerTestUtils.waitForAssignment(
+        registry.getListenerContainer("fusion-service-control"),
+        template.partitionsFor(catalog.control()).size());
+    GridLayout one = TestFeatures.layout(1, 1, 336, 336);
+    Region box =
+        Region.newBuilder()
+            .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+            .setBox(Box.newBuilder().setX1(10).setY1(10).setX2(200).setY2(200))
+            .build();
+    // a join waiting for its local map, with a request after it on the same partition
+    RequestContext pending =
+        TestFeatures.context("it-pending", 0).toBuilder().addRegions(box).build();
+    RecordMetadata held = send(TestFeatures.global(pending, one, PATCHES, CHANNELS));
+    TopicPartition partition = new TopicPartition(held.topic(), held.partition());
+    RequestContext before = TestFeatures.context(sameId(partition.partition(), "it-before-"), 0);
+    send(TestFeatures.global(before, one, PATCHES, CHANNELS));
+    send(TestFeatures.local(before, one, 0, PATCHES, CHANNELS));
+    awaitFused(before.getRequestId());
+    RequestContext later =
+        TestFeatures.context(sameId(partition.partition(), "it-later-"), 0).toBuilder()
+            .addRegions(box)
+            .build();
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString()))) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> committed(admin, partition), o -> o != null && o == held.offset());
+
+      // cancelled: the pending join and one not yet begun
+      for (RequestContext c : List.of(pending, later)) {
+        template
+            .send(
+                catalog.control(),
+                c.getRequestId(),
+                Cancel.newBuilder().setRequestId(c.getRequestId()).build())
+            .get(10, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.contains(c.getRequestId()));
+      }
+      // the pending join's state is freed: its record no longer holds the partition back
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> committed(admin, partition), o -> o != null && o > held.offset());
+    }
+    send(TestFeatures.local(pending, one, 0, PATCHES, CHANNELS));
+    send(TestFeatures.global(later, one, PATCHES, CHANNELS));
+    send(TestFeatures.local(later, one, 0, PATCHES, CHANNELS));
+    RequestContext after = TestFeatures.context(sameId(partition.partition(), "it-after-"), 0);
+    send(TestFeatures.global(after, one, PATCHES, CHANNELS));
+    send(TestFeatures.local(after, one, 0, PATCHES, CHANNELS));
+
+    // the request after them on the same partition is fused: they were passed over before it
+    awaitFused(after.getRequestId());
+    for (RequestContext c : List.of(pending, later)) {
+      String id = c.getRequestId();
+      assertThat(reader().of(catalog.fused(), id)).as(id).isEmpty();
+      assertThat(answers(id)).as(id).isEmpty();
+      assertThat(fake.calls()).noneMatch(call -> call.request().getId().equals(id));
+    }
+    assertThat(meters.get("ferret.fusion.cancelled").counter().count()).isEqualTo(3.0);
+  }
+
   /** A request id whose records land on {@code partition} of the notices topic. */
   private String sameId(int partition) {
+    return sameId(partition, "it-other-");
+  }
+
+  /** A request id starting {@code prefix} whose records land on {@code partition}. */
+  private String sameId(int partition, String prefix) {
     int partitions = template.partitionsFor(catalog.featureNotices()).size();
     for (int i = 0; ; i++) {
-      String id = "it-other-" + i;
+      String id = prefix + i;
       int p =
           org.apache.kafka.common.utils.Utils.toPositive(
                   org.apache.kafka.common.utils.Utils.murmur2(
