@@ -27,6 +27,9 @@ public final class RegionSyntax {
           "(?:\\[\\s*(\\d+)\\s*,\\s*(\\d+)\\s*(?:,\\s*(\\d+)\\s*,\\s*(\\d+)\\s*)?\\]\\s*)?"
               + Pattern.quote(TOKEN));
 
+  /** A bracket right before a token, whatever it holds (for the reason it is not a region). */
+  private static final Pattern BRACKET_BEFORE = Pattern.compile("\\[([^\\[\\]]*)\\]\\s*$");
+
   private RegionSyntax() {}
 
   /**
@@ -35,26 +38,16 @@ public final class RegionSyntax {
    * @param text the user's question
    * @param param the request field the text came from, for error messages
    * @param maxRegions the most regions one question may name
-   * @throws RequestRejected if a token has no coordinates, a coordinate is outside 0..999, a box is
-   *     inverted, or there are too many regions
+   * @throws RequestRejected if a token has no coordinates (or a bracket before it that is no
+   *     region: negative, not a number, a fraction, not 2 or 4 of them; the message says which), a
+   *     coordinate is outside 0..999, a box is inverted, or there are too many regions
    */
   public static List<Region> parse(String text, String param, int maxRegions) {
     List<Region> regions = new ArrayList<>();
     Matcher m = REGION.matcher(text);
     while (m.find()) {
       if (m.group(1) == null) {
-        throw new RequestRejected(
-            RequestRejected.Reason.INVALID,
-            "unsupported_region",
-            param,
-            TOKEN
-                + " at character "
-                + m.start()
-                + " has no coordinates before it; write [x1, y1, x2, y2] "
-                + TOKEN
-                + " for a box or [x, y] "
-                + TOKEN
-                + " for a point, with integers 0..999");
+        throw withoutCoordinates(text, m.start(), param);
       }
       if (regions.size() == maxRegions) {
         throw RequestRejected.invalid(
@@ -101,6 +94,72 @@ public final class RegionSyntax {
       return text;
     }
     return text.replaceAll("\\s*" + Pattern.quote(TOKEN), "");
+  }
+
+  /**
+   * Why the token at {@code at} has no usable coordinates: none written before it, or a bracket
+   * whose coordinates are not 2 or 4 integers 0..999 (negative, not a number, a fraction).
+   */
+  private static RequestRejected withoutCoordinates(String text, int at, String param) {
+    Matcher bracket = BRACKET_BEFORE.matcher(text.substring(Math.max(0, at - 200), at));
+    String reason = null;
+    String written = null;
+    if (bracket.find()) {
+      written = "[" + bracket.group(1) + "]";
+      String[] items = bracket.group(1).split(",", -1);
+      if (items.length != 2 && items.length != 4) {
+        reason =
+            "has "
+                + items.length
+                + " coordinate"
+                + (items.length == 1 ? "" : "s")
+                + "; a box has 4 and a point 2";
+      } else {
+        for (String item : items) {
+          String v = item.strip();
+          if (v.isEmpty()) {
+            reason = "has an empty coordinate";
+          } else if (v.matches("[-\u2212]\\s*\\d+")) {
+            reason = v + " is negative";
+          } else if (v.matches("[-+]?\\d*\\.\\d*(?:[eE][-+]?\\d+)?") && v.matches(".*\\d.*")) {
+            reason = v + " is not an integer";
+          } else if (!v.matches("\\d+")) {
+            reason = v + " is not a number";
+          }
+          if (reason != null) {
+            break;
+          }
+        }
+      }
+    }
+    if (reason == null) {
+      return new RequestRejected(
+          RequestRejected.Reason.INVALID,
+          "unsupported_region",
+          param,
+          TOKEN
+              + " at character "
+              + at
+              + " has no coordinates before it; write [x1, y1, x2, y2] "
+              + TOKEN
+              + " for a box or [x, y] "
+              + TOKEN
+              + " for a point, with integers 0..999");
+    }
+    return new RequestRejected(
+        RequestRejected.Reason.INVALID,
+        "unsupported_region",
+        param,
+        "region "
+            + written
+            + " before "
+            + TOKEN
+            + " at character "
+            + at
+            + " is not valid: it "
+            + reason
+            + "; coordinates are integers 0..999, [x1, y1, x2, y2] for a box or [x, y] for a"
+            + " point");
   }
 
   private static int coordinate(String digits, String param) {

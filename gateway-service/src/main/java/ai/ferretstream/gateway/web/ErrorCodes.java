@@ -13,7 +13,12 @@ final class ErrorCodes {
    */
   static int status(Error error) {
     return switch (error.getCode()) {
-      case "invalid_image", "invalid_request", "unsupported_region", "unsupported_image_url" -> 400;
+      case "invalid_image",
+          "invalid_request",
+          "invalid_region",
+          "unsupported_region",
+          "unsupported_image_url" ->
+          400;
       case "image_too_large" -> 413;
       case "deadline_exceeded" -> 504;
       case "inference_rejected" -> 502;

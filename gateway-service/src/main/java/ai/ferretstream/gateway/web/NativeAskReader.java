@@ -3,6 +3,7 @@ package ai.ferretstream.gateway.web;
 import ai.ferretstream.gateway.config.GatewayProperties;
 import ai.ferretstream.gateway.domain.ChatRequest;
 import ai.ferretstream.gateway.domain.ImageData;
+import ai.ferretstream.gateway.domain.ImageExtent;
 import ai.ferretstream.gateway.domain.RegionSyntax;
 import ai.ferretstream.gateway.domain.RequestRejected;
 import ai.ferretstream.proto.v1.Box;
@@ -34,8 +35,10 @@ import tools.jackson.databind.JsonNode;
  * </pre>
  *
  * The k-th region fills the k-th {@code <region_fea>} of the question; a question without any gets
- * one appended per region. Limits as for chat completions: prompt length, number of regions and
- * turns, image bytes.
+ * one appended per region. Every region must lie on the image as displayed (EXIF orientation
+ * applied; {@link ImageExtent}): a coordinate beyond its width or height, or a mask of another
+ * size, is a 400 {@code invalid_region} naming the region and the image's size. Limits as for chat
+ * completions: prompt length, number of regions and turns, image bytes.
  */
 final class NativeAskReader {
 
@@ -107,6 +110,7 @@ final class NativeAskReader {
               + " bytes; at most "
               + limits.maxImageBytes().toBytes());
     }
+    checkOnImage(regions, imageBytes);
     GenerationOptions options = chat.options(root);
     boolean stream = flag(root, "stream", true);
     boolean grounding = flag(root, "grounding", false);
@@ -189,6 +193,104 @@ final class NativeAskReader {
       throw RequestRejected.invalid(param, param + " must be one of box, point, polygon, mask_png");
     }
     return region.build();
+  }
+
+  /**
+   * Every region lies on the image as displayed: coordinates from 0 to its width and height (the
+   * far edge included, as an exclusive end), a mask of the image's size. An image whose header does
+   * not give its size is left to the tiler, which refuses what it cannot decode.
+   */
+  private static void checkOnImage(List<Region> regions, byte[] image) {
+    ImageExtent extent = ImageExtent.of(image);
+    if (extent == null) {
+      return;
+    }
+    for (int i = 0; i < regions.size(); i++) {
+      Region region = regions.get(i);
+      String param = "regions[" + i + "]";
+      switch (region.getShapeCase()) {
+        case BOX -> {
+          Box b = region.getBox();
+          if (!on(extent, b.getX1(), b.getY1()) || !on(extent, b.getX2(), b.getY2())) {
+            throw outside(
+                param,
+                param + ".box",
+                "[" + b.getX1() + ", " + b.getY1() + ", " + b.getX2() + ", " + b.getY2() + "]",
+                extent);
+          }
+        }
+        case POINT -> {
+          Point p = region.getPoint();
+          if (!on(extent, p.getX(), p.getY())) {
+            throw outside(param, param + ".point", xy(p), extent);
+          }
+        }
+        case POLYGON -> {
+          for (int k = 0; k < region.getPolygon().getVerticesCount(); k++) {
+            Point p = region.getPolygon().getVertices(k);
+            if (!on(extent, p.getX(), p.getY())) {
+              throw outside(param, param + ".polygon[" + k + "]", xy(p), extent);
+            }
+          }
+        }
+        case MASK_PNG -> {
+          ImageExtent mask = ImageExtent.of(region.getMaskPng().toByteArray());
+          if (mask == null || !ascii(region.getMaskPng().toByteArray(), "\u0089PNG")) {
+            throw new RequestRejected(
+                RequestRejected.Reason.INVALID,
+                "invalid_region",
+                param,
+                param + ".mask_png is not a PNG image");
+          }
+          if (!mask.equals(extent)) {
+            throw new RequestRejected(
+                RequestRejected.Reason.INVALID,
+                "invalid_region",
+                param,
+                param + ".mask_png is " + mask + "; it must be the image's size, " + extent);
+          }
+        }
+        case SHAPE_NOT_SET -> {}
+      }
+    }
+  }
+
+  private static boolean on(ImageExtent extent, int x, int y) {
+    return x <= extent.width() && y <= extent.height();
+  }
+
+  private static String xy(Point p) {
+    return "[" + p.getX() + ", " + p.getY() + "]";
+  }
+
+  private static boolean ascii(byte[] data, String prefix) {
+    if (data.length < prefix.length()) {
+      return false;
+    }
+    for (int i = 0; i < prefix.length(); i++) {
+      if ((data[i] & 0xff) != prefix.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static RequestRejected outside(
+      String param, String what, String coordinates, ImageExtent extent) {
+    return new RequestRejected(
+        RequestRejected.Reason.INVALID,
+        "invalid_region",
+        param,
+        what
+            + " "
+            + coordinates
+            + " lies outside the "
+            + extent
+            + " image: coordinates must be x 0.."
+            + extent.width()
+            + ", y 0.."
+            + extent.height()
+            + " (pixels of the image as displayed)");
   }
 
   private static int[] ints(JsonNode node, int n, String param) {

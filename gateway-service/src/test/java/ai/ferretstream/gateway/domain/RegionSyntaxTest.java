@@ -68,10 +68,33 @@ class RegionSyntaxTest {
   }
 
   @Test
-  void rejectsThreeCoordinates() {
+  void rejectsThreeCoordinatesSayingHowMany() {
     assertThatThrownBy(() -> RegionSyntax.parse("[1, 2, 3] <region_fea>", "p", 8))
         .isInstanceOf(RequestRejected.class)
-        .hasMessageContaining("no coordinates");
+        .hasMessage(
+            "region [1, 2, 3] before <region_fea> at character 10 is not valid: it has 3"
+                + " coordinates; a box has 4 and a point 2; coordinates are integers 0..999,"
+                + " [x1, y1, x2, y2] for a box or [x, y] for a point");
+  }
+
+  @Test
+  void givesTheTrueReasonForNegativeFractionalOrNonNumericCoordinates() {
+    assertThatThrownBy(() -> RegionSyntax.parse("What is [-10, 20, 30, 40] <region_fea>?", "p", 8))
+        .isInstanceOfSatisfying(
+            RequestRejected.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("unsupported_region");
+              assertThat(e.getMessage())
+                  .startsWith("region [-10, 20, 30, 40] before <region_fea> at character 26")
+                  .contains("it -10 is negative")
+                  .doesNotContain("no coordinates");
+            });
+    assertThatThrownBy(() -> RegionSyntax.parse("[NaN, 1, 2, 3] <region_fea>", "p", 8))
+        .hasMessageContaining("it NaN is not a number");
+    assertThatThrownBy(() -> RegionSyntax.parse("[1, 2.5] <region_fea>", "p", 8))
+        .hasMessageContaining("it 2.5 is not an integer");
+    assertThatThrownBy(() -> RegionSyntax.parse("[1, ] <region_fea>", "p", 8))
+        .hasMessageContaining("it has an empty coordinate");
   }
 
   @Test
