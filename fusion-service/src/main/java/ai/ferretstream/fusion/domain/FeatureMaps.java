@@ -61,15 +61,86 @@ public final class FeatureMaps {
       int channels,
       UpsampleMode mode,
       boolean simd) {
+    return fusedMapFp16(
+        maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, null, simd);
+  }
+
+  /**
+   * As {@link #fusedMapFp16(byte[], int, int, int, int, int, int, int, UpsampleMode, Placement)};
+   * {@code simd} false forces the scalar loops.
+   */
+  public static byte[] fusedMapFp16(
+      byte[] maps,
+      int globalOffset,
+      int gRows,
+      int gCols,
+      int mergedOffset,
+      int h,
+      int w,
+      int channels,
+      UpsampleMode mode,
+      Placement placement,
+      boolean simd) {
     Fuser fuser =
         new Fuser(
-            kernelsFor(simd), maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode);
+            kernelsFor(simd),
+            maps,
+            globalOffset,
+            gRows,
+            gCols,
+            mergedOffset,
+            h,
+            w,
+            channels,
+            mode,
+            placement);
     int rowBytes = w * channels * FP16_BYTES;
     byte[] out = new byte[Math.multiplyExact(h, rowBytes)];
     for (int y = 0; y < h; y++) {
       fuser.rowFp16(y, out, y * rowBytes);
     }
     return out;
+  }
+
+  /**
+   * Where the global map lies on the merged local map, in local cells along each axis: the whole
+   * map for a stretched canvas; the content rectangle for a padded one, which may start and end
+   * inside a cell ({@code content_x / cell} to {@code (content_x + content_width) / cell}, with
+   * {@code cell = tile_size / patch_cols}, likewise for y).
+   *
+   * @param x0 left edge, in cells
+   * @param y0 top edge, in cells
+   * @param width width, in cells
+   * @param height height, in cells
+   */
+  public record Placement(double x0, double y0, double width, double height) {
+    public Placement {
+      if (!(width > 0) || !(height > 0) || !(x0 >= 0) || !(y0 >= 0)) {
+        throw new IllegalArgumentException(
+            "invalid placement " + width + "x" + height + " at " + x0 + "," + y0);
+      }
+    }
+  }
+
+  /**
+   * {@code H_a} with the global map upsampled onto {@code placement} of the merged local map only:
+   * a local cell whose centre lies outside it (the padding of a padded canvas) gets no global
+   * feature; {@code null} places the global map on the whole map, as {@link #fusedMapFp16(byte[],
+   * int, int, int, int, int, int, int, UpsampleMode)}.
+   */
+  public static byte[] fusedMapFp16(
+      byte[] maps,
+      int globalOffset,
+      int gRows,
+      int gCols,
+      int mergedOffset,
+      int h,
+      int w,
+      int channels,
+      UpsampleMode mode,
+      Placement placement) {
+    return fusedMapFp16(
+        maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, placement, true);
   }
 
   /**
@@ -156,7 +227,8 @@ public final class FeatureMaps {
         int h,
         int w,
         int channels,
-        UpsampleMode mode) {
+        UpsampleMode mode,
+        Placement placement) {
       long globalBytes = (long) gRows * gCols * channels * FP16_BYTES;
       long mergedBytes = (long) h * w * channels * FP16_BYTES;
       if ((globalOffset & 1) != 0
@@ -190,8 +262,14 @@ public final class FeatureMaps {
       this.mergedOffset = mergedOffset;
       this.w = w;
       this.channels = channels;
-      this.ys = AxisResampling.of(mode, gRows, h);
-      this.xs = AxisResampling.of(mode, gCols, w);
+      this.ys =
+          placement == null
+              ? AxisResampling.of(mode, gRows, h)
+              : AxisResampling.within(mode, gRows, h, placement.y0(), placement.height());
+      this.xs =
+          placement == null
+              ? AxisResampling.of(mode, gCols, w)
+              : AxisResampling.within(mode, gCols, w, placement.x0(), placement.width());
       this.nearest = ys.isNearest() && xs.isNearest();
       this.sameWidth = nearest && isIdentity(xs.lo());
       int rowFloats = Math.multiplyExact(w, channels);

@@ -19,7 +19,9 @@ import java.util.List;
  * Turns a complete join into the LLM's inputs: the image tokens (global map, then the merged local
  * map, both FP16 as they arrived; by value, or by reference to the feature records) and, when the
  * request refers to regions, one region embedding per region from the region sampler, which reads
- * {@code H_a = H_l + upsample(H_g)} at 512 points sampled from the region's mask.
+ * {@code H_a = H_l + upsample(H_g)} at 512 points sampled from the region's mask. On a padded
+ * canvas the global map is upsampled onto the image's content rectangle only, and the points are
+ * moved onto the canvas ({@link PointSampler#onCanvas}), so that both read the same place.
  *
  * <p>The join's pieces are normally notices that name where their maps lie; the maps are read from
  * the {@link FeatureStore} only when they are needed here: for regions, or for tokens by value. A
@@ -138,7 +140,8 @@ public final class Fusion {
               h,
               w,
               channels,
-              upsampleMode);
+              upsampleMode,
+              placement(layout, patchRows, patchCols));
       RegionSampler.FeatureMap map =
           new RegionSampler.FeatureMap(h, w, channels, UnsafeByteOperations.unsafeWrap(fused));
       ByteString embeddings = ByteString.EMPTY;
@@ -166,6 +169,32 @@ public final class Fusion {
           .setRegionEmbeddingsFp16(embeddings);
     }
     return out.setContext(context.toBuilder().putTimings(TIMING_DONE, clock.millis())).build();
+  }
+
+  /**
+   * Where the global map goes on the merged local map: the content rectangle of a padded canvas, in
+   * local cells ({@code tile_size / patches} canvas pixels each), so that both maps of {@code H_a}
+   * show the same place of the image (the global view is the whole image, stretched); {@code null}
+   * (the whole map) for a stretched canvas, or one the image fills.
+   */
+  static FeatureMaps.Placement placement(GridLayout layout, int patchRows, int patchCols) {
+    if (layout.getMode() != ai.ferretstream.proto.v1.ResizeMode.RESIZE_MODE_PAD
+        || layout.getTileSize() <= 0
+        || layout.getContentWidth() <= 0
+        || layout.getContentHeight() <= 0
+        || (layout.getContentX() == 0
+            && layout.getContentY() == 0
+            && layout.getContentWidth() == layout.getCanvasWidth()
+            && layout.getContentHeight() == layout.getCanvasHeight())) {
+      return null;
+    }
+    double cellWidth = (double) layout.getTileSize() / patchCols;
+    double cellHeight = (double) layout.getTileSize() / patchRows;
+    return new FeatureMaps.Placement(
+        layout.getContentX() / cellWidth,
+        layout.getContentY() / cellHeight,
+        layout.getContentWidth() / cellWidth,
+        layout.getContentHeight() / cellHeight);
   }
 
   /**

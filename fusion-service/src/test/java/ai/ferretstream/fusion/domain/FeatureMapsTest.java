@@ -144,6 +144,70 @@ class FeatureMapsTest {
   }
 
   @Test
+  void paddedPlacementUpsamplesTheGlobalMapOntoTheContentCellsOnly() {
+    float[] global = {1, 2, 3, 4};
+    float[] local = new float[16];
+    for (int i = 0; i < 16; i++) {
+      local[i] = 100 * i;
+    }
+    // the image fills rows 1..2 of the 4x4 local map (a canvas padded above and below)
+    float[] out =
+        TensorCodec.fp16ToFloats(
+            FeatureMaps.fusedMapFp16(
+                maps(global, local),
+                0,
+                2,
+                2,
+                8,
+                4,
+                4,
+                1,
+                UpsampleMode.NEAREST,
+                new FeatureMaps.Placement(0, 1, 4, 2)));
+    for (int x = 0; x < 4; x++) {
+      assertThat(out[x]).as("padding row 0, column %d", x).isEqualTo(local[x]);
+      assertThat(out[4 + x]).as("row 1").isEqualTo(local[4 + x] + global[x / 2]);
+      assertThat(out[8 + x]).as("row 2").isEqualTo(local[8 + x] + global[2 + x / 2]);
+      assertThat(out[12 + x]).as("padding row 3, column %d", x).isEqualTo(local[12 + x]);
+    }
+  }
+
+  @Test
+  void paddedPlacementStartingInsideACellUsesCellCentres() {
+    float[] global = {1, 2};
+    float[] local = new float[6];
+    // 1x6 local map, the image on columns 0.5 .. 4.5: centres 0.5 .. 3.5 are inside
+    float[] out =
+        TensorCodec.fp16ToFloats(
+            FeatureMaps.fusedMapFp16(
+                maps(global, local),
+                0,
+                1,
+                2,
+                4,
+                1,
+                6,
+                1,
+                UpsampleMode.BILINEAR,
+                new FeatureMaps.Placement(0.5, 0, 4, 1)));
+    // t = (x + 0.5 - 0.5) / 4, src = max(t * 2 - 0.5, 0): 0, 0, 0.5, 1 -> 1, 1, 1.5, 2; x 4, 5 out
+    assertThat(out).containsExactly(1f, 1f, 1.5f, 2f, 0f, 0f);
+  }
+
+  @Test
+  void wholePlacementIsTheStretchedFusedMap() {
+    byte[] t = tokens(3, 2, 4, 2);
+    int offset = 4 * 4 * 2 * 2;
+    for (UpsampleMode mode : UpsampleMode.values()) {
+      assertThat(
+              FeatureMaps.fusedMapFp16(
+                  t, 0, 4, 4, offset, 8, 12, 2, mode, new FeatureMaps.Placement(0, 0, 12, 8)))
+          .as("%s", mode)
+          .isEqualTo(FeatureMaps.fusedMapFp16(t, 0, 4, 4, offset, 8, 12, 2, mode));
+    }
+  }
+
+  @Test
   void fusedMapAddsEveryChannelOfTheUpsampledGlobalMap() {
     int p = 2;
     int ch = 3;

@@ -45,13 +45,17 @@ class FusionTest {
       };
 
   private FeatureJoin completeJoin(RequestContext context) {
+    return completeJoin(context, GRID);
+  }
+
+  private FeatureJoin completeJoin(RequestContext context, GridLayout layout) {
     OffsetTracker tracker = new OffsetTracker();
     JoinBook book = new JoinBook(4, 60_000, 10, 60_000, tracker);
     SourcePartition p = new SourcePartition("f", 0);
-    book.offer(TestFeatures.global(context, GRID, P, C), p, 0, 0);
+    book.offer(TestFeatures.global(context, layout, P, C), p, 0, 0);
     JoinBook.Offer last = null;
     for (int k = 5; k >= 0; k--) {
-      last = book.offer(TestFeatures.local(context, GRID, k, P, C), p, 6 - k, 0);
+      last = book.offer(TestFeatures.local(context, layout, k, P, C), p, 6 - k, 0);
     }
     assertThat(last.status()).isEqualTo(JoinBook.Status.READY);
     return last.join();
@@ -116,6 +120,48 @@ class FusionTest {
     for (int i = 0; i < PointSampler.POINTS; i++) {
       assertThat(point[2 * i] * 900).isBetween(444.9f, 455.1f);
       assertThat(point[2 * i + 1] * 600).isBetween(294.9f, 305.1f);
+    }
+  }
+
+  @Test
+  void aPaddedCanvasGetsTheGlobalMapOnItsContentOnly() throws Exception {
+    // 900x300 padded onto the 3x2 canvas (1008x672): the image fills y 168..504, i.e. local rows
+    // 2..6 of 8 (a cell is 336 / 4 = 84 canvas pixels)
+    GridLayout padded =
+        GRID.toBuilder()
+            .setImageHeight(300)
+            .setMode(ai.ferretstream.proto.v1.ResizeMode.RESIZE_MODE_PAD)
+            .setContentX(0)
+            .setContentY(168)
+            .setContentWidth(1008)
+            .setContentHeight(336)
+            .build();
+    RequestContext context =
+        TestFeatures.context("pad", 0).toBuilder()
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                    .setBox(Box.newBuilder().setX1(0).setY1(0).setX2(899).setY2(299)))
+            .build();
+
+    FusedContext fused =
+        new Fusion(UpsampleMode.NEAREST, sampler, CLOCK).fuse(completeJoin(context, padded));
+
+    byte[] tokens = fused.getImageTokensFp16().toByteArray();
+    float[] map = TensorCodec.fp16ToFloats(maps.get(0).fp16().toByteArray());
+    float[] local = TensorCodec.fp16ToFloats(tokens);
+    int globalFloats = P * P * C;
+    int w = 3 * P;
+    for (int y = 0; y < 2 * P; y++) {
+      for (int x = 0; x < w; x++) {
+        int at = (y * w + x) * C;
+        float expected = local[globalFloats + at];
+        if (y >= 2 && y < 6) {
+          // content row y reads global row (y - 2) of 4; 12 columns over 4: x / 3
+          expected += TestFeatures.globalValue(y - 2, x / 3, 0);
+        }
+        assertThat(map[at]).as("H_a row %d column %d", y, x).isEqualTo(expected);
+      }
     }
   }
 
