@@ -101,6 +101,77 @@ class ComposeFileTest {
   }
 
   @Test
+  void kafkaKeepsItsLogInAVolumeAndEveryKafkaClientDeclaresBoundedRetention() throws Exception {
+    Map<String, Object> config = config(Map.of());
+    @SuppressWarnings("unchecked")
+    Map<String, Map<String, Object>> services =
+        (Map<String, Map<String, Object>>) config.get("services");
+    Map<String, Object> kafka = services.get("kafka");
+    String logDirs = map(kafka, "environment").get("KAFKA_LOG_DIRS").toString();
+    // a named volume, not the container's writable layer
+    assertThat(list(kafka, "volumes").toString()).contains("kafka-data", logDirs);
+    assertThat(map(config, "volumes")).containsKey("kafka-data");
+    // expired segments go within half a minute, not Kafka's 5
+    assertThat(map(kafka, "environment"))
+        .containsEntry("KAFKA_LOG_RETENTION_CHECK_INTERVAL_MS", 30000);
+    // the topic provisioner and the services declare the same retention
+    for (String name :
+        List.of("topics", "tiler", "encoder-global", "encoder-local", "fusion", "llm", "gateway")) {
+      assertThat(map(services.get(name), "environment"))
+          .as(name)
+          .containsEntry("FERRET_TOPICS_BULK_RETENTION", "5m")
+          .containsEntry("FERRET_TOPICS_RETENTION", "1h")
+          .containsEntry("FERRET_TOPICS_DEAD_LETTER_RETENTION", "24h")
+          .containsEntry("FERRET_TOPICS_DEAD_LETTER_RETENTION_SIZE", "64MB");
+    }
+    Map<String, Map<String, Object>> longer =
+        services(Map.of("FERRET_TOPICS_BULK_RETENTION", "15m"));
+    assertThat(map(longer.get("topics"), "environment"))
+        .containsEntry("FERRET_TOPICS_BULK_RETENTION", "15m");
+  }
+
+  @Test
+  void everyContainerHasAMemoryLimitAndItsJvmIsSizedFromIt() throws Exception {
+    Map<String, Map<String, Object>> services = services(Map.of());
+    List<String> cpuProfile = new ArrayList<>(PIPELINE);
+    cpuProfile.addAll(List.of("kafka", "topics", "inference-server"));
+    for (String name : cpuProfile) {
+      assertThat(services.get(name)).as(name).containsKey("mem_limit");
+    }
+    // the other profiles too
+    for (Map.Entry<String, Map<String, Object>> s : services.entrySet()) {
+      assertThat(s.getValue()).as(s.getKey()).containsKey("mem_limit");
+    }
+    assertThat(services.get("kafka").get("mem_limit").toString()).isEqualTo("1536m");
+    for (Map.Entry<String, Map<String, Object>> s : services.entrySet()) {
+      Object env = s.getValue().get("environment");
+      Object options = env instanceof Map<?, ?> m ? m.get("JAVA_TOOL_OPTIONS") : null;
+      if (options != null) {
+        assertThat(options.toString())
+            .as(s.getKey())
+            .contains("-XX:MaxRAMPercentage=", "-XX:+ExitOnOutOfMemoryError");
+      }
+    }
+    assertThat(map(services.get("tiler"), "environment")).containsKey("JAVA_TOOL_OPTIONS");
+    // each limit is a variable
+    Map<String, Map<String, Object>> bigger =
+        services(Map.of("FERRET_LLM_MEMORY", "3g", "FERRET_INFERENCE_SERVER_MEMORY", "8g"));
+    assertThat(bigger.get("llm").get("mem_limit").toString()).isEqualTo("3g");
+    assertThat(bigger.get("inference-server").get("mem_limit").toString()).isEqualTo("8g");
+  }
+
+  @Test
+  void tritonChecksTheModelRepositoryBeforeItStarts() throws Exception {
+    Map<String, Object> triton = services(Map.of()).get("triton");
+    List<Object> command = list(triton, "command");
+    assertThat(command.subList(0, 5))
+        .containsExactly(
+            "/bin/sh", "/opt/ferret/check-model-repository.sh", "/models", "--", "tritonserver");
+    assertThat(list(triton, "volumes").toString())
+        .contains("triton/check-model-repository.sh:/opt/ferret/check-model-repository.sh");
+  }
+
+  @Test
   void imagesAndPortsFollowTheVariables() throws Exception {
     Map<String, Map<String, Object>> services =
         services(
@@ -162,10 +233,13 @@ class ComposeFileTest {
   @SuppressWarnings("unchecked")
   private static Map<String, Map<String, Object>> services(Map<String, String> env)
       throws Exception {
+    return (Map<String, Map<String, Object>>) config(env).get("services");
+  }
+
+  private static Map<String, Object> config(Map<String, String> env) throws Exception {
     Result r = compose(env, "config");
     assertThat(r.exit).as(r.output).isZero();
-    Map<String, Object> config = new Yaml().load(r.output);
-    return (Map<String, Map<String, Object>>) config.get("services");
+    return new Yaml().load(r.output);
   }
 
   private static Result compose(Map<String, String> env, String... args) throws Exception {
