@@ -80,6 +80,15 @@ class SlowClientsIT {
 
   private static final String ABORTS = "ferret.gateway.client.aborts";
 
+  /** Loggers of the gateway, Spring MVC and Tomcat (the broker's own logs are not under test). */
+  private static final List<String> HTTP_SIDE =
+      List.of(
+          "ai.ferretstream",
+          "org.springframework.web",
+          "org.apache.catalina",
+          "org.apache.coyote",
+          "org.apache.tomcat");
+
   @LocalServerPort int port;
 
   @Autowired MeterRegistry meters;
@@ -231,13 +240,11 @@ class SlowClientsIT {
         .sum();
   }
 
-  /** Log events with a stack trace, or at ERROR, from the HTTP side of the gateway. */
+  /** Log events at ERROR, or with a stack trace, from the HTTP side of the gateway. */
   private List<String> stackTraces() {
     return logs.list.stream()
-        .filter(
-            e ->
-                e.getLevel().isGreaterOrEqual(Level.ERROR)
-                    || (e.getThrowableProxy() != null && !e.getLoggerName().startsWith("kafka")))
+        .filter(e -> HTTP_SIDE.stream().anyMatch(e.getLoggerName()::startsWith))
+        .filter(e -> e.getLevel().isGreaterOrEqual(Level.ERROR) || e.getThrowableProxy() != null)
         .map(e -> e.getLevel() + " " + e.getLoggerName() + ": " + e.getFormattedMessage())
         .toList();
   }

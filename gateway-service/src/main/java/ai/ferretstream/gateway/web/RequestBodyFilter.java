@@ -132,7 +132,9 @@ final class RequestBodyFilter implements Filter {
       this.request = request;
       this.response = response;
       this.in = in;
-      this.bytes = new ByteArrayOutputStream(declared > 0 ? (int) declared : CHUNK);
+      // grown as bytes arrive: a client that declares a large body and sends nothing holds no more
+      // memory than it sent
+      this.bytes = new ByteArrayOutputStream((int) Math.min(CHUNK * 4L, Math.max(declared, CHUNK)));
     }
 
     @Override

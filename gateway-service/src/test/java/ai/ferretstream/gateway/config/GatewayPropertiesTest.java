@@ -42,7 +42,17 @@ class GatewayPropertiesTest {
     assertThat(properties.answers().groupId()).isEqualTo("ferret-gateway");
     assertThat(properties.limits().maxImageBytes()).isEqualTo(DataSize.ofMegabytes(15));
     assertThat(properties.limits().maxBodySize()).isEqualTo(DataSize.ofMegabytes(24));
+    assertThat(properties.bodyReadTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(validator.validate(properties)).isEmpty();
+  }
+
+  @Test
+  void refusesABodyReadTimeoutThatIsNotPositive() {
+    GatewayProperties properties = bind(Map.of("ferret.gateway.body-read-timeout", "0s"));
+
+    assertThat(validator.validate(properties))
+        .extracting(ConstraintViolation::getMessage)
+        .containsExactly("body-read-timeout must be positive");
   }
 
   @Test
