@@ -171,7 +171,7 @@ class ComposeFaultIT {
       clients.add(t);
     }
     try {
-      fault("steady load", null, () -> {}, Duration.ofSeconds(10));
+      fault("steady load", null, () -> {}, Duration.ofSeconds(20));
       for (String stage : STAGES) {
         fault("SIGKILL " + stage, stage, () -> kill(stage), Duration.ZERO);
       }
@@ -298,7 +298,8 @@ class ComposeFaultIT {
       while (firstOkAfter(p.faultMs) < 0 && now() < until) {
         Thread.sleep(200);
       }
-      Thread.sleep(3_000);
+      // and some steady load after it
+      Thread.sleep(8_000);
     }
     p.endMs = now();
     log.info(
