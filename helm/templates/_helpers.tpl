@@ -82,6 +82,53 @@ Topics: name = prefix + base name
 {{- printf "%s%s" .root.Values.topics.prefix .base -}}
 {{- end -}}
 
+{{/* Milliseconds of a duration value: 500ms, 90s, 5m, 1h, 3d (as Spring reads them). */}}
+{{- define "ferret.durationMs" -}}
+{{- $v := toString . -}}
+{{- $n := regexFind "^[0-9]+" $v -}}
+{{- $scale := get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000) (trimPrefix $n $v) -}}
+{{- if or (not $n) (not $scale) -}}{{- fail (printf "not a duration: %q" $v) -}}{{- end -}}
+{{- mul (int64 $n) $scale -}}
+{{- end -}}
+
+{{/* Bytes of a size value: 64MB, 512KB, 1GB (binary units, as Spring's DataSize), or a number. */}}
+{{- define "ferret.sizeBytes" -}}
+{{- $v := toString . -}}
+{{- $n := regexFind "^[0-9]+" $v -}}
+{{- $scale := get (dict "" 1 "B" 1 "KB" 1024 "MB" 1048576 "GB" 1073741824 "TB" 1099511627776) (trimPrefix $n $v) -}}
+{{- if or (not $n) (not $scale) -}}{{- fail (printf "not a size: %q" $v) -}}{{- end -}}
+{{- mul (int64 $n) $scale -}}
+{{- end -}}
+
+{{/* Base names of the topics between the stages: kept topics.bulkRetention. */}}
+{{- define "ferret.bulkTopicBases" -}}
+- ferret.tiles.global
+- ferret.tiles.local
+- ferret.features
+- ferret.feature-notices
+- ferret.fused
+{{- end -}}
+
+{{/* Retention settings of one topic, as the topic provisioner sets them:
+(dict "root" $ "base" "ferret.fused" "deadLetter" false) */}}
+{{- define "ferret.topicRetentionConfig" -}}
+{{- $t := .root.Values.topics -}}
+{{- $keep := $t.retention -}}
+{{- if .deadLetter -}}
+{{- $keep = $t.deadLetterRetention -}}
+{{- else if has .base (include "ferret.bulkTopicBases" .root | fromYamlArray) -}}
+{{- $keep = $t.bulkRetention -}}
+{{- end -}}
+{{- $ms := include "ferret.durationMs" $keep | int64 -}}
+cleanup.policy: delete
+retention.ms: {{ $ms }}
+segment.ms: {{ max 1 (div $ms 5) }}
+segment.bytes: 33554432
+{{- if .deadLetter }}
+retention.bytes: {{ include "ferret.sizeBytes" $t.deadLetterRetentionSize }}
+{{- end }}
+{{- end -}}
+
 {{/* Base names of every pipeline topic; each also has <name>.dlt. */}}
 {{- define "ferret.topicBases" -}}
 - ferret.requests
@@ -221,6 +268,14 @@ Kafka client configuration (shared by every client)
   value: {{ .Values.topics.partitions | quote }}
 - name: FERRET_TOPICS_REPLICATION
   value: {{ .Values.topics.replication | quote }}
+- name: FERRET_TOPICS_BULK_RETENTION
+  value: {{ .Values.topics.bulkRetention | quote }}
+- name: FERRET_TOPICS_RETENTION
+  value: {{ .Values.topics.retention | quote }}
+- name: FERRET_TOPICS_DEAD_LETTER_RETENTION
+  value: {{ .Values.topics.deadLetterRetention | quote }}
+- name: FERRET_TOPICS_DEAD_LETTER_RETENTION_SIZE
+  value: {{ .Values.topics.deadLetterRetentionSize | quote }}
 {{- end -}}
 
 {{- define "ferret.kafka.volumeMounts" -}}

@@ -284,6 +284,97 @@ class HelmChartTest {
     }
   }
 
+  @ParameterizedTest(
+      name = "every container in {0} has requests and limits, its JVM sized from them")
+  @MethodSource("scenarios")
+  void everyContainerHasRequestsAndAMemoryLimitAndItsJvmIsSizedFromIt(String scenario) {
+    List<Map<String, Object>> docs = render(scenario);
+    for (Map<String, Object> workload : kinds(docs, "Deployment", "StatefulSet", "Job")) {
+      Map<String, Object> pod = map(workload, "spec", "template", "spec");
+      List<Map<String, Object>> containers = new ArrayList<>(list(pod, "containers"));
+      containers.addAll(list(pod, "initContainers"));
+      for (Map<String, Object> c : containers) {
+        String what = name(workload) + "/" + c.get("name");
+        Map<String, Object> requests = map(c, "resources", "requests");
+        Map<String, Object> limits = map(c, "resources", "limits");
+        assertThat(requests).as("requests of %s", what).containsKeys("cpu", "memory");
+        assertThat(limits).as("limits of %s", what).containsKey("memory");
+        assertThat(bytes(limits.get("memory")))
+            .as("memory limit of %s", what)
+            .isGreaterThanOrEqualTo(bytes(requests.get("memory")));
+        if (envNames(c).contains("JAVA_TOOL_OPTIONS")) {
+          // the heap is a share of the container's limit; an OOM ends the process
+          assertThat(env(c, "JAVA_TOOL_OPTIONS"))
+              .as("JAVA_TOOL_OPTIONS of %s", what)
+              .containsPattern("-XX:MaxRAMPercentage=[1-9][0-9]")
+              .contains("-XX:+ExitOnOutOfMemoryError");
+        }
+      }
+    }
+  }
+
+  @Test
+  void theDevInferenceServerLeavesHalfItsMemoryToOnnxRuntime() {
+    Map<String, Object> c =
+        container(workload(render("defaults.yaml"), "Deployment", "inference-server"));
+    assertThat(env(c, "JAVA_TOOL_OPTIONS")).contains("-XX:MaxRAMPercentage=50");
+  }
+
+  @Test
+  void kafkaStorageIsBoundedByTheTopicsRetention() {
+    List<Map<String, Object>> docs = render("defaults.yaml");
+    for (Map<String, Object> c : kafkaClients(docs)) {
+      assertThat(env(c, "FERRET_TOPICS_BULK_RETENTION"))
+          .as(c.get("name").toString())
+          .isEqualTo("5m");
+      assertThat(env(c, "FERRET_TOPICS_RETENTION")).isEqualTo("1h");
+      assertThat(env(c, "FERRET_TOPICS_DEAD_LETTER_RETENTION")).isEqualTo("24h");
+      assertThat(env(c, "FERRET_TOPICS_DEAD_LETTER_RETENTION_SIZE")).isEqualTo("64MB");
+    }
+    // the bundled broker deletes expired segments within half a minute, on a volume of the size
+    // helm/README.md derives from the retention
+    Map<String, Object> kafka = workload(docs, "StatefulSet", "kafka");
+    assertThat(env(container(kafka), "KAFKA_LOG_RETENTION_CHECK_INTERVAL_MS")).isEqualTo("30000");
+    assertThat(
+            map(
+                list(kafka, "spec", "volumeClaimTemplates").get(0),
+                "spec",
+                "resources",
+                "requests"))
+        .containsEntry("storage", "20Gi");
+
+    // the same retention on Strimzi's KafkaTopics, in Kafka's units
+    Map<String, Object> sets = new LinkedHashMap<>();
+    sets.put("topics.bulkRetention", "10m");
+    sets.put("topics.deadLetterRetentionSize", "32MB");
+    List<Map<String, Object>> strimzi =
+        parse(template(List.of(chart.resolve("ci").resolve("strimzi.yaml")), sets));
+    Map<String, Map<String, Object>> configs = new LinkedHashMap<>();
+    for (Map<String, Object> t : kinds(strimzi, "KafkaTopic")) {
+      configs.put((String) map(t, "spec").get("topicName"), map(t, "spec", "config"));
+    }
+    assertThat(configs.get("team_a.ferret.tiles.local"))
+        .containsEntry("retention.ms", 600000)
+        .containsEntry("segment.ms", 120000)
+        .containsEntry("segment.bytes", 33554432)
+        .containsEntry("cleanup.policy", "delete")
+        .doesNotContainKey("retention.bytes");
+    assertThat(configs.get("team_a.ferret.features")).containsEntry("retention.ms", 600000);
+    assertThat(configs.get("team_a.ferret.requests"))
+        .containsEntry("retention.ms", 3600000)
+        .containsEntry("segment.ms", 720000);
+    for (String t : TOPICS) {
+      assertThat(configs.get("team_a." + t + ".dlt"))
+          .as(t + ".dlt")
+          .containsEntry("retention.ms", 86400000)
+          .containsEntry("retention.bytes", 33554432);
+    }
+    Map<String, Object> job =
+        container(
+            kinds(parse(template(List.of(), Map.of("topics.bulkRetention", "10m"))), "Job").get(0));
+    assertThat(env(job, "FERRET_TOPICS_BULK_RETENTION")).isEqualTo("10m");
+  }
+
   @ParameterizedTest(name = "every Kafka client in {0} has the same Kafka configuration")
   @MethodSource("scenarios")
   void everyKafkaClientSharesOneConfiguration(String scenario) {
@@ -726,6 +817,8 @@ class HelmChartTest {
         "tiler.autoscaling.lagThreshold | 0 | /tiler/autoscaling/lagThreshold",
         "topics.prefix | bad prefix! | /topics/prefix",
         "topics.provisioning | manual | /topics/provisioning",
+        "topics.bulkRetention | 5 minutes | /topics/bulkRetention",
+        "topics.deadLetterRetentionSize | lots | /topics/deadLetterRetentionSize",
         "inference.backend | onnx | /inference/backend",
         "triton.gpu.count | 0 | /triton/gpu/count",
         "triton.modelRepository.uri | http://models | /triton/modelRepository/uri",
@@ -957,6 +1050,22 @@ class HelmChartTest {
       Thread.currentThread().interrupt();
       throw new IOException(e);
     }
+  }
+
+  /** Bytes of a Kubernetes memory quantity (512Mi, 2Gi, 1G, 1000000). */
+  private static long bytes(Object quantity) {
+    assertThat(quantity).as("a memory quantity").isNotNull();
+    String q = quantity.toString();
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]+)([KMGT]i?)?").matcher(q);
+    assertThat(m.matches()).as("memory quantity %s", q).isTrue();
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "" : m.group(2);
+    int power = unit.isEmpty() ? 0 : "KMGT".indexOf(unit.charAt(0)) + 1;
+    long base = unit.endsWith("i") ? 1024 : 1000;
+    for (int i = 0; i < power; i++) {
+      n *= base;
+    }
+    return n;
   }
 
   private static String lastLine(String output) {
