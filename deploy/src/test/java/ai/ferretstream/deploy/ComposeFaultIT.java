@@ -43,6 +43,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
@@ -159,6 +160,8 @@ class ComposeFaultIT {
 
   @Test
   @Order(1)
+  // seven faults of at most a few minutes each (readiness within 180 s, an answer within 90 s)
+  @Timeout(value = 20, unit = TimeUnit.MINUTES)
   void noWrongOrHungAnswerWhileStagesAreKilledTheBrokerRestartsAndTheBackendStops()
       throws Exception {
     AtomicBoolean running = new AtomicBoolean(true);
@@ -186,9 +189,9 @@ class ComposeFaultIT {
       for (Thread t : clients) {
         t.join(HUNG_AFTER.plusSeconds(30).toMillis());
       }
+      log.info("fault suite:\n{}", report());
     }
     String table = report();
-    log.info("fault suite:\n{}", table);
 
     List<Result> bad =
         results.stream()
