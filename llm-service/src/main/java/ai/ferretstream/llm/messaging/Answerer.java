@@ -134,8 +134,7 @@ class Answerer {
     AnswerStream answer =
         new AnswerStream(
             id,
-            layout.getImageWidth(),
-            layout.getImageHeight(),
+            layout,
             settings.coalesceTokens(),
             settings.coalesceTime().toMillis(),
             clock::millis);
