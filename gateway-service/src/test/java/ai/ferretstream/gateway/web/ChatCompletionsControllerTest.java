@@ -169,15 +169,16 @@ class ChatCompletionsControllerTest {
     String id = published().getContext().getRequestId();
     assertThat(result.getRequest().isAsyncStarted()).isTrue();
     pending.dispatch(event(id, 0).setDelta(TextDelta.newBuilder().setText("It is")).build());
-    pending.dispatch(
+    AnswerEvent box =
         event(id, 1)
             .setBox(
                 GroundedBox.newBuilder()
                     .setPhrase("It")
                     .setBox999(Box.newBuilder().setX1(1).setY1(2).setX2(3).setY2(4))
                     .setBoxPixels(Box.newBuilder().setX1(0).setY1(0).setX2(1).setY2(1)))
-            .build());
-    pending.dispatch(event(id, 1).setDelta(TextDelta.newBuilder().setText("dup")).build());
+            .build();
+    pending.dispatch(box);
+    pending.dispatch(box); // redelivered: dropped
     pending.dispatch(event(id, 2).setDelta(TextDelta.newBuilder().setText(" here.")).build());
     pending.dispatch(
         event(id, 3)
