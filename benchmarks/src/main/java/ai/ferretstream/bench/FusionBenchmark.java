@@ -144,6 +144,7 @@ public class FusionBenchmark {
         cols * PATCHES,
         CHANNELS,
         upsample,
+        null,
         simd);
   }
 

@@ -43,31 +43,16 @@ public final class FeatureMaps {
       int w,
       int channels,
       UpsampleMode mode) {
-    return fusedMapFp16(maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, true);
-  }
-
-  /**
-   * As {@link #fusedMapFp16(byte[], int, int, int, int, int, int, int, UpsampleMode)}; {@code simd}
-   * false forces the scalar loops (the result is the same, bit for bit).
-   */
-  public static byte[] fusedMapFp16(
-      byte[] maps,
-      int globalOffset,
-      int gRows,
-      int gCols,
-      int mergedOffset,
-      int h,
-      int w,
-      int channels,
-      UpsampleMode mode,
-      boolean simd) {
     return fusedMapFp16(
-        maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, null, simd);
+        maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, null, true);
   }
 
   /**
-   * As {@link #fusedMapFp16(byte[], int, int, int, int, int, int, int, UpsampleMode, Placement)};
-   * {@code simd} false forces the scalar loops.
+   * {@code H_a} with the global map upsampled onto {@code placement} of the merged local map only:
+   * a local cell whose centre lies outside it (the padding of a padded canvas) gets no global
+   * feature; {@code null} places the global map on the whole map, as {@link #fusedMapFp16(byte[],
+   * int, int, int, int, int, int, int, UpsampleMode)}. {@code simd} false forces the scalar loops
+   * (the result is the same, bit for bit).
    */
   public static byte[] fusedMapFp16(
       byte[] maps,
@@ -120,27 +105,6 @@ public final class FeatureMaps {
             "invalid placement " + width + "x" + height + " at " + x0 + "," + y0);
       }
     }
-  }
-
-  /**
-   * {@code H_a} with the global map upsampled onto {@code placement} of the merged local map only:
-   * a local cell whose centre lies outside it (the padding of a padded canvas) gets no global
-   * feature; {@code null} places the global map on the whole map, as {@link #fusedMapFp16(byte[],
-   * int, int, int, int, int, int, int, UpsampleMode)}.
-   */
-  public static byte[] fusedMapFp16(
-      byte[] maps,
-      int globalOffset,
-      int gRows,
-      int gCols,
-      int mergedOffset,
-      int h,
-      int w,
-      int channels,
-      UpsampleMode mode,
-      Placement placement) {
-    return fusedMapFp16(
-        maps, globalOffset, gRows, gCols, mergedOffset, h, w, channels, mode, placement, true);
   }
 
   /**

@@ -141,7 +141,8 @@ public final class Fusion {
               w,
               channels,
               upsampleMode,
-              placement(layout, patchRows, patchCols));
+              placement(layout, patchRows, patchCols),
+              true);
       RegionSampler.FeatureMap map =
           new RegionSampler.FeatureMap(h, w, channels, UnsafeByteOperations.unsafeWrap(fused));
       ByteString embeddings = ByteString.EMPTY;

@@ -163,7 +163,8 @@ class FeatureMapsTest {
                 4,
                 1,
                 UpsampleMode.NEAREST,
-                new FeatureMaps.Placement(0, 1, 4, 2)));
+                new FeatureMaps.Placement(0, 1, 4, 2),
+                true));
     for (int x = 0; x < 4; x++) {
       assertThat(out[x]).as("padding row 0, column %d", x).isEqualTo(local[x]);
       assertThat(out[4 + x]).as("row 1").isEqualTo(local[4 + x] + global[x / 2]);
@@ -189,7 +190,8 @@ class FeatureMapsTest {
                 6,
                 1,
                 UpsampleMode.BILINEAR,
-                new FeatureMaps.Placement(0.5, 0, 4, 1)));
+                new FeatureMaps.Placement(0.5, 0, 4, 1),
+                true));
     // t = (x + 0.5 - 0.5) / 4, src = max(t * 2 - 0.5, 0): 0, 0, 0.5, 1 -> 1, 1, 1.5, 2; x 4, 5 out
     assertThat(out).containsExactly(1f, 1f, 1.5f, 2f, 0f, 0f);
   }
@@ -201,7 +203,7 @@ class FeatureMapsTest {
     for (UpsampleMode mode : UpsampleMode.values()) {
       assertThat(
               FeatureMaps.fusedMapFp16(
-                  t, 0, 4, 4, offset, 8, 12, 2, mode, new FeatureMaps.Placement(0, 0, 12, 8)))
+                  t, 0, 4, 4, offset, 8, 12, 2, mode, new FeatureMaps.Placement(0, 0, 12, 8), true))
           .as("%s", mode)
           .isEqualTo(FeatureMaps.fusedMapFp16(t, 0, 4, 4, offset, 8, 12, 2, mode));
     }

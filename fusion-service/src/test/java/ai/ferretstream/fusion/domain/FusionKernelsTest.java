@@ -151,8 +151,8 @@ class FusionKernelsTest {
     }
     byte[] maps = TensorCodec.floatsToFp16(values);
     int merged = p * p * channels * 2;
-    byte[] v16 = FeatureMaps.fusedMapFp16(maps, 0, p, p, merged, h, w, channels, mode, true);
-    byte[] s16 = FeatureMaps.fusedMapFp16(maps, 0, p, p, merged, h, w, channels, mode, false);
+    byte[] v16 = FeatureMaps.fusedMapFp16(maps, 0, p, p, merged, h, w, channels, mode, null, true);
+    byte[] s16 = FeatureMaps.fusedMapFp16(maps, 0, p, p, merged, h, w, channels, mode, null, false);
     assertThat(v16).as("FP16 map, vector vs scalar").isEqualTo(s16);
     float[] reference = FusionReference.fusedMap(maps, 0, p, p, merged, h, w, channels, mode);
     assertThat(TensorCodec.floatsToFp16(reference))

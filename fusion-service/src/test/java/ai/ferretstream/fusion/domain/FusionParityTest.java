@@ -85,7 +85,7 @@ class FusionParityTest {
         FusionReference.fusedMap(tokens, 0, patches, patches, global.length, h, w, channels, mode);
     byte[] served =
         FeatureMaps.fusedMapFp16(
-            tokens, 0, patches, patches, global.length, h, w, channels, mode, simd);
+            tokens, 0, patches, patches, global.length, h, w, channels, mode, null, simd);
     assertThat(served)
         .as("%s %s: the served FP16 map is the FP32 reference rounded", name, modeName)
         .isEqualTo(TensorCodec.floatsToFp16(fp32));
