@@ -1,5 +1,7 @@
 package ai.ferretstream.tiler.domain.decode;
 
+import ai.ferretstream.proto.image.ImageFormat;
+import ai.ferretstream.proto.image.ImageHeader;
 import ai.ferretstream.tiler.domain.PackedImage;
 import ai.ferretstream.tiler.domain.decode.ImageRefused.Reason;
 import java.awt.image.BufferedImage;
@@ -64,8 +66,8 @@ public final class ImageDecoder {
       throw new ImageRefused(Reason.EMPTY, "the image is empty (0 bytes)");
     }
     checkEncodedSize(encoded.length);
-    ImageFormat format = ImageFormat.sniff(encoded);
-    if (format == null) {
+    ImageHeader header = ImageHeader.read(encoded);
+    if (header == null) {
       String other = ImageFormat.describeOther(encoded);
       throw new ImageRefused(
           Reason.UNSUPPORTED_FORMAT,
@@ -74,17 +76,17 @@ public final class ImageDecoder {
                   : "unrecognised format")
               + "; send JPEG, PNG, GIF, BMP or WebP");
     }
-    ImageMetadata metadata = ImageMetadata.read(format, encoded);
-    if (metadata.width() > 0 && metadata.height() > 0) {
+    ImageFormat format = header.format();
+    if (header.hasSize()) {
       // our own header parse, before any codec runs: the codec's view is checked again below
-      checkDimensions(metadata.width(), metadata.height());
+      checkDimensions(header.width(), header.height());
     }
     PackedImage stored;
     if (format == ImageFormat.PNG) {
       // our own decoder: one inflate into one buffer, no ImageIO rasters
       stored = PngDecoder.decode(encoded, this::checkDimensions);
       return new Decoded(
-          Orientation.apply(stored, metadata.orientation()), format, metadata.orientation());
+          Orientation.apply(stored, header.orientation()), format, header.orientation());
     }
     // no disk cache: the bytes are in memory already and temp files are global JVM state
     try (ImageInputStream input =
@@ -102,11 +104,11 @@ public final class ImageDecoder {
         }
         Truncation truncation = new Truncation();
         reader.addIIOReadWarningListener(truncation);
-        if (format == ImageFormat.JPEG && metadata.jpegComponents() == 4) {
+        if (format == ImageFormat.JPEG && header.jpegComponents() == 4) {
           Raster raster = reader.readRaster(0, null);
           truncation.check();
           checkSize(raster.getWidth(), raster.getHeight(), width, height);
-          stored = PixelConversion.fromCmyk(raster, metadata.adobeTransform());
+          stored = PixelConversion.fromCmyk(raster, header.adobeTransform());
         } else {
           BufferedImage image = reader.read(0);
           truncation.check();
@@ -134,7 +136,7 @@ public final class ImageDecoder {
           "the " + format.name() + " image needs more memory to decode than this tiler has");
     }
     return new Decoded(
-        Orientation.apply(stored, metadata.orientation()), format, metadata.orientation());
+        Orientation.apply(stored, header.orientation()), format, header.orientation());
   }
 
   private static ImageReader readerFor(ImageInputStream input, ImageFormat format)

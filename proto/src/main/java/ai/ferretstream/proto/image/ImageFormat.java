@@ -1,8 +1,12 @@
-package ai.ferretstream.tiler.domain.decode;
+package ai.ferretstream.proto.image;
 
-import java.nio.charset.StandardCharsets;
+import static ai.ferretstream.proto.image.HeaderBytes.ascii;
+import static ai.ferretstream.proto.image.HeaderBytes.startsWith;
 
-/** The image formats the tiler reads, recognised by their signature bytes, never by a name. */
+/**
+ * The image formats the pipeline reads (the tiler decodes them, the gateway reads their size),
+ * recognised by their signature bytes, never by a name.
+ */
 public enum ImageFormat {
   JPEG,
   PNG,
@@ -31,7 +35,7 @@ public enum ImageFormat {
   }
 
   /** A name for formats we recognise but do not read, for a helpful refusal; else null. */
-  static String describeOther(byte[] data) {
+  public static String describeOther(byte[] data) {
     if (ascii(data, 0, "II*\0") || ascii(data, 0, "MM\0*")) {
       return "TIFF";
     }
@@ -54,30 +58,5 @@ public enum ImageFormat {
       return "SVG/XML";
     }
     return null;
-  }
-
-  private static boolean startsWith(byte[] data, int at, int... signature) {
-    if (data.length < at + signature.length) {
-      return false;
-    }
-    for (int i = 0; i < signature.length; i++) {
-      if ((data[at + i] & 0xff) != signature[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static boolean ascii(byte[] data, int at, String text) {
-    byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
-    if (data.length < at + bytes.length) {
-      return false;
-    }
-    for (int i = 0; i < bytes.length; i++) {
-      if (data[at + i] != bytes[i]) {
-        return false;
-      }
-    }
-    return true;
   }
 }
