@@ -2,15 +2,14 @@ package ai.ferretstream.encoder.config;
 
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.inference.InferenceProperties;
+import ai.ferretstream.boot.kafka.CancelledRequests;
 import ai.ferretstream.boot.kafka.FerretKafkaProperties;
 import ai.ferretstream.boot.kafka.OffsetCommitter;
 import ai.ferretstream.boot.kafka.OffsetTracker;
-import ai.ferretstream.boot.kafka.RecentIds;
 import ai.ferretstream.boot.kafka.ServiceName;
 import ai.ferretstream.boot.kafka.TopicUsage;
 import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.inference.TritonClient;
-import ai.ferretstream.encoder.messaging.CancelListener;
 import ai.ferretstream.encoder.messaging.EncodingPipeline;
 import ai.ferretstream.encoder.messaging.TileEncoder;
 import ai.ferretstream.encoder.messaging.TileIntake;
@@ -33,7 +32,8 @@ import org.springframework.kafka.listener.ContainerProperties.AckMode;
 
 /**
  * The encoding pipeline and its listeners: the batching tile intake of the role's tile topic and
- * the cancellation listener. The Kafka clients, error policy and topics are the starter's.
+ * the starter's cancellation listener ({@link CancelledRequests}). The Kafka clients, error policy
+ * and topics are the starter's.
  */
 @Configuration(proxyBeanMethods = false)
 class EncodingConfig {
@@ -70,7 +70,7 @@ class EncodingConfig {
       Clock clock,
       MeterRegistry meterRegistry,
       ConsumerRecordRecoverer ferretRecoverer,
-      RecentIds cancelledRequests,
+      CancelledRequests cancelledRequests,
       ExecutorService noticeSender,
       ObjectProvider<SharedFeatureStore> sharedFeatureStore) {
     return new TileEncoder(
@@ -105,10 +105,13 @@ class EncodingConfig {
         });
   }
 
-  /** Cancelled request ids, kept ten minutes (longer than any request's deadline). */
+  /**
+   * The requests cancelled on {@code ferret.control} (ids kept ten minutes, longer than any
+   * request's deadline): their tiles are dropped when they come, and at once from the queue.
+   */
   @Bean
-  RecentIds cancelledRequests() {
-    return new RecentIds(100_000, Duration.ofMinutes(10), System::currentTimeMillis);
+  CancelledRequests cancelledRequests() {
+    return CancelledRequests.remembering();
   }
 
   @Bean
@@ -128,19 +131,24 @@ class EncodingConfig {
       EncoderProperties properties,
       FerretKafkaProperties kafka,
       InferenceProperties inference,
-      MeterRegistry meterRegistry) {
+      MeterRegistry meterRegistry,
+      CancelledRequests cancelledRequests) {
     EncoderProperties.Encoder encoder = properties.encoder();
-    return new EncodingPipeline(
-        tileEncoder,
-        offsetTracker,
-        encoder.maxBatchSize(),
-        encoder.maxQueueDelay(),
-        encoder.maxInflightBatches(),
-        encoder.sendWindow(),
-        encoder.queueCapacityOrDefault(),
-        kafka.retryBackoff().multipliedBy(10),
-        inference.callTimeout().plus(kafka.sendTimeout()),
-        meterRegistry);
+    EncodingPipeline pipeline =
+        new EncodingPipeline(
+            tileEncoder,
+            offsetTracker,
+            encoder.maxBatchSize(),
+            encoder.maxQueueDelay(),
+            encoder.maxInflightBatches(),
+            encoder.sendWindow(),
+            encoder.queueCapacityOrDefault(),
+            kafka.retryBackoff().multipliedBy(10),
+            inference.callTimeout().plus(kafka.sendTimeout()),
+            meterRegistry);
+    // the tiles of a cancelled request still waiting for a batch are settled without encoding
+    cancelledRequests.onCancel(pipeline::cancel);
+    return pipeline;
   }
 
   @Bean
@@ -175,10 +183,5 @@ class EncodingConfig {
       properties.setConsumerRebalanceListener(tilePartitions);
       encodingPipeline.attach(container::pause, container::resume);
     };
-  }
-
-  @Bean
-  CancelListener cancelListener(RecentIds cancelledRequests, EncodingPipeline encodingPipeline) {
-    return new CancelListener(cancelledRequests, encodingPipeline);
   }
 }

@@ -186,6 +186,9 @@ public final class EncodingPipeline implements SmartLifecycle {
       tracker.release(p.partition(), p.record().offset());
     }
     maybeResume();
+    if (!dropped.isEmpty()) {
+      log.debug("request {} cancelled: {} queued tiles dropped", requestId, dropped.size());
+    }
     return dropped.size();
   }
 

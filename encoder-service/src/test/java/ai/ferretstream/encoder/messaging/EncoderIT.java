@@ -189,7 +189,7 @@ class EncoderIT {
       org.springframework.kafka.test.utils.ContainerTestUtils.waitForAssignment(
           encoder
               .getBean(org.springframework.kafka.config.KafkaListenerEndpointRegistry.class)
-              .getListenerContainer(CancelListener.ID),
+              .getListenerContainer("encoder-service-control"),
           1);
       String gone = "gone-" + UUID.randomUUID();
       String kept = "kept-" + UUID.randomUUID();
@@ -200,8 +200,8 @@ class EncoderIT {
                   gone,
                   (Object) ai.ferretstream.proto.v1.Cancel.newBuilder().setRequestId(gone).build()))
           .get();
-      ai.ferretstream.boot.kafka.RecentIds cancelled =
-          encoder.getBean(ai.ferretstream.boot.kafka.RecentIds.class);
+      ai.ferretstream.boot.kafka.CancelledRequests cancelled =
+          encoder.getBean(ai.ferretstream.boot.kafka.CancelledRequests.class);
       await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.contains(gone));
 
       publish(catalog, tile(gone, 0, 1, 0));

@@ -4,6 +4,7 @@ import ai.ferretstream.proto.v1.Cancel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
@@ -14,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * itself ({@link ControlTopicListener}: a group of the instance's own, from the latest offset,
  * nothing committed). A service that honours cancellations defines one as a bean (its listener, id
  * {@value #LISTENER_ID}, then runs), asks {@link #contains} before working on a request, and
- * registers with {@link #onCancel} what to drop at once. Ids are remembered in a {@link RecentIds}.
+ * registers with {@link #onCancel} (or {@link #onCancelWithReason}) what to drop at once. Ids are
+ * remembered in a {@link RecentIds}.
  */
 public class CancelledRequests {
 
@@ -30,7 +32,7 @@ public class CancelledRequests {
   private static final Logger log = LoggerFactory.getLogger(CancelledRequests.class);
 
   private final RecentIds ids;
-  private final List<Consumer<String>> actions = new CopyOnWriteArrayList<>();
+  private final List<BiConsumer<String, String>> actions = new CopyOnWriteArrayList<>();
 
   public CancelledRequests(RecentIds ids) {
     this.ids = ids;
@@ -57,15 +59,28 @@ public class CancelledRequests {
    * listener's thread, after {@link #contains} says so. It must not block for long.
    */
   public void onCancel(Consumer<String> action) {
+    actions.add((requestId, reason) -> action.accept(requestId));
+  }
+
+  /**
+   * As {@link #onCancel}, with the reason the client gave ({@code ""} when it gave none) as the
+   * action's second argument.
+   */
+  public void onCancelWithReason(BiConsumer<String, String> action) {
     actions.add(action);
   }
 
-  /** Remembers {@code requestId} as cancelled and runs the {@link #onCancel} actions. */
+  /** Remembers {@code requestId} as cancelled, without a reason, and runs the actions. */
   public void cancel(String requestId) {
+    cancel(requestId, "");
+  }
+
+  /** Remembers {@code requestId} as cancelled and runs the actions with {@code reason}. */
+  public void cancel(String requestId, String reason) {
     ids.add(requestId);
-    for (Consumer<String> action : actions) {
+    for (BiConsumer<String, String> action : actions) {
       try {
-        action.accept(requestId);
+        action.accept(requestId, reason);
       } catch (RuntimeException e) {
         log.warn("could not drop the work of cancelled request {}: {}", requestId, e.toString());
       }
@@ -80,6 +95,6 @@ public class CancelledRequests {
       return;
     }
     log.debug("request {} cancelled", cancel.getRequestId());
-    cancel(cancel.getRequestId());
+    cancel(cancel.getRequestId(), cancel.getReason());
   }
 }

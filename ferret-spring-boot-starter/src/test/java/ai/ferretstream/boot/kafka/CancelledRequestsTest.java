@@ -34,6 +34,26 @@ class CancelledRequestsTest {
   }
 
   @Test
+  void passesTheClientsReasonToTheActionsThatTakeIt() {
+    CancelledRequests cancelled = CancelledRequests.remembering();
+    List<String> seen = new ArrayList<>();
+    cancelled.onCancelWithReason((id, reason) -> seen.add(id + ":" + reason));
+    cancelled.onCancel(seen::add);
+
+    cancelled.onMessage(
+        new ConsumerRecord<>(
+            "ferret.control",
+            0,
+            0,
+            "a",
+            Cancel.newBuilder().setRequestId("a").setReason("client left").build()));
+    cancelled.onMessage(cancel("b"));
+    cancelled.cancel("c");
+
+    assertThat(seen).containsExactly("a:client left", "a", "b:", "b", "c:", "c");
+  }
+
+  @Test
   void ignoresACancelWithoutARequestId() {
     CancelledRequests cancelled = CancelledRequests.remembering();
     List<String> seen = new ArrayList<>();

@@ -99,6 +99,7 @@ class LlmIT {
   @Autowired private EmbeddedKafkaBroker broker;
   @Autowired private KafkaListenerEndpointRegistry registry;
   @Autowired private SharedFeatureStore sharedStore;
+  @Autowired private ai.ferretstream.boot.kafka.CancelledRequests cancelled;
 
   private static KafkaConsumer<String, byte[]> answers;
   private static final List<AnswerEvent> received = new ArrayList<>();
@@ -423,7 +424,7 @@ class LlmIT {
   @Test
   void cancelStopsASlowStreamAndEndsItAsCancelled() throws Exception {
     ContainerTestUtils.waitForAssignment(
-        registry.getListenerContainer(CancelListener.ID),
+        registry.getListenerContainer("llm-service-control"),
         template.partitionsFor(catalog.control()).size());
     publish("llm-slow", "slow please", System.currentTimeMillis() + 60_000);
     await()
@@ -444,6 +445,28 @@ class LlmIT {
         .extracting(AnswerEvent::getSeq)
         .isEqualTo(java.util.stream.LongStream.range(0, events.size()).boxed().toList());
     await().atMost(Duration.ofSeconds(10)).until(() -> fake.cancelled().contains("llm-slow"));
+  }
+
+  @Test
+  void aRequestCancelledBeforeItsFusedContextIsNotGenerated() throws Exception {
+    ContainerTestUtils.waitForAssignment(
+        registry.getListenerContainer("llm-service-control"),
+        template.partitionsFor(catalog.control()).size());
+    template
+        .send(
+            new ProducerRecord<>(
+                catalog.control(),
+                "llm-early-cancel",
+                Cancel.newBuilder().setRequestId("llm-early-cancel").build()))
+        .get(10, TimeUnit.SECONDS);
+    await().atMost(Duration.ofSeconds(30)).until(() -> cancelled.contains("llm-early-cancel"));
+
+    publish("llm-early-cancel", "slow please", System.currentTimeMillis() + 60_000);
+    List<AnswerEvent> events = awaitEnd("llm-early-cancel");
+    assertThat(events).hasSize(1);
+    assertThat(events.get(0).getDone().getFinishReason()).isEqualTo("cancelled");
+    assertThat(fake.calls())
+        .noneSatisfy(c -> assertThat(c.request().getId()).isEqualTo("llm-early-cancel"));
   }
 
   @Test
