@@ -2,6 +2,10 @@ package ai.ferretstream.gateway.web;
 
 import ai.ferretstream.gateway.domain.RequestRejected;
 import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.RequestDispatcher;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -44,15 +48,26 @@ class ApiErrorHandler {
 
   /** Spring MVC's own errors (unknown path, wrong method, ...) keep their status. */
   @ExceptionHandler(Exception.class)
-  ResponseEntity<byte[]> other(Exception e) {
+  ResponseEntity<byte[]> other(
+      Exception e, HttpServletRequest request, HttpServletResponse response) {
     if (ClientAborts.isAbort(e)) {
       // the request body arrives before the endpoints run, so what breaks here is the answer
       aborts.closed(ClientAborts.Phase.WRITE, e);
       return null;
     }
-    if (e instanceof ErrorResponse response && response.getStatusCode().value() < 500) {
-      int status = response.getStatusCode().value();
-      String detail = response.getBody().getDetail();
+    if (isErrorPage(request) && streamBrokeOff(request, response)) {
+      // the container's error dispatch after a streamed answer broke off (the client went away
+      // mid-stream: ClientConnection counted it): nothing can be written any more, and the
+      // failure was handled where it happened
+      log.debug(
+          "error dispatch of {} after its answer was committed: {}",
+          request.getRequestURI(),
+          e.toString());
+      return null;
+    }
+    if (e instanceof ErrorResponse failure && failure.getStatusCode().value() < 500) {
+      int status = failure.getStatusCode().value();
+      String detail = failure.getBody().getDetail();
       return body(
           status,
           status == 404 ? "not_found" : "invalid_request",
@@ -62,6 +77,27 @@ class ApiErrorHandler {
     }
     log.error("request failed", e);
     return body(500, "internal_error", null, "the gateway failed to handle the request", 0);
+  }
+
+  /**
+   * Whether this is the container's error page for a failed request (Tomcat dispatches it as ERROR,
+   * or as an include when the response was already committed).
+   */
+  private static boolean isErrorPage(HttpServletRequest request) {
+    return request.getDispatcherType() == DispatcherType.ERROR
+        || request.getAttribute(RequestDispatcher.ERROR_STATUS_CODE) != null;
+  }
+
+  /**
+   * Whether this error dispatch follows an answer that had begun (committed, or a stream) or a
+   * client that went away: no error body can reach the client.
+   */
+  private static boolean streamBrokeOff(HttpServletRequest request, HttpServletResponse response) {
+    String type = response.getContentType();
+    return response.isCommitted()
+        || (type != null && type.startsWith(MediaType.TEXT_EVENT_STREAM_VALUE))
+        || (request.getAttribute(RequestDispatcher.ERROR_EXCEPTION) instanceof Throwable original
+            && ClientAborts.isAbort(original));
   }
 
   private ResponseEntity<byte[]> body(
