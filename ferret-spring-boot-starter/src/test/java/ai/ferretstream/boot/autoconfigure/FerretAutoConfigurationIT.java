@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.junit.jupiter.api.AfterAll;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ApplicationContext;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
@@ -115,51 +117,39 @@ class FerretAutoConfigurationIT {
   }
 
   @Test
-  @SuppressWarnings("unchecked")
   void staticMembershipNamesTheSharedGroupsConsumersAfterTheInstance() {
     runner()
         .withPropertyValues(
             "ferret.kafka.static-membership=true", "ferret.kafka.instance-name=stage-host-1")
         .run(
             context -> {
-              ConcurrentKafkaListenerContainerFactory<String, Object> listeners =
-                  context.getBean(
-                      "kafkaListenerContainerFactory",
-                      ConcurrentKafkaListenerContainerFactory.class);
-              listeners.getContainerProperties().setGroupId("encoder-local");
-              assertThat(
-                      listeners
-                          .createContainer("some-topic")
-                          .getContainerProperties()
-                          .getKafkaConsumerProperties())
+              assertThat(consumerProperties(context, "encoder-local"))
                   .containsEntry(
                       ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "stage-host-1-encoder-local");
               // this instance's own control group stays dynamic
-              listeners
-                  .getContainerProperties()
-                  .setGroupId(context.getBean(ServiceInstance.class).controlGroup());
-              assertThat(
-                      listeners
-                          .createContainer("some-topic")
-                          .getContainerProperties()
-                          .getKafkaConsumerProperties())
+              String control = context.getBean(ServiceInstance.class).controlGroup();
+              assertThat(consumerProperties(context, control))
                   .doesNotContainKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
             });
+    // and without static membership no consumer has an instance id
     runner()
         .run(
-            context -> {
-              ConcurrentKafkaListenerContainerFactory<String, Object> listeners =
-                  context.getBean(
-                      "kafkaListenerContainerFactory",
-                      ConcurrentKafkaListenerContainerFactory.class);
-              listeners.getContainerProperties().setGroupId("encoder-local");
-              assertThat(
-                      listeners
-                          .createContainer("some-topic")
-                          .getContainerProperties()
-                          .getKafkaConsumerProperties())
-                  .doesNotContainKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
-            });
+            context ->
+                assertThat(consumerProperties(context, "encoder-local"))
+                    .doesNotContainKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG));
+  }
+
+  /** The consumer properties of a container the listener factory makes for {@code group}. */
+  @SuppressWarnings("unchecked")
+  private static Properties consumerProperties(ApplicationContext context, String group) {
+    ConcurrentKafkaListenerContainerFactory<String, Object> listeners =
+        context.getBean(
+            "kafkaListenerContainerFactory", ConcurrentKafkaListenerContainerFactory.class);
+    listeners.getContainerProperties().setGroupId(group);
+    return listeners
+        .createContainer("some-topic")
+        .getContainerProperties()
+        .getKafkaConsumerProperties();
   }
 
   @Test

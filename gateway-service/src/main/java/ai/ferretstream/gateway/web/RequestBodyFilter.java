@@ -16,13 +16,13 @@ import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.SocketTimeoutException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -118,7 +118,7 @@ final class RequestBodyFilter implements Filter {
     private final HttpServletRequest request;
     private final HttpServletResponse response;
     private final ServletInputStream in;
-    private final ByteArrayOutputStream bytes;
+    private final BodyBuffer bytes;
     private final byte[] chunk = new byte[CHUNK];
     private final AtomicBoolean ended = new AtomicBoolean();
 
@@ -132,9 +132,7 @@ final class RequestBodyFilter implements Filter {
       this.request = request;
       this.response = response;
       this.in = in;
-      // grown as bytes arrive: a client that declares a large body and sends nothing holds no more
-      // memory than it sent
-      this.bytes = new ByteArrayOutputStream((int) Math.min(CHUNK * 4L, Math.max(declared, CHUNK)));
+      this.bytes = new BodyBuffer(declared);
     }
 
     @Override
@@ -159,7 +157,7 @@ final class RequestBodyFilter implements Filter {
     @Override
     public void onAllDataRead() {
       if (ended.compareAndSet(false, true)) {
-        request.setAttribute(BODY, bytes.toByteArray());
+        request.setAttribute(BODY, bytes.take());
         async.dispatch();
       }
     }
@@ -226,6 +224,50 @@ final class RequestBodyFilter implements Filter {
       } catch (IllegalStateException e) {
         // the container has ended the exchange already
       }
+    }
+  }
+
+  /**
+   * The bytes of one body as they arrive. It grows with what was sent (a declared length reserves
+   * nothing up front), but never beyond a declared length, so that a body that arrives whole is
+   * handed on in the array it was read into, not copied once more (image bodies are megabytes).
+   */
+  static final class BodyBuffer {
+
+    private static final int FIRST = 4 * CHUNK;
+
+    private final long declared;
+    private byte[] buf;
+    private int count;
+
+    /**
+     * @param declared the Content-Length, or -1 when the body is chunked
+     */
+    BodyBuffer(long declared) {
+      this.declared = declared;
+      this.buf = new byte[(int) (declared > 0 ? Math.min(declared, FIRST) : FIRST)];
+    }
+
+    void write(byte[] b, int off, int len) {
+      int need = count + len;
+      if (need > buf.length) {
+        long grown = Math.max(2L * buf.length, need);
+        if (declared >= need) {
+          grown = Math.min(grown, declared);
+        }
+        buf = Arrays.copyOf(buf, (int) Math.min(grown, Integer.MAX_VALUE - 8));
+      }
+      System.arraycopy(b, off, buf, count, len);
+      count = need;
+    }
+
+    int size() {
+      return count;
+    }
+
+    /** The body: the buffer itself when it is exactly full (a body of its declared length). */
+    byte[] take() {
+      return count == buf.length ? buf : Arrays.copyOf(buf, count);
     }
   }
 
