@@ -1,5 +1,7 @@
 package ai.ferretstream.boot.autoconfigure;
 
+import ai.ferretstream.boot.features.FeatureCache;
+import ai.ferretstream.boot.features.FeatureCacheProperties;
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.features.SharedFeatureStoreProperties;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,10 +17,11 @@ import org.springframework.context.annotation.Bean;
 /**
  * The host-local shared-memory feature store (ADR 0011), when {@code
  * ferret.features.shared-memory.enabled}: the encoders write their maps there, fusion and the llm
- * read them. Services without it publish and read the maps through Kafka.
+ * read them. Services without it publish and read the maps through Kafka. With {@code
+ * ferret.feature-cache.enabled} too, the feature cache of ADR 0018 in the same directory.
  */
 @AutoConfiguration(after = FerretKafkaAutoConfiguration.class)
-@EnableConfigurationProperties(SharedFeatureStoreProperties.class)
+@EnableConfigurationProperties({SharedFeatureStoreProperties.class, FeatureCacheProperties.class})
 public class FerretFeaturesAutoConfiguration {
 
   @Bean
@@ -35,6 +38,29 @@ public class FerretFeaturesAutoConfiguration {
         properties.path(),
         properties.maxBytes().toBytes(),
         properties.ttl(),
+        clock.getIfAvailable(Clock::systemUTC),
+        meters.getIfAvailable(SimpleMeterRegistry::new));
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnProperty(prefix = "ferret.feature-cache", name = "enabled", havingValue = "true")
+  FeatureCache featureCache(
+      FeatureCacheProperties properties,
+      ObjectProvider<SharedFeatureStore> store,
+      ObjectProvider<Clock> clock,
+      ObjectProvider<MeterRegistry> meters) {
+    SharedFeatureStore shared = store.getIfAvailable();
+    if (shared == null) {
+      throw new IllegalStateException(
+          "ferret.feature-cache.enabled needs the shared-memory feature store"
+              + " (ferret.features.shared-memory.enabled=true): the cache keeps its maps there");
+    }
+    return new FeatureCache(
+        shared,
+        properties.maxBytes().toBytes(),
+        properties.ttl(),
+        properties.pinnedFor(),
         clock.getIfAvailable(Clock::systemUTC),
         meters.getIfAvailable(SimpleMeterRegistry::new));
   }

@@ -376,7 +376,7 @@ public final class SharedFeatureStore extends PeriodicTask {
     }
   }
 
-  private static String randomHex() {
+  static String randomHex() {
     return UUID.randomUUID().toString().replace("-", "");
   }
 
@@ -414,7 +414,7 @@ public final class SharedFeatureStore extends PeriodicTask {
                         + directory
                         + ": removed after "
                         + ttl
-                        + ", or written on another host"),
+                        + " (a cached image's: evicted), or written on another host"),
             "invalid_features");
     FeatureReader.Maps value;
     try {
@@ -427,7 +427,12 @@ public final class SharedFeatureStore extends PeriodicTask {
               + " is not a feature record: "
               + e.getMessage());
     }
-    return new FeatureReader.Maps(FeatureRecords.named(value.head(), ref, requestId), value.maps());
+    TileFeatures head =
+        FeatureCache.isCacheFile(ref.getSharedFile())
+            // an image's cached maps: the piece of the image its name says (ADR 0018)
+            ? FeatureCache.named(value.head(), ref)
+            : FeatureRecords.named(value.head(), ref, requestId);
+    return new FeatureReader.Maps(head, value.maps());
   }
 
   /** Removes the files among {@code refs} (those of a finished request); others are ignored. */
@@ -487,6 +492,11 @@ public final class SharedFeatureStore extends PeriodicTask {
     used.set(total);
   }
 
+  /** Bytes the file system of the store's directory has free for this user. */
+  long fileStoreSpace() throws IOException {
+    return fileStore.getUsableSpace();
+  }
+
   /** Bytes of files in the store, as last counted. */
   public long usedBytes() {
     return used.get();
@@ -508,7 +518,7 @@ public final class SharedFeatureStore extends PeriodicTask {
 
   private Path file(FeatureRef ref) {
     String name = ref.getSharedFile();
-    if (!FEATURE_NAME.matcher(name).matches()) {
+    if (!FEATURE_NAME.matcher(name).matches() && !FeatureCache.isCacheFile(name)) {
       throw new PermanentFailure(
           "invalid_features", "'" + name + "' is not the name of a shared-memory feature file");
     }
@@ -519,7 +529,7 @@ public final class SharedFeatureStore extends PeriodicTask {
    * A file's head: the length of the record less its maps (4 bytes, big-endian), then that record
    * serialized; the maps' bytes follow it to the end of the file.
    */
-  private static byte[] header(TileFeatures head) {
+  static byte[] header(TileFeatures head) {
     byte[] rest = head.toByteArray();
     return ByteBuffer.allocate(4 + rest.length).putInt(rest.length).put(rest).array();
   }

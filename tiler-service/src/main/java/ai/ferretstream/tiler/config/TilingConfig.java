@@ -1,5 +1,7 @@
 package ai.ferretstream.tiler.config;
 
+import ai.ferretstream.boot.features.FeatureCache;
+import ai.ferretstream.boot.features.FeatureCacheProperties;
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.AnswerPartitions;
@@ -22,6 +24,7 @@ import ai.ferretstream.tiler.domain.decode.ImageDecoder;
 import ai.ferretstream.tiler.domain.resample.BicubicResampler;
 import ai.ferretstream.tiler.domain.resample.Parallelism;
 import ai.ferretstream.tiler.messaging.AskRequestListener;
+import ai.ferretstream.tiler.messaging.FeatureCacheKeys;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
@@ -76,6 +79,7 @@ class TilingConfig {
         catalog.deadLetter(Topic.REQUESTS),
         catalog.tilesGlobal(),
         catalog.tilesLocal(),
+        catalog.featureNotices(),
         catalog.answers());
   }
 
@@ -120,6 +124,7 @@ class TilingConfig {
 
   @Bean
   AskRequestListener askRequestListener(
+      TilerProperties properties,
       ImageDecoder decoder,
       ImageTiler tiler,
       DurablePublisher publisher,
@@ -132,7 +137,25 @@ class TilingConfig {
       MeterRegistry meterRegistry,
       ObjectProvider<SharedFeatureStore> sharedStore,
       AnswerPartitions answerPartitions,
-      CancelledRequests cancelledRequests) {
+      CancelledRequests cancelledRequests,
+      ObjectProvider<FeatureCache> featureCache,
+      FeatureCacheProperties cacheProperties) {
+    FeatureCache cache = featureCache.getIfAvailable();
+    FeatureCacheKeys keys = null;
+    if (cache != null) {
+      keys =
+          new FeatureCacheKeys(
+              properties.tiler().tileSize(),
+              properties.tiler().grids(),
+              properties.tiler().mode(),
+              tiler.kernels(),
+              cacheProperties.globalModel(),
+              cacheProperties.localModel());
+      log.info(
+          "feature cache on: images asked about again skip tiling and encoding ({} / {})",
+          cacheProperties.globalModel(),
+          cacheProperties.localModel());
+    }
     return new AskRequestListener(
         decoder,
         tiler,
@@ -146,7 +169,9 @@ class TilingConfig {
         meterRegistry,
         sharedStore.getIfAvailable(),
         answerPartitions,
-        cancelledRequests);
+        cancelledRequests,
+        cache,
+        keys);
   }
 
   /**

@@ -41,6 +41,11 @@ public final class ImageTiler {
     return mode;
   }
 
+  /** The resampling kernels' name ({@link BicubicResampler#kernels}). */
+  public String kernels() {
+    return resampler.kernels();
+  }
+
   /** The plan this tiler follows for an image of the given size, without touching pixels. */
   public TilingPlan plan(int width, int height) {
     return new TilingPlan(width, height, grids.select(width, height), grids.tileSize(), mode);

@@ -1,5 +1,6 @@
 package ai.ferretstream.tiler.messaging;
 
+import ai.ferretstream.boot.features.FeatureCache;
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.AnswerPartitions;
@@ -10,10 +11,13 @@ import ai.ferretstream.boot.kafka.OffsetTracker;
 import ai.ferretstream.boot.kafka.SourcePartition;
 import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.kafka.AnswerEvents;
+import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.FeatureCacheKey;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
 import ai.ferretstream.tiler.domain.ImageTiler;
 import ai.ferretstream.tiler.domain.ImageTiler.TiledImage;
@@ -25,6 +29,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -41,9 +46,12 @@ import org.springframework.kafka.event.ListenerContainerIdleEvent;
  * see {@link AnswerPartitions}), passes over requests cancelled on {@code ferret.control} before
  * they came, drops expired requests with a {@code deadline_exceeded} error event, decodes and tiles
  * the image, and publishes the global view to {@code ferret.tiles.global} and the local tiles to
- * {@code ferret.tiles.local}. It does not wait for the broker's acknowledgements: the request's
- * offset is held until they all arrived ({@link AcknowledgedSends}) and commits never pass it; a
- * send that finally fails becomes a retryable error event for the client.
+ * {@code ferret.tiles.local}. With the feature cache (ADR 0018) it first looks the image up: when
+ * its features are cached it publishes their notices to {@code ferret.feature-notices} itself and
+ * the request is neither tiled nor encoded; otherwise the tiles carry the key the encoders store
+ * the features under. It does not wait for the broker's acknowledgements: the request's offset is
+ * held until they all arrived ({@link AcknowledgedSends}) and commits never pass it; a send that
+ * finally fails becomes a retryable error event for the client.
  *
  * <p>A bad image throws {@link PermanentFailure} ({@code invalid_image} / {@code image_too_large});
  * the shared error handler then sends the client an error event and dead-letters the request.
@@ -73,6 +81,8 @@ public final class AskRequestListener {
   private final AnswerPartitions replyTargets;
   private final CancelledRequests cancelled;
   private final Counter cancelledRequests;
+  private final FeatureCache cache;
+  private final FeatureCacheKeys cacheKeys;
 
   /**
    * @param decoder image decoding with size limits
@@ -90,6 +100,8 @@ public final class AskRequestListener {
    *     does
    * @param replyTargets checks each request's reply address before anything is done with it
    * @param cancelled requests cancelled by their clients: not tiled
+   * @param cache the feature cache (ADR 0018), or {@code null}: every request is tiled
+   * @param cacheKeys makes an image's cache key; used only with {@code cache}
    */
   public AskRequestListener(
       ImageDecoder decoder,
@@ -104,7 +116,14 @@ public final class AskRequestListener {
       MeterRegistry meters,
       SharedFeatureStore sharedStore,
       AnswerPartitions replyTargets,
-      CancelledRequests cancelled) {
+      CancelledRequests cancelled,
+      FeatureCache cache,
+      FeatureCacheKeys cacheKeys) {
+    if (cache != null && cacheKeys == null) {
+      throw new IllegalArgumentException("a feature cache needs its keys");
+    }
+    this.cache = cache;
+    this.cacheKeys = cacheKeys;
     this.sharedStore = sharedStore;
     this.replyTargets = replyTargets;
     this.cancelled = cancelled;
@@ -199,9 +218,17 @@ public final class AskRequestListener {
                   false)));
       return;
     }
+    decoder.checkEncodedSize(request.getImage().size());
+    if (cache != null) {
+      FeatureCacheKey key = cacheKeys.of(request.getImage());
+      if (fromCache(record, partition, context, key, received)) {
+        return;
+      }
+      // the encoders store what they encode under the key
+      context = context.toBuilder().setFeatureCache(key).build();
+    }
     TiledImage tiled;
     try {
-      decoder.checkEncodedSize(request.getImage().size());
       long start = System.nanoTime();
       ImageDecoder.Decoded decoded = decoder.decodeWithInfo(request.getImage().toByteArray());
       long decodedAt = System.nanoTime();
@@ -257,6 +284,61 @@ public final class AskRequestListener {
         tiled.plan().imageHeight(),
         tiled.plan().grid());
   }
+
+  /**
+   * Publishes the notices of the image's cached features for this request, when the cache has them
+   * all; returns whether it did (otherwise the request is tiled).
+   */
+  private boolean fromCache(
+      ConsumerRecord<String, AskRequest> record,
+      SourcePartition partition,
+      RequestContext context,
+      FeatureCacheKey key,
+      long received) {
+    RequestContext stamped =
+        context.toBuilder()
+            .setFeatureCache(key.toBuilder().setHit(true))
+            .putTimings("tiler.received", received)
+            .putTimings("tiler.feature_cache_hit", clock.millis())
+            .build();
+    Optional<List<TileFeatures>> notices =
+        cache.lookup(key, stamped, TileMessages.routing(stamped));
+    if (notices.isEmpty()) {
+      return false;
+    }
+    List<ProducerRecord<String, Object>> records = new ArrayList<>(notices.get().size());
+    for (TileFeatures notice : notices.get()) {
+      ProducerRecord<String, Object> out =
+          new ProducerRecord<>(catalog.featureNotices(), context.getRequestId(), notice);
+      FerretHeaders.stamp(out.headers(), notice.getContext(), NOTICE_TYPE, service);
+      records.add(out);
+    }
+    long sendStart = System.nanoTime();
+    sends
+        .send(
+            partition,
+            record.offset(),
+            records,
+            failure -> {
+              log.warn(
+                  "could not publish the cached features of {}: {}",
+                  context.getRequestId(),
+                  failure.toString());
+              publisher.unavailableLater(
+                  stamped,
+                  catalog,
+                  service,
+                  "tiler-service could not publish the request's cached features");
+            })
+        .thenRun(() -> publishTimer.record(System.nanoTime() - sendStart, TimeUnit.NANOSECONDS));
+    log.debug(
+        "request {}: features of image {} taken from the cache",
+        context.getRequestId(),
+        key.getDigest());
+    return true;
+  }
+
+  static final String NOTICE_TYPE = "ferret.v1.TileFeatures";
 
   /**
    * The tiles could not all be published: the client gets a retryable error (not awaited), and the

@@ -48,10 +48,15 @@ final class TileMessages {
 
   /**
    * What every stage needs to route, expire and time a request's records: its id, deadline,
-   * creation time, reply address, model name and stage timings.
+   * creation time, reply address, model name and stage timings; and the feature cache key the
+   * encoders store the features under (ADR 0018).
    */
   static RequestContext routing(RequestContext context) {
-    return RequestContext.newBuilder()
+    RequestContext.Builder routing = RequestContext.newBuilder();
+    if (context.hasFeatureCache()) {
+      routing.setFeatureCache(context.getFeatureCache());
+    }
+    return routing
         .setRequestId(context.getRequestId())
         .setDeadlineUnixMs(context.getDeadlineUnixMs())
         .setCreatedUnixMs(context.getCreatedUnixMs())

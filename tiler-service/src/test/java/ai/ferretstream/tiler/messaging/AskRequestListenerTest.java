@@ -7,6 +7,7 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import ai.ferretstream.boot.features.FeatureCache;
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.AcknowledgedSends;
 import ai.ferretstream.boot.kafka.AnswerPartitions;
@@ -21,9 +22,11 @@ import ai.ferretstream.proto.kafka.ReplyTargets;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.v1.AnswerEvent;
 import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.FeatureCacheKey;
 import ai.ferretstream.proto.v1.ReplyTo;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
+import ai.ferretstream.proto.v1.TileFeatures;
 import ai.ferretstream.proto.v1.TileKind;
 import ai.ferretstream.testsupport.TestImages;
 import ai.ferretstream.tiler.domain.Grid;
@@ -112,6 +115,10 @@ class AskRequestListenerTest {
   }
 
   private AskRequestListener listener(SharedFeatureStore store) {
+    return listener(store, null);
+  }
+
+  private AskRequestListener listener(SharedFeatureStore store, FeatureCache cache) {
     DurablePublisher publisher = new DurablePublisher(kafka, Duration.ofSeconds(1));
     return new AskRequestListener(
         new ImageDecoder(1_000_000, 10_000_000),
@@ -128,7 +135,9 @@ class AskRequestListenerTest {
         meters,
         store,
         new AnswerPartitions(catalog, topic -> 4, Duration.ofSeconds(10), System::nanoTime),
-        cancelled);
+        cancelled,
+        cache,
+        cache == null ? null : KEYS);
   }
 
   private void brokerAcknowledges() {
@@ -332,6 +341,103 @@ class AskRequestListenerTest {
     try (Stream<Path> left = Files.list(storeDirectory)) {
       assertThat(left).isEmpty();
     }
+  }
+
+  private static final FeatureCacheKeys KEYS =
+      new FeatureCacheKeys(
+          336, List.of("1x1", "2x1", "2x2"), "stretch", "scalar", "clip_vision", "dinov2_vision");
+
+  @Test
+  void anImageWhoseFeaturesAreCachedIsNeitherTiledNorEncodedAgain() throws Exception {
+    brokerAcknowledges();
+    SharedFeatureStore store =
+        new SharedFeatureStore(
+            storeDirectory, 1 << 24, Duration.ofMinutes(10), Clock.systemUTC(), meters);
+    FeatureCache cache =
+        new FeatureCache(
+            store,
+            1 << 24,
+            Duration.ofMinutes(30),
+            Duration.ofMinutes(5),
+            Clock.systemUTC(),
+            meters);
+    byte[] png = TestImages.png(TestImages.redAndBlue(700, 330));
+    AskRequestListener listener = listener(store, cache);
+
+    // first question: tiled, the tiles carry the key the encoders store the features under
+    listener.onMessage(record(context("first", NOW + 60_000), png), consumer);
+    List<Tile> tiles = sent.stream().map(r -> (Tile) r.value()).toList();
+    assertThat(tiles).hasSize(3);
+    FeatureCacheKey key = KEYS.of(ByteString.copyFrom(png));
+    assertThat(tiles).allSatisfy(t -> assertThat(t.getContext().getFeatureCache()).isEqualTo(key));
+    assertThat(meters.get("ferret.feature.cache.lookups").tag("outcome", "miss").counter().count())
+        .isEqualTo(1.0);
+    long resized = meters.get("ferret.tiler.resize").timer().count();
+    // what the encoders do for it: store each tile's features under the key (the last one later)
+    for (Tile tile : tiles.subList(0, 2)) {
+      assertThat(cache.store(key, features(tile), ByteBuffer.allocate(576 * 8 * 2))).isNotNull();
+    }
+    sent.clear();
+
+    // an entry without all its pieces is a miss: the request is tiled again
+    listener.onMessage(record(context("early", NOW + 60_000), png), consumer);
+    assertThat(sent).hasSize(3).allMatch(r -> r.value() instanceof Tile);
+    assertThat(cache.store(key, features(tiles.get(2)), ByteBuffer.allocate(576 * 8 * 2)))
+        .isNotNull();
+    sent.clear();
+
+    listener.onMessage(
+        record(
+            context("follow-up", NOW + 60_000).toBuilder().setPrompt("And the blue one?").build(),
+            png),
+        consumer);
+
+    assertThat(sent).hasSize(3).allMatch(r -> r.topic().equals("t.ferret.feature-notices"));
+    assertThat(sent).allMatch(r -> r.key().equals("follow-up"));
+    List<TileFeatures> notices = sent.stream().map(r -> (TileFeatures) r.value()).toList();
+    TileFeatures global = notices.get(0);
+    assertThat(global.getKind()).isEqualTo(TileKind.TILE_KIND_GLOBAL);
+    assertThat(global.getContext().getPrompt()).isEqualTo("And the blue one?");
+    assertThat(global.getContext().getFeatureCache().getHit()).isTrue();
+    assertThat(global.getContext().getTimingsMap())
+        .containsKey("tiler.feature_cache_hit")
+        .doesNotContainKey("tiler.done");
+    assertThat(global.getStoredAt().getSharedFile())
+        .isEqualTo(FeatureCache.fileName(key.getDigest(), TileKind.TILE_KIND_GLOBAL, 0));
+    assertThat(global.getFeaturesBytes()).isEqualTo(576 * 8 * 2);
+    assertThat(global.getLayout()).isEqualTo(tiles.get(0).getLayout());
+    TileFeatures right = notices.get(2);
+    assertThat(right.getIndex()).isEqualTo(1);
+    assertThat(right.getContext().getRequestId()).isEqualTo("follow-up");
+    assertThat(right.getContext().getPrompt()).isEmpty(); // routing part only
+    // fusion and the llm read the cached maps as the follow-up's
+    assertThat(store.readMaps("follow-up", right.getStoredAt()).maps().size())
+        .isEqualTo(576 * 8 * 2);
+    assertThat(meters.get("ferret.tiler.resize").timer().count()).isEqualTo(resized + 1);
+    assertThat(meters.get("ferret.feature.cache.lookups").tag("outcome", "hit").counter().count())
+        .isEqualTo(1.0);
+    assertThat(FerretHeaders.get(sent.get(0).headers(), FerretHeaders.REQUEST_ID))
+        .isEqualTo("follow-up");
+
+    // other bytes, another key: tiled
+    sent.clear();
+    byte[] other = TestImages.png(TestImages.redAndBlue(701, 330));
+    listener.onMessage(record(context("other", NOW + 60_000), other), consumer);
+    assertThat(sent).hasSize(3).allMatch(r -> r.value() instanceof Tile);
+  }
+
+  private static TileFeatures features(Tile tile) {
+    return TileFeatures.newBuilder()
+        .setContext(tile.getContext())
+        .setKind(tile.getKind())
+        .setIndex(tile.getIndex())
+        .setLocalCount(tile.getLocalCount())
+        .setLayout(tile.getLayout())
+        .setModel(tile.getKind() == TileKind.TILE_KIND_GLOBAL ? "clip_vision" : "dinov2_vision")
+        .setPatchRows(24)
+        .setPatchCols(24)
+        .setChannels(8)
+        .build();
   }
 
   @Test
