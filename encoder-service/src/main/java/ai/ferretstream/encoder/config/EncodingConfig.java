@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.config;
 
+import ai.ferretstream.boot.features.FeatureCache;
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.inference.InferenceProperties;
 import ai.ferretstream.boot.kafka.CancelledRequests;
@@ -72,7 +73,8 @@ class EncodingConfig {
       ConsumerRecordRecoverer ferretRecoverer,
       CancelledRequests cancelledRequests,
       ExecutorService noticeSender,
-      ObjectProvider<SharedFeatureStore> sharedFeatureStore) {
+      ObjectProvider<SharedFeatureStore> sharedFeatureStore,
+      ObjectProvider<FeatureCache> featureCache) {
     return new TileEncoder(
         tritonClient,
         properties.encoder().role(),
@@ -87,7 +89,8 @@ class EncodingConfig {
         kafka.retryBackoff(),
         cancelledRequests::contains,
         noticeSender,
-        sharedFeatureStore.getIfAvailable());
+        sharedFeatureStore.getIfAvailable(),
+        featureCache.getIfAvailable());
   }
 
   /**

@@ -1,5 +1,6 @@
 package ai.ferretstream.encoder.messaging;
 
+import ai.ferretstream.boot.features.FeatureCache;
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.boot.kafka.DurablePublisher;
 import ai.ferretstream.boot.kafka.FerretKafka;
@@ -13,6 +14,7 @@ import ai.ferretstream.proto.kafka.FeatureRecords;
 import ai.ferretstream.proto.kafka.FerretHeaders;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.tensor.TensorBytes;
+import ai.ferretstream.proto.v1.FeatureCacheKey;
 import ai.ferretstream.proto.v1.FeatureRef;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
@@ -99,6 +101,7 @@ public final class TileEncoder {
   private final java.util.function.Predicate<String> cancelled;
   private final Executor noticeSender;
   private final SharedFeatureStore sharedStore;
+  private final FeatureCache cache;
 
   /**
    * @param triton the model adapter
@@ -118,6 +121,9 @@ public final class TileEncoder {
    *     that waits for buffer space there would wait for itself)
    * @param sharedStore the host-local feature store the maps are written to (ADR 0011), or {@code
    *     null}: the maps are then published to {@code ferret.features}, as they are when it is full
+   * @param cache the feature cache (ADR 0018), or {@code null}: the maps of a tile whose request
+   *     carries a cache key for this encoder's model are stored there, named by the key, so that
+   *     later questions about the image skip tiling and encoding
    */
   public TileEncoder(
       TritonClient triton,
@@ -133,8 +139,10 @@ public final class TileEncoder {
       Duration retryBackoff,
       java.util.function.Predicate<String> cancelled,
       Executor noticeSender,
-      SharedFeatureStore sharedStore) {
+      SharedFeatureStore sharedStore,
+      FeatureCache cache) {
     this.triton = triton;
+    this.cache = cache;
     this.sharedStore = sharedStore;
     this.noticeSender = noticeSender;
     this.cancelled = cancelled;
@@ -550,7 +558,10 @@ public final class TileEncoder {
       // in the shared-memory store (ADR 0011), written from the slot: the notice goes at once,
       // the maps cross no socket
       java.nio.ByteBuffer maps = encoded.map(i);
-      FeatureRef file = sharedStore == null ? null : sharedStore.write(head, maps);
+      FeatureRef file = cached(context, head, maps);
+      if (file == null && sharedStore != null) {
+        file = sharedStore.write(head, maps);
+      }
       if (file != null) {
         TileFeatures written = head.toBuilder().setFeaturesBytes(maps.remaining()).build();
         out.add(notice(written, file, clock.millis()));
@@ -559,6 +570,29 @@ public final class TileEncoder {
         out.add(record(catalog.features(), features));
       }
     }
+  }
+
+  /**
+   * Stores the maps in the feature cache when the tile's request carries a key made for the model
+   * this encoder serves (and was not itself a hit); returns where they lie, or {@code null}.
+   */
+  private FeatureRef cached(RequestContext context, TileFeatures head, java.nio.ByteBuffer maps) {
+    if (cache == null || !context.hasFeatureCache() || context.getFeatureCache().getHit()) {
+      return null;
+    }
+    FeatureCacheKey key = context.getFeatureCache();
+    String keyModel = role == EncoderRole.GLOBAL ? key.getGlobalModel() : key.getLocalModel();
+    if (!FeatureCache.serves(keyModel, triton.model().name(), triton.model().version())) {
+      Counter.builder("ferret.feature.cache.writes")
+          .description(
+              "Feature maps offered to the feature cache, by outcome (all but stored were stored"
+                  + " per request)")
+          .tag("outcome", "other_model")
+          .register(meters)
+          .increment();
+      return null;
+    }
+    return cache.store(key, head, maps);
   }
 
   private ProducerRecord<String, Object> record(String topic, TileFeatures features) {

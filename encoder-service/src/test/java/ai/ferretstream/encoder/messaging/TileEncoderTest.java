@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
+import ai.ferretstream.boot.features.FeatureCache;
 import ai.ferretstream.boot.features.SharedFeatureStore;
 import ai.ferretstream.encoder.domain.EncoderRole;
 import ai.ferretstream.encoder.inference.ModelSpec;
@@ -13,6 +14,7 @@ import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.kafka.TopicCatalog;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.v1.AnswerEvent;
+import ai.ferretstream.proto.v1.FeatureCacheKey;
 import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Tile;
@@ -101,6 +103,10 @@ class TileEncoderTest {
   }
 
   private TileEncoder encoder(SharedFeatureStore sharedStore) {
+    return encoder(sharedStore, null);
+  }
+
+  private TileEncoder encoder(SharedFeatureStore sharedStore, FeatureCache cache) {
     return new TileEncoder(
         triton,
         EncoderRole.LOCAL,
@@ -123,7 +129,8 @@ class TileEncoderTest {
         Duration.ofMillis(1),
         cancelled::contains,
         Runnable::run,
-        sharedStore);
+        sharedStore,
+        cache);
   }
 
   @AfterEach
@@ -334,6 +341,67 @@ class TileEncoderTest {
     assertThat(
             meters.get("ferret.features.shared.writes").tag("outcome", "stored").counter().count())
         .isEqualTo(2.0);
+  }
+
+  @Test
+  void storesTheMapsOfAKeyedTileInTheFeatureCacheOnlyForTheModelTheKeyWasMadeFor(@TempDir Path dir)
+      throws Exception {
+    SharedFeatureStore store =
+        new SharedFeatureStore(dir, 1 << 22, Duration.ofMinutes(1), Clock.systemUTC(), meters);
+    FeatureCache cache =
+        new FeatureCache(
+            store,
+            1 << 22,
+            Duration.ofMinutes(30),
+            Duration.ofMinutes(5),
+            Clock.systemUTC(),
+            meters);
+    encoder = encoder(store, cache);
+    FeatureCacheKey key =
+        FeatureCacheKey.newBuilder()
+            .setDigest("ab".repeat(32))
+            .setGlobalModel("clip_vision")
+            .setLocalModel(FakeEncoderModel.MODEL)
+            .build();
+
+    encoder.process(
+        List.of(
+            keyed(tile("mine", 1, 10, 0), key),
+            keyed(tile("other-model", 0, 20, 0), key.toBuilder().setLocalModel("other@2").build()),
+            keyed(tile("a-hit", 0, 30, 0), key.toBuilder().setHit(true).build())));
+
+    List<TileFeatures> notices =
+        sentTo("t.ferret.feature-notices").stream().map(r -> (TileFeatures) r.value()).toList();
+    assertThat(notices).hasSize(3);
+    assertThat(notices.get(0).getStoredAt().getSharedFile())
+        .isEqualTo(FeatureCache.fileName(key.getDigest(), TileKind.TILE_KIND_LOCAL, 1));
+    // the cached record is the image's, not the request's: any later request may read it
+    TileFeatures cached = store.read("a-later-request", notices.get(0).getStoredAt());
+    assertThat(firstFeature(cached, 0)).isEqualTo(10f);
+    assertThat(cached.getContext().getRequestId()).isEmpty();
+    assertThat(cached.getContext().getFeatureCache().getDigest()).isEqualTo(key.getDigest());
+    assertThat(notices.get(1).getStoredAt().getSharedFile()).startsWith("tf-");
+    assertThat(notices.get(2).getStoredAt().getSharedFile()).startsWith("tf-");
+    assertThat(meters.get("ferret.feature.cache.writes").tag("outcome", "stored").counter().count())
+        .isEqualTo(1.0);
+    assertThat(
+            meters
+                .get("ferret.feature.cache.writes")
+                .tag("outcome", "other_model")
+                .counter()
+                .count())
+        .isEqualTo(1.0);
+  }
+
+  private static ConsumerRecord<String, Tile> keyed(
+      ConsumerRecord<String, Tile> record, FeatureCacheKey key) {
+    Tile tile = record.value();
+    return new ConsumerRecord<>(
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        record.key(),
+        tile.toBuilder().setContext(tile.getContext().toBuilder().setFeatureCache(key)).build());
   }
 
   @Test
