@@ -9,6 +9,7 @@ import ai.ferretstream.proto.v1.GridLayout;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.Turn;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import java.time.Clock;
@@ -18,10 +19,11 @@ import java.util.List;
 /**
  * Turns a complete join into the LLM's inputs: the image tokens (global map, then the merged local
  * map, both FP16 as they arrived; by value, or by reference to the feature records) and, when the
- * request refers to regions, one region embedding per region from the region sampler, which reads
- * {@code H_a = H_l + upsample(H_g)} at 512 points sampled from the region's mask. On a padded
- * canvas the global map is upsampled onto the image's content rectangle only, and the points are
- * moved onto the canvas ({@link PointSampler#onCanvas}), so that both read the same place.
+ * request refers to regions (its earlier turns' and its question's, {@link #regions}), one region
+ * embedding per region from the region sampler, which reads {@code H_a = H_l + upsample(H_g)} at
+ * 512 points sampled from the region's mask. On a padded canvas the global map is upsampled onto
+ * the image's content rectangle only, and the points are moved onto the canvas ({@link
+ * PointSampler#onCanvas}), so that both read the same place.
  *
  * <p>The join's pieces are normally notices that name where their maps lie; the maps are read from
  * the {@link FeatureStore} only when they are needed here: for regions, or for tokens by value. A
@@ -97,8 +99,9 @@ public final class Fusion {
     int patchRows = first.getPatchRows();
     int patchCols = first.getPatchCols();
     // masks first: a bad region fails before any tensor work
-    List<RegionMask> masks = new ArrayList<>(context.getRegionsCount());
-    for (Region region : context.getRegionsList()) {
+    List<Region> regions = regions(context);
+    List<RegionMask> masks = new ArrayList<>(regions.size());
+    for (Region region : regions) {
       masks.add(RegionMasks.of(region, layout.getImageWidth(), layout.getImageHeight()));
     }
     int h = rows * patchRows;
@@ -170,6 +173,21 @@ public final class Fusion {
           .setRegionEmbeddingsFp16(embeddings);
     }
     return out.setContext(context.toBuilder().putTimings(TIMING_DONE, clock.millis())).build();
+  }
+
+  /**
+   * Every region the request's prompt refers to, in the order of their {@code <region_fea>} in the
+   * rendered conversation: the history's turns' regions (oldest turn first, each turn's in order),
+   * then the current question's. A follow-up that only refers back to an earlier turn's region
+   * still needs {@code H_a}, so the maps are read whenever this is not empty.
+   */
+  static List<Region> regions(RequestContext context) {
+    List<Region> all = new ArrayList<>(context.getRegionsCount());
+    for (Turn turn : context.getHistoryList()) {
+      all.addAll(turn.getRegionsList());
+    }
+    all.addAll(context.getRegionsList());
+    return all;
   }
 
   /**

@@ -18,6 +18,7 @@ import ai.ferretstream.proto.v1.Point;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.TileFeatures;
+import ai.ferretstream.proto.v1.Turn;
 import com.google.protobuf.ByteString;
 import java.time.Clock;
 import java.time.Instant;
@@ -297,6 +298,94 @@ class FusionTest {
         .isInstanceOfSatisfying(
             PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_features"))
         .hasMessageContaining("f-1@102 does not match its notice");
+    assertThat(maps).isEmpty();
+  }
+
+  @Test
+  void earlierTurnsRegionsAreEmbeddedFirstOldestTurnFirst() throws Exception {
+    RequestContext context =
+        TestFeatures.context("h", 0).toBuilder()
+            .addHistory(
+                Turn.newBuilder()
+                    .setUser("What is [100, 100, 200, 200] <region_fea>?")
+                    .setAssistant("It is red.")
+                    .addRegions(
+                        Region.newBuilder()
+                            .setSpace(CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999)
+                            .setBox(Box.newBuilder().setX1(100).setY1(100).setX2(200).setY2(200))))
+            .addHistory(Turn.newBuilder().setUser("And its shape?").setAssistant("Square."))
+            .addHistory(
+                Turn.newBuilder()
+                    .setUser("And <region_fea>?")
+                    .setAssistant("It is blue.")
+                    .addRegions(
+                        Region.newBuilder()
+                            .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                            .setPoint(Point.newBuilder().setX(450).setY(300))))
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                    .setBox(Box.newBuilder().setX1(800).setY1(500).setX2(899).setY2(599)))
+            .build();
+
+    FusedContext fused =
+        new Fusion(UpsampleMode.NEAREST, sampler, CLOCK).fuse(completeJoin(context));
+
+    assertThat(fused.getRegionCount()).isEqualTo(3);
+    assertThat(TensorCodec.fp16ToFloats(fused.getRegionEmbeddingsFp16().toByteArray()))
+        .containsExactly(1f, 0.5f, -1f, 2f, 0.5f, -1f, 3f, 0.5f, -1f);
+    // first the first turn's box (100..200 of 999 -> pixels 90..180 x 60..120)
+    for (int i = 0; i < PointSampler.POINTS; i++) {
+      assertThat(pointSets.get(0)[2 * i] * 900).isBetween(89.9f, 181.1f);
+      assertThat(pointSets.get(0)[2 * i + 1] * 600).isBetween(59.9f, 121.1f);
+    }
+    // then the third turn's point (450, 300), then the question's box
+    for (int i = 0; i < PointSampler.POINTS; i++) {
+      assertThat(pointSets.get(1)[2 * i] * 900).isBetween(444.9f, 455.1f);
+      assertThat(pointSets.get(2)[2 * i] * 900).isBetween(799.9f, 899.1f);
+      assertThat(pointSets.get(2)[2 * i + 1] * 600).isBetween(499.9f, 599.1f);
+    }
+  }
+
+  @Test
+  void aFollowUpWhoseRegionsAreAllInTheHistoryReadsTheNamedMaps() throws Exception {
+    RequestContext context =
+        TestFeatures.context("f", 0).toBuilder()
+            .addHistory(
+                Turn.newBuilder()
+                    .setUser("What is <region_fea>?")
+                    .setAssistant("It is red.")
+                    .addRegions(
+                        Region.newBuilder()
+                            .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                            .setBox(Box.newBuilder().setX1(100).setY1(50).setX2(200).setY2(150))))
+            .setPrompt("And what is next to it?")
+            .build();
+    List<TileFeatures> stored = new ArrayList<>();
+    List<List<FeatureRef>> reads = new ArrayList<>();
+
+    FusedContext fused =
+        new Fusion(UpsampleMode.BILINEAR, sampler, CLOCK, true, store(stored, reads))
+            .fuse(noticeJoin(context, stored));
+
+    assertThat(reads).as("the maps were read for the earlier turn's region").hasSize(1);
+    assertThat(maps).hasSize(1);
+    assertThat(fused.getRegionCount()).isEqualTo(1);
+    assertThat(fused.getFeatureRefsCount()).isEqualTo(7);
+  }
+
+  @Test
+  void aBadRegionOfAnEarlierTurnFailsBeforeAnyInferenceCall() {
+    RequestContext context =
+        TestFeatures.context("e", 0).toBuilder()
+            .addHistory(
+                Turn.newBuilder()
+                    .setUser("What is <region_fea>?")
+                    .addRegions(Region.newBuilder().setMaskPng(ByteString.copyFromUtf8("x"))))
+            .build();
+    Fusion fusion = new Fusion(UpsampleMode.NEAREST, sampler, CLOCK);
+    FeatureJoin join = completeJoin(context);
+    assertThatThrownBy(() -> fusion.fuse(join)).isInstanceOf(PermanentFailure.class);
     assertThat(maps).isEmpty();
   }
 

@@ -40,7 +40,13 @@ public record LlmProperties(@Valid @DefaultValue Llm llm) {
    * @param coalesceTokens pieces per text delta (a delta is also sent when a box completes)
    * @param coalesceTime longest a piece waits for its delta, checked as pieces arrive (0 = count
    *     pieces only)
-   * @param defaultMaxTokens {@code max_tokens} when the request leaves it at 0
+   * @param defaultMaxTokens {@code max_tokens} when the request leaves it at 0 (less when the
+   *     context has less room left)
+   * @param maxContextTokens the model's context length: a request whose prompt tokens (image tokens
+   *     + regions + words of the rendered conversation) plus its {@code max_tokens} exceed it is
+   *     refused with {@code context_length_exceeded}, never trimmed (docs/conversations.md).
+   *     Ferret-v2's is not published; 8192 holds the largest grid's 4032 image tokens and a
+   *     conversation. Set it to the deployed checkpoint's {@code max_position_embeddings}
    * @param maxGenerationTime longest generation (bounds requests without a deadline too)
    * @param cancelledMemory how many cancelled request ids to remember (their late work is skipped)
    * @param cancelledTtl how long to remember a cancelled request id
@@ -58,6 +64,7 @@ public record LlmProperties(@Valid @DefaultValue Llm llm) {
       @DefaultValue("4") @Min(1) int coalesceTokens,
       @DefaultValue("0ms") @NotNull Duration coalesceTime,
       @DefaultValue("512") @Min(1) int defaultMaxTokens,
+      @DefaultValue("8192") @Min(1) int maxContextTokens,
       @DefaultValue("5m") @NotNull Duration maxGenerationTime,
       @DefaultValue("10000") @Min(1) int cancelledMemory,
       @DefaultValue("10m") @NotNull Duration cancelledTtl,

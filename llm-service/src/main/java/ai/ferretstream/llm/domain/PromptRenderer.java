@@ -8,15 +8,19 @@ import ai.ferretstream.proto.v1.Point;
 import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.RequestContext;
 import ai.ferretstream.proto.v1.Turn;
+import java.util.List;
 
 /**
  * Renders a request as the model's prompt: the system text, the earlier turns, then the current
  * question with an open assistant turn. The image placeholder goes before the first user message
- * only. In the current question, the k-th region placeholder of a region whose coordinates the text
- * does not already name becomes {@code "[x1, y1, x2, y2] <region_fea>"} (a point: {@code "[x, y]
- * <region_fea>"}; a polygon: its bounding box; a mask PNG: the bounding box of its inside pixels,
- * see {@link MaskPng}) in Ferret's 0..999 coordinates, {@code q = int(clamp(x, 0, W-1) * 1000 /
- * W)}.
+ * only. In every user message, earlier turns' as well as the current question, the k-th region
+ * placeholder of a region whose coordinates the text does not already name becomes {@code "[x1, y1,
+ * x2, y2] <region_fea>"} (a point: {@code "[x, y] <region_fea>"}; a polygon: its bounding box; a
+ * mask PNG: the bounding box of its inside pixels, see {@link MaskPng}) in Ferret's 0..999
+ * coordinates, {@code q = int(clamp(x, 0, W-1) * 1000 / W)}. The k-th placeholder of a turn takes
+ * the k-th of that turn's regions ({@code Turn.regions}; the question: {@code
+ * RequestContext.regions}), so the prompt's placeholders, read from its start, meet the region
+ * embeddings in fusion's order: the history's regions oldest turn first, then the question's.
  */
 public final class PromptRenderer {
 
@@ -29,17 +33,32 @@ public final class PromptRenderer {
   /**
    * @param imageWidth width of the original image, for region coordinates
    * @param imageHeight height of the original image
-   * @throws PermanentFailure {@code invalid_region} when the question's region placeholders and the
-   *     regions do not match, or a mask region to be named is not a PNG of the image's size with an
-   *     inside pixel
+   * @throws PermanentFailure {@code invalid_region} when a user message's region placeholders and
+   *     its regions do not match (the message names the turn), or a mask region to be named is not
+   *     a PNG of the image's size with an inside pixel; {@code invalid_request} when an earlier
+   *     answer holds a region placeholder (it has no region to fill it)
    */
   public String render(RequestContext context, int imageWidth, int imageHeight) {
     StringBuilder out = new StringBuilder(512);
     out.append(template.system()).append(template.systemSeparator());
     boolean first = true;
-    for (Turn turn : context.getHistoryList()) {
-      user(out, turn.getUser(), first);
+    for (int t = 0; t < context.getHistoryCount(); t++) {
+      Turn turn = context.getHistory(t);
+      String where = "history turn " + (t + 1);
+      user(
+          out,
+          withRegions(turn.getUser(), turn.getRegionsList(), where, imageWidth, imageHeight),
+          first);
       first = false;
+      if (turn.getAssistant().contains(template.regionToken())) {
+        throw new PermanentFailure(
+            "invalid_request",
+            "the answer of "
+                + where
+                + " holds "
+                + template.regionToken()
+                + "; only user messages refer to regions");
+      }
       out.append(template.assistantRole())
           .append(": ")
           .append(turn.getAssistant())
@@ -54,6 +73,15 @@ public final class PromptRenderer {
     return out.toString();
   }
 
+  /** The regions of the whole conversation: every earlier turn's, then the question's. */
+  public static int regionCount(RequestContext context) {
+    int n = context.getRegionsCount();
+    for (Turn turn : context.getHistoryList()) {
+      n += turn.getRegionsCount();
+    }
+    return n;
+  }
+
   private void user(StringBuilder out, String message, boolean first) {
     out.append(template.userRole()).append(": ");
     if (first) {
@@ -64,18 +92,29 @@ public final class PromptRenderer {
 
   /** The current question with unnamed regions' coordinates written before their placeholders. */
   String withRegions(RequestContext context, int width, int height) {
-    String prompt = context.getPrompt();
+    return withRegions(
+        context.getPrompt(), context.getRegionsList(), "the question", width, height);
+  }
+
+  /**
+   * A user message with its unnamed regions' coordinates written before their placeholders.
+   *
+   * @param where the message, for errors ("the question", "history turn 2")
+   */
+  private String withRegions(
+      String prompt, List<Region> regions, String where, int width, int height) {
     String token = template.regionToken();
     int placeholders = count(prompt, token);
-    if (placeholders != context.getRegionsCount()) {
+    if (placeholders != regions.size()) {
       throw new PermanentFailure(
           "invalid_region",
-          "the question has "
+          where
+              + " has "
               + placeholders
               + " "
               + token
-              + " placeholders but the request has "
-              + context.getRegionsCount()
+              + " placeholders but "
+              + regions.size()
               + " regions");
     }
     if (placeholders == 0) {
@@ -83,7 +122,7 @@ public final class PromptRenderer {
     }
     StringBuilder out = new StringBuilder(prompt.length() + 32 * placeholders);
     int from = 0;
-    for (Region region : context.getRegionsList()) {
+    for (Region region : regions) {
       int at = prompt.indexOf(token, from);
       out.append(prompt, from, at);
       if (!region.getNamedInText()) {

@@ -3,6 +3,7 @@ package ai.ferretstream.llm.messaging;
 import ai.ferretstream.boot.kafka.ServiceName;
 import ai.ferretstream.llm.config.LlmProperties;
 import ai.ferretstream.llm.domain.AnswerStream;
+import ai.ferretstream.llm.domain.ContextWindow;
 import ai.ferretstream.llm.domain.PromptRenderer;
 import ai.ferretstream.llm.domain.UsageEstimate;
 import ai.ferretstream.llm.inference.GenerationRequest;
@@ -60,6 +61,7 @@ class Answerer {
   private final AnswerPublisher publisher;
   private final ActiveGenerations active;
   private final LlmProperties.Llm settings;
+  private final ContextWindow contextWindow;
   private final Clock clock;
   private final String service;
   private final MeterRegistry meters;
@@ -94,6 +96,7 @@ class Answerer {
     this.publisher = publisher;
     this.active = active;
     this.settings = properties.llm();
+    this.contextWindow = new ContextWindow(settings.maxContextTokens());
     this.clock = clock;
   }
 
@@ -127,7 +130,16 @@ class Answerer {
     }
     GridLayout layout = fused.getLayout();
     String prompt = renderer.render(context, layout.getImageWidth(), layout.getImageHeight());
-    GenerationRequest request = request(fused, imageTokens.of(fused), prompt);
+    // a conversation beyond the model's context is refused before its tokens are read
+    int maxTokens =
+        contextWindow.check(
+            imageTokenCount(fused),
+            fused.getRegionCount(),
+            prompt,
+            context.getOptions().getMaxTokens());
+    GenerationRequest request =
+        request(
+            fused, imageTokens.of(fused), prompt, Math.min(maxTokens, settings.defaultMaxTokens()));
     if (fused.getFeatureRefsCount() > 0) {
       context = context.toBuilder().putTimings(TIMING_TOKENS_READ, clock.millis()).build();
     }
@@ -297,7 +309,20 @@ class Answerer {
     }
   }
 
-  private GenerationRequest request(FusedContext fused, TensorBytes imageTokens, String prompt) {
+  /** The image tokens a fused context puts into the prompt: the global map's, then the local's. */
+  static int imageTokenCount(FusedContext fused) {
+    long tokens =
+        (long) fused.getGlobalTokens()
+            + (long) fused.getLocalTokenRows() * fused.getLocalTokenCols();
+    return (int) Math.min(Integer.MAX_VALUE, tokens);
+  }
+
+  /**
+   * @param defaultMaxTokens the most tokens to generate when the request leaves {@code max_tokens}
+   *     at 0: the configured default, or less when the context has less left
+   */
+  private GenerationRequest request(
+      FusedContext fused, TensorBytes imageTokens, String prompt, int defaultMaxTokens) {
     int channels = fused.getChannels();
     int globalTokens = fused.getGlobalTokens();
     int globalSide = (int) Math.round(Math.sqrt(globalTokens));
@@ -324,7 +349,8 @@ class Answerer {
               + ")");
     }
     int regions = fused.getRegionCount();
-    if (regions != fused.getContext().getRegionsCount()
+    // one embedding per region of the conversation: every earlier turn's, then the question's
+    if (regions != PromptRenderer.regionCount(fused.getContext())
         || fused.getRegionEmbeddingsFp16().size()
             != (long) regions * fused.getRegionChannels() * 2) {
       throw new PermanentFailure(
@@ -348,9 +374,7 @@ class Answerer {
     };
     GenerationRequest.Sampling sampling =
         sampling(
-            fused.getContext().getOptions(),
-            fused.getContext().getRequestId(),
-            settings.defaultMaxTokens());
+            fused.getContext().getOptions(), fused.getContext().getRequestId(), defaultMaxTokens);
     return new GenerationRequest(
         fused.getContext().getRequestId(),
         prompt,

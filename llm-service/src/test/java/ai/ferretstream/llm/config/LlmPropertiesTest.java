@@ -25,6 +25,13 @@ class LlmPropertiesTest {
     assertThat(properties.llm().maxGenerations()).isEqualTo(64);
     assertThat(properties.llm().maxGenerationTime()).isEqualTo(Duration.ofMinutes(5));
     assertThat(properties.llm().model()).isEqualTo("ferret_llm");
+    assertThat(properties.llm().maxContextTokens()).isEqualTo(8192);
+  }
+
+  @Test
+  void theContextLengthIsConfigurable() {
+    LlmProperties properties = bind(Map.of("ferret.llm.max-context-tokens", "4096"));
+    assertThat(properties.llm().maxContextTokens()).isEqualTo(4096);
   }
 
   @Test

@@ -234,6 +234,71 @@ class PromptRendererTest {
   }
 
   @Test
+  void earlierTurnsKeepTheirRegionsInPlace() {
+    RequestContext context =
+        RequestContext.newBuilder()
+            .addHistory(
+                Turn.newBuilder()
+                    .setUser("What is <region_fea>?")
+                    .setAssistant("It is red.")
+                    .addRegions(
+                        Region.newBuilder()
+                            .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                            .setBox(Box.newBuilder().setX1(64).setY1(48).setX2(320).setY2(240))))
+            .addHistory(Turn.newBuilder().setUser("Is it big?").setAssistant("Yes."))
+            .addHistory(
+                Turn.newBuilder()
+                    .setUser("And [5, 6] <region_fea>?")
+                    .setAssistant("It is blue.")
+                    .addRegions(
+                        Region.newBuilder()
+                            .setNamedInText(true)
+                            .setSpace(CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999)
+                            .setPoint(Point.newBuilder().setX(5).setY(6))))
+            .setPrompt("And this one? <region_fea>")
+            .addRegions(
+                Region.newBuilder()
+                    .setSpace(CoordinateSpace.COORDINATE_SPACE_PIXELS)
+                    .setPoint(Point.newBuilder().setX(320).setY(240)))
+            .build();
+    assertThat(renderer.render(context, 640, 480))
+        .isEqualTo(
+            SYSTEM
+                + "  USER: <image>\nWhat is [100, 100, 500, 500] <region_fea>? ASSISTANT: It is"
+                + " red.</s>USER: Is it big? ASSISTANT: Yes.</s>USER: And [5, 6] <region_fea>?"
+                + " ASSISTANT: It is blue.</s>USER: And this one? [500, 500] <region_fea>"
+                + " ASSISTANT:");
+    assertThat(PromptRenderer.regionCount(context)).isEqualTo(3);
+  }
+
+  @Test
+  void anEarlierTurnsPlaceholdersMustMatchItsRegionsAndTheErrorNamesTheTurn() {
+    RequestContext context =
+        RequestContext.newBuilder()
+            .addHistory(Turn.newBuilder().setUser("q1").setAssistant("a1"))
+            .addHistory(Turn.newBuilder().setUser("What is <region_fea>?").setAssistant("Red."))
+            .setPrompt("And now?")
+            .build();
+    assertThatThrownBy(() -> renderer.render(context, 640, 480))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_region"))
+        .hasMessage("history turn 2 has 1 <region_fea> placeholders but 0 regions");
+  }
+
+  @Test
+  void anEarlierAnswerCannotHoldARegionPlaceholder() {
+    RequestContext context =
+        RequestContext.newBuilder()
+            .addHistory(Turn.newBuilder().setUser("q1").setAssistant("It is <region_fea>."))
+            .setPrompt("And now?")
+            .build();
+    assertThatThrownBy(() -> renderer.render(context, 640, 480))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("invalid_request"))
+        .hasMessageContaining("the answer of history turn 1 holds <region_fea>");
+  }
+
+  @Test
   void templatePiecesAreConfigurable() {
     PromptRenderer custom =
         new PromptRenderer(

@@ -413,6 +413,21 @@ class LlmIT {
   }
 
   @Test
+  void aConversationBeyondTheContextIsRefusedWithoutCallingTheModel() throws Exception {
+    // 576 + 24 * 48 = 1728 image tokens + 7000 words > the default 8192-token context
+    publish("llm-too-long", "a ".repeat(7000), System.currentTimeMillis() + 60_000);
+    List<AnswerEvent> events = awaitEnd("llm-too-long");
+    assertThat(events).hasSize(1);
+    assertThat(events.get(0).getError().getCode()).isEqualTo("context_length_exceeded");
+    assertThat(events.get(0).getError().getRetryable()).isFalse();
+    assertThat(events.get(0).getError().getMessage())
+        .contains("the conversation needs ")
+        .contains("(1728 image tokens, 0 regions, ")
+        .contains("but the model's context is 8192 tokens");
+    assertThat(fake.calls()).noneMatch(c -> c.request().getId().equals("llm-too-long"));
+  }
+
+  @Test
   void modelErrorAfterTextEndsTheStreamWithAnErrorEvent() throws Exception {
     publish("llm-fail-late", "fail-late please", System.currentTimeMillis() + 60_000);
     List<AnswerEvent> events = awaitEnd("llm-fail-late");
