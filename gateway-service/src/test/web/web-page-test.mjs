@@ -1,21 +1,33 @@
-// Drives the gateway's web page in headless Chromium: chooses an image, draws a box region on the
-// blue rectangle, asks what is in it, then asks for the red object with boxes; prints one JSON
-// line with what the page showed, and saves a screenshot.
+// Drives the gateway's web page in headless Chromium through one conversation about an image:
+// draws a box region on the blue rectangle and asks what is in it, then follows up with "Where is
+// the red object?" and "Where is the blue object?" (boxes on); saves a screenshot showing the
+// whole conversation, then hovers turn 2; then checks that "New conversation" and choosing
+// another image each start an empty conversation. Records every /v1/ferret/ask request the page
+// sent (without the image) and prints one JSON line with what the page showed.
 //
-//   node web-page-test.mjs <gateway-url> <image.png> <screenshot.png> <blue x0,y0,x1,y1>
+//   node web-page-test.mjs <gateway-url> <image.png> <other-image.png> <screenshot.png> \
+//       <blue x0,y0,x1,y1>
 import { chromium } from "playwright-core";
 
-const [url, imagePath, screenshot, blueRect] = process.argv.slice(2);
+const [url, imagePath, otherImagePath, screenshot, blueRect] = process.argv.slice(2);
 const blue = blueRect.split(",").map(Number);
+const TIMEOUT = 120000;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
-const result = {};
+const result = { requests: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on("request", request => {
+    if (request.method() === "POST" && new URL(request.url()).pathname === "/v1/ferret/ask") {
+      const body = JSON.parse(request.postData() || "{}");
+      result.requests.push({ question: body.question, regions: body.regions,
+                             history: body.history, imageChars: (body.image || "").length });
+    }
+  });
   await page.goto(url);
   await page.setInputFiles("#file", imagePath);
   await page.waitForFunction(() => document.getElementById("canvas").width > 640);
@@ -36,19 +48,46 @@ try {
   await page.mouse.up();
   result.regions = await page.textContent("#regions");
 
-  await page.fill("#question", "What is in <region_fea>?");
-  await page.click("#ask");
-  await page.waitForSelector("#answer[data-state=done], #answer[data-state=error]", { timeout: 120000 });
-  result.referringAnswer = await page.textContent("#answer");
+  const turnCount = () => page.$$eval("#log .turn", turns => turns.length);
+  async function ask(question, turn) {
+    await page.fill("#question", question);
+    await page.click("#ask");
+    // a turn has data-state once it is answered (done) or failed (error)
+    await page.waitForSelector(`#log .turn[data-turn="${turn}"][data-state]`, { timeout: TIMEOUT });
+  }
 
-  await page.click("#clear");
-  await page.fill("#question", "Where is the red object?");
   await page.check("#grounding");
-  await page.click("#ask");
-  await page.waitForSelector("#answer[data-state=done], #answer[data-state=error]", { timeout: 120000 });
-  result.groundingAnswer = await page.textContent("#answer");
-  result.boxes = JSON.parse(await page.getAttribute("#canvas", "data-answer-boxes") || "[]");
+  await ask("What is in <region_fea>?", 1);
+  result.regionsAfterAsking = await page.textContent("#regions");
+  await ask("Where is the red object?", 2);
+  await ask("Where is the blue object?", 3);
+  result.turns = await page.$$eval("#log .turn", turns => turns.map(t => ({
+    question: t.querySelector(".question").textContent,
+    answer: t.querySelector(".answer").textContent,
+    state: t.dataset.state,
+    visible: t.checkVisibility(),
+  })));
+  result.turnBoxes = JSON.parse(await page.getAttribute("#canvas", "data-turn-boxes") || "[]");
   await page.screenshot({ path: screenshot, fullPage: true });
+  // hovering a turn in the log highlights it (its boxes drawn on top, the others dimmed)
+  await page.hover('#log .turn[data-turn="2"]');
+  result.highlighted =
+      await page.$$eval("#log .turn.highlight", turns => turns.map(t => t.dataset.turn));
+  await page.mouse.move(0, 0);
+
+  await page.click("#new-conversation");
+  result.turnsAfterNewConversation = await turnCount();
+  result.boxesAfterNewConversation =
+      JSON.parse(await page.getAttribute("#canvas", "data-turn-boxes") || "[]");
+  await ask("Where is the red object?", 1);
+  result.turnsBeforeNewImage = await turnCount();
+
+  await page.setInputFiles("#file", otherImagePath);
+  await page.waitForFunction(() => document.querySelectorAll("#log .turn").length === 0,
+                             null, { timeout: 10000 });
+  result.turnsAfterNewImage = await turnCount();
+  await ask("Where is the blue object?", 1);
+  result.answerAfterNewImage = await page.textContent('#log .turn[data-turn="1"] .answer');
 } finally {
   await browser.close();
 }
