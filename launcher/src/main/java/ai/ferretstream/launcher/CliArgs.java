@@ -6,10 +6,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Parsed {@code --name value} options, {@code --flag}s and positional arguments. */
+/**
+ * Parsed {@code --name value} options, {@code --flag}s and positional arguments. An option given
+ * more than once keeps every value in order ({@link #all}); {@link #get} reads the last one.
+ */
 final class CliArgs {
 
-  private final Map<String, String> options = new HashMap<>();
+  private final Map<String, List<String>> options = new HashMap<>();
   private final List<String> positional = new ArrayList<>();
 
   /**
@@ -18,12 +21,25 @@ final class CliArgs {
    * @param flags options without a value
    */
   static CliArgs parse(List<String> args, Set<String> valued, Set<String> flags) {
+    return parse(args, valued, flags, Map.of());
+  }
+
+  /**
+   * @param shortNames one-letter spellings of options, e.g. {@code "-q" -> "question"}; any other
+   *     argument starting with a single {@code -} is positional
+   */
+  static CliArgs parse(
+      List<String> args, Set<String> valued, Set<String> flags, Map<String, String> shortNames) {
     CliArgs parsed = new CliArgs();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       if (arg.equals("--")) {
         parsed.positional.addAll(args.subList(i + 1, args.size()));
         break;
+      }
+      String longName = shortNames.get(arg);
+      if (longName != null) {
+        arg = "--" + longName;
       }
       if (!arg.startsWith("--") || arg.length() == 2) {
         parsed.positional.add(arg);
@@ -40,7 +56,7 @@ final class CliArgs {
         if (value != null) {
           throw new UsageException("--" + name + " takes no value");
         }
-        parsed.options.put(name, "true");
+        parsed.options.computeIfAbsent(name, k -> new ArrayList<>()).add("true");
       } else if (valued.contains(name)) {
         if (value == null) {
           if (i + 1 >= args.size()) {
@@ -48,7 +64,7 @@ final class CliArgs {
           }
           value = args.get(++i);
         }
-        parsed.options.put(name, value);
+        parsed.options.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
       } else {
         throw new UsageException("unknown option --" + name);
       }
@@ -56,8 +72,15 @@ final class CliArgs {
     return parsed;
   }
 
+  /** The option's last value, or the fallback when it was not given. */
   String get(String name, String fallback) {
-    return options.getOrDefault(name, fallback);
+    List<String> values = options.get(name);
+    return values == null ? fallback : values.get(values.size() - 1);
+  }
+
+  /** Every value the option was given, in order; empty when it was not given. */
+  List<String> all(String name) {
+    return List.copyOf(options.getOrDefault(name, List.of()));
   }
 
   boolean flag(String name) {
@@ -65,7 +88,7 @@ final class CliArgs {
   }
 
   int port(String name, int fallback) {
-    String value = options.get(name);
+    String value = get(name, null);
     if (value == null) {
       return fallback;
     }
@@ -81,7 +104,7 @@ final class CliArgs {
   }
 
   int positiveInt(String name, int fallback) {
-    String value = options.get(name);
+    String value = get(name, null);
     if (value == null) {
       return fallback;
     }

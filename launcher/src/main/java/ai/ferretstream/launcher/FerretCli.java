@@ -1,13 +1,19 @@
 package ai.ferretstream.launcher;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.io.Reader;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import org.springframework.boot.logging.LogLevel;
@@ -15,8 +21,8 @@ import org.springframework.boot.logging.LoggingSystem;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The {@code ./ferret} command line: {@code up} runs the whole stack locally, {@code ask} asks it a
- * question about an image.
+ * The {@code ./ferret} command line: {@code up} runs the whole stack locally, {@code ask} asks it
+ * questions about an image in one conversation.
  */
 public final class FerretCli {
 
@@ -37,11 +43,19 @@ public final class FerretCli {
              the tiles; --no-shared-memory turns all of it off. Stops on Ctrl-C / SIGTERM.
 
         ask  --image FILE [--url http://localhost:8080] [--no-stream] [--no-grounding]
-             [--max-tokens N] [--model NAME] [--api-key KEY] "question"
-             Asks a question about an image; prints the answer as it streams in, then the
-             boxes in pixel coordinates. Refer to regions as [x1, y1, x2, y2] <region_fea>
-             (0..999 grid). The API key (gateways with keys on) is --api-key or the
-             environment variable FERRET_API_KEY. Exit status 1 when the request fails.
+             [--max-tokens N] [--model NAME] [--api-key KEY]
+             ["question" | -q "question" [-q "follow-up"]...] [-i|--interactive]
+             Asks questions about an image in one conversation; prints each answer as it
+             streams in, then its boxes in pixel coordinates. Each follow-up is sent with the
+             earlier questions and answers as history (the image is sent with the first).
+             Questions: one argument, or -q/--question once per question (asked in order).
+             With --interactive, or when no question is given, further questions are read
+             from stdin, one per line, until its end, an empty line or "exit". Refer to
+             regions as [x1, y1, x2, y2] <region_fea> (0..999 grid). The API key (gateways
+             with keys on) is --api-key or the environment variable FERRET_API_KEY.
+             Exit status 1 when a question fails (its error is printed; the questions after
+             it are not asked, except in interactive mode, which leaves the failed question
+             out of the conversation and reads on), 2 on a usage error or no question.
 
         tile IMAGE OUTDIR [--mode stretch|pad]
              Tiles an image exactly as the tiler service does and writes OUTDIR/grid.json,
@@ -54,16 +68,21 @@ public final class FerretCli {
   static final String DEV_MODELS_NOTE =
       "dev models – deterministic stand-ins, not the real Ferret-v2";
 
+  private final InputStream in;
   private final PrintStream out;
   private final PrintStream err;
 
-  FerretCli(PrintStream out, PrintStream err) {
+  /**
+   * @param in where {@code ask} reads questions in interactive mode
+   */
+  FerretCli(InputStream in, PrintStream out, PrintStream err) {
+    this.in = in;
     this.out = out;
     this.err = err;
   }
 
   public static void main(String[] args) {
-    FerretCli cli = new FerretCli(System.out, System.err);
+    FerretCli cli = new FerretCli(System.in, System.out, System.err);
     int status = cli.run(args);
     if (status != Integer.MIN_VALUE) {
       System.exit(status);
@@ -162,7 +181,7 @@ public final class FerretCli {
     out.println(
         "  ./ferret ask --url "
             + stack.gatewayUrl()
-            + " --image photo.png \"Where is the red object?\"");
+            + " --image photo.png -q \"Where is the red object?\" -q \"Where is the blue object?\"");
     out.println("  curl -N " + stack.gatewayUrl() + "/v1/chat/completions \\");
     out.println("    -H 'Content-Type: application/json' \\");
     out.println(
@@ -180,14 +199,30 @@ public final class FerretCli {
     CliArgs options =
         CliArgs.parse(
             args,
-            Set.of("image", "url", "max-tokens", "model", "api-key"),
-            Set.of("no-stream", "no-grounding"));
+            Set.of("image", "url", "max-tokens", "model", "api-key", "question"),
+            Set.of("no-stream", "no-grounding", "interactive"),
+            Map.of("-q", "question", "-i", "interactive"));
     String image = options.get("image", null);
     if (image == null) {
       throw new UsageException("ask needs --image FILE");
     }
-    if (options.positional().size() != 1 || options.positional().get(0).isBlank()) {
-      throw new UsageException("ask needs exactly one question (quote it)");
+    List<String> questions = new ArrayList<>(options.all("question"));
+    if (options.positional().size() > 1) {
+      throw new UsageException(
+          "ask takes one question as an argument (quote it), or several with -q, got "
+              + options.positional());
+    }
+    if (!options.positional().isEmpty()) {
+      if (!questions.isEmpty()) {
+        throw new UsageException(
+            "give the questions either as one argument or as -q options, not both");
+      }
+      questions.add(options.positional().get(0));
+    }
+    for (String question : questions) {
+      if (question.isBlank()) {
+        throw new UsageException("a question is empty");
+      }
     }
     URI gateway;
     try {
@@ -203,17 +238,20 @@ public final class FerretCli {
         new AskCommand.Options(
             gateway,
             Path.of(image),
-            options.positional().get(0),
             !options.flag("no-stream"),
             !options.flag("no-grounding"),
             options.positiveInt("max-tokens", 256),
             options.get("model", "ferret-v2-dev"),
             options.get("api-key", System.getenv("FERRET_API_KEY")));
+    // no question on the command line: read them from stdin, as with --interactive
+    boolean interactive = options.flag("interactive") || questions.isEmpty();
+    Reader input = interactive ? new InputStreamReader(in, StandardCharsets.UTF_8) : null;
+    boolean prompt = interactive && in == System.in && System.console() != null;
     HttpClient http =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10))
             .build();
-    return new AskCommand(http, JsonMapper.shared(), out, err).run(ask);
+    return new AskCommand(http, JsonMapper.shared(), out, err).run(ask, questions, input, prompt);
   }
 }

@@ -7,12 +7,17 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.StringReader;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The ask client against a canned gateway on a local port. */
+/** The ask client against a canned gateway on a local port: one question and conversations. */
 class AskCommandTest {
 
   private static final String CHUNK =
@@ -32,6 +37,11 @@ class AskCommandTest {
 
   private HttpServer server;
   private final AtomicReference<String> requestBody = new AtomicReference<>();
+  private final List<String> requestBodies = new CopyOnWriteArrayList<>();
+
+  /** Answers for the next requests, in order (status, body); then the fields below. */
+  private final Queue<Canned> canned = new ConcurrentLinkedQueue<>();
+
   private final AtomicReference<String> authorization = new AtomicReference<>();
   private String apiKey;
   private volatile int status = 200;
@@ -49,10 +59,19 @@ class AskCommandTest {
         exchange -> {
           requestBody.set(
               new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+          requestBodies.add(requestBody.get());
           authorization.set(exchange.getRequestHeaders().getFirst("Authorization"));
-          byte[] bytes = responseBody.getBytes(StandardCharsets.UTF_8);
-          exchange.getResponseHeaders().add("Content-Type", contentType);
-          exchange.sendResponseHeaders(status, bytes.length);
+          Canned next = canned.poll();
+          byte[] bytes =
+              (next != null ? next.body() : responseBody).getBytes(StandardCharsets.UTF_8);
+          exchange
+              .getResponseHeaders()
+              .add(
+                  "Content-Type",
+                  next == null
+                      ? contentType
+                      : next.status() == 200 ? "text/event-stream" : "application/json");
+          exchange.sendResponseHeaders(next != null ? next.status() : status, bytes.length);
           try (OutputStream body = exchange.getResponseBody()) {
             body.write(bytes);
           }
@@ -67,23 +86,207 @@ class AskCommandTest {
     server.stop(0);
   }
 
+  private record Canned(int status, String body) {}
+
+  private AskCommand command() {
+    return new AskCommand(
+        HttpClient.newHttpClient(),
+        JsonMapper.shared(),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  private AskCommand.Options options(boolean stream) {
+    return new AskCommand.Options(
+        URI.create("http://127.0.0.1:" + server.getAddress().getPort()),
+        image,
+        stream,
+        true,
+        64,
+        "ferret-v2-dev",
+        apiKey);
+  }
+
   private int ask(boolean stream) throws Exception {
-    AskCommand command =
-        new AskCommand(
-            HttpClient.newHttpClient(),
-            JsonMapper.shared(),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return command.run(
-        new AskCommand.Options(
-            URI.create("http://127.0.0.1:" + server.getAddress().getPort()),
-            image,
-            "Where is the red object?",
-            stream,
-            true,
-            64,
-            "ferret-v2-dev",
-            apiKey));
+    return command().run(options(stream), "Where is the red object?");
+  }
+
+  /** A streamed answer of one text delta. */
+  private static Canned answer(String text) {
+    return new Canned(
+        200,
+        event(CHUNK.formatted("{\"role\":\"assistant\",\"content\":\"\"}", "null"))
+            + event(
+                CHUNK.formatted(
+                    JsonMapper.shared().createObjectNode().put("content", text).toString(), "null"))
+            + event(CHUNK.formatted("{}", "\"stop\""))
+            + "data: [DONE]\n\n");
+  }
+
+  private static Canned refusal(String message) {
+    return new Canned(
+        400,
+        "{\"error\":{\"message\":\""
+            + message
+            + "\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"invalid_value\"}}");
+  }
+
+  private JsonNode sent(int request) {
+    return JsonMapper.shared().readTree(requestBodies.get(request));
+  }
+
+  @Test
+  void followUpsCarryTheEarlierQuestionsAndAnswersAsHistory() throws Exception {
+    canned.add(answer("The red object is at [100, 150, 349, 499]."));
+    canned.add(answer("The blue object is at [600, 550, 849, 899]."));
+    canned.add(answer("It is blue."));
+
+    int status =
+        command()
+            .run(
+                options(true),
+                List.of(
+                    "Where is the red object?",
+                    "And the blue one?",
+                    "What is in [600, 550, 849, 899] <region_fea>?"),
+                null,
+                false);
+
+    assertThat(status).isZero();
+    assertThat(requestBodies).hasSize(3);
+    JsonNode first = sent(0).get("messages");
+    assertThat(first.size()).isEqualTo(1);
+    assertThat(first.at("/0/content/1/image_url/url").stringValue())
+        .isEqualTo("data:image/png;base64,iVBORw==");
+    JsonNode second = sent(1).get("messages");
+    assertThat(second.size()).isEqualTo(3);
+    assertThat(second.at("/0/role").stringValue()).isEqualTo("user");
+    assertThat(second.at("/0/content/0/text").stringValue()).isEqualTo("Where is the red object?");
+    assertThat(second.at("/0/content/1/image_url/url").stringValue())
+        .as("the image goes with the first user message")
+        .isEqualTo("data:image/png;base64,iVBORw==");
+    assertThat(second.at("/1/role").stringValue()).isEqualTo("assistant");
+    assertThat(second.at("/1/content").stringValue())
+        .isEqualTo("The red object is at [100, 150, 349, 499].");
+    assertThat(second.at("/2/role").stringValue()).isEqualTo("user");
+    assertThat(second.at("/2/content").size()).as("no second image").isEqualTo(1);
+    assertThat(second.at("/2/content/0/text").stringValue()).isEqualTo("And the blue one?");
+    JsonNode third = sent(2).get("messages");
+    assertThat(third.size()).isEqualTo(5);
+    assertThat(third.at("/2/content/0/text").stringValue()).isEqualTo("And the blue one?");
+    assertThat(third.at("/3/content").stringValue())
+        .isEqualTo("The blue object is at [600, 550, 849, 899].");
+    assertThat(third.at("/4/content/0/text").stringValue())
+        .as("a region reference is sent as written")
+        .isEqualTo("What is in [600, 550, 849, 899] <region_fea>?");
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .isEqualTo(
+            "> Where is the red object?\n"
+                + "The red object is at [100, 150, 349, 499].\n\n"
+                + "> And the blue one?\n"
+                + "The blue object is at [600, 550, 849, 899].\n\n"
+                + "> What is in [600, 550, 849, 899] <region_fea>?\n"
+                + "It is blue.\n\n");
+  }
+
+  @Test
+  void aFailedQuestionEndsAConversationFromTheCommandLine() throws Exception {
+    canned.add(refusal("the question is too long"));
+
+    int status =
+        command()
+            .run(
+                options(true),
+                List.of("Where is the red object?", "And the blue one?"),
+                null,
+                false);
+
+    assertThat(status).isEqualTo(1);
+    assertThat(requestBodies).hasSize(1);
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("error: HTTP 400: the question is too long (invalid_value)")
+        .contains("the 1 question(s) after the failed one were not asked");
+  }
+
+  @Test
+  void interactiveModeAsksEachLineUntilAnEmptyOne() throws Exception {
+    canned.add(answer("The red object is at [100, 150, 349, 499]."));
+    canned.add(answer("The blue object is at [600, 550, 849, 899]."));
+    String input = "Where is the red object?\n  And the blue one?  \n\nnever asked\n";
+
+    int status = command().run(options(true), List.of(), new StringReader(input), false);
+
+    assertThat(status).isZero();
+    assertThat(requestBodies).hasSize(2);
+    JsonNode second = sent(1).get("messages");
+    assertThat(second.at("/0/content/0/text").stringValue()).isEqualTo("Where is the red object?");
+    assertThat(second.at("/1/content").stringValue())
+        .isEqualTo("The red object is at [100, 150, 349, 499].");
+    assertThat(second.at("/2/content/0/text").stringValue()).isEqualTo("And the blue one?");
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .contains("> And the blue one?\nThe blue object is at [600, 550, 849, 899].\n")
+        .doesNotContain("never asked");
+  }
+
+  @Test
+  void interactiveModeFollowsTheCommandLineQuestionsStopsAtExitAndPrompts() throws Exception {
+    canned.add(answer("The red object is at [100, 150, 349, 499]."));
+    canned.add(answer("The blue object is at [600, 550, 849, 899]."));
+
+    int status =
+        command()
+            .run(
+                options(true),
+                List.of("Where is the red object?"),
+                new StringReader("And the blue one?\nexit\nnever asked\n"),
+                true);
+
+    assertThat(status).isZero();
+    assertThat(requestBodies).hasSize(2);
+    assertThat(sent(1).at("/messages/2/content/0/text").stringValue())
+        .isEqualTo("And the blue one?");
+    // a prompt before each line read (after each answer's footer)
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .isEqualTo("(finish: stop)\n> (finish: stop)\n> ");
+    // the typed question is on the terminal already: not echoed again
+    assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("> And the blue one?");
+  }
+
+  @Test
+  void interactiveModeLeavesAFailedQuestionOutReadsOnAndFailsAtTheEnd() throws Exception {
+    canned.add(answer("The red object is at [100, 150, 349, 499]."));
+    canned.add(refusal("bad region"));
+    canned.add(answer("It is blue."));
+    String input = "Where is the red object?\nWhat is in <region_fea>?\nAnd the blue one?\n";
+
+    int status = command().run(options(true), List.of(), new StringReader(input), false);
+
+    assertThat(status).isEqualTo(1);
+    assertThat(requestBodies).hasSize(3);
+    JsonNode third = sent(2).get("messages");
+    assertThat(third.size()).as("the failed turn is not in the history").isEqualTo(3);
+    assertThat(third.at("/2/content/0/text").stringValue()).isEqualTo("And the blue one?");
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("error: HTTP 400: bad region");
+  }
+
+  @Test
+  void noQuestionAtAllIsAUsageError() throws Exception {
+    assertThat(command().run(options(true), List.of(), new StringReader("\n"), false)).isEqualTo(2);
+    assertThat(requestBodies).isEmpty();
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("no question");
+  }
+
+  @Test
+  void aNonStreamedAnswerJoinsTheHistoryToo() throws Exception {
+    contentType = "application/json";
+    responseBody =
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+            + "\"message\":{\"role\":\"assistant\",\"content\":\"Here.\"},"
+            + "\"finish_reason\":\"stop\"}]}";
+
+    assertThat(command().run(options(false), List.of("Where?", "And there?"), null, false))
+        .isZero();
+    assertThat(sent(1).at("/messages/1/content").stringValue()).isEqualTo("Here.");
   }
 
   @Test

@@ -3,6 +3,7 @@ package ai.ferretstream.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +18,7 @@ class FerretCliTest {
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
   private final FerretCli cli =
       new FerretCli(
+          new ByteArrayInputStream(new byte[0]),
           new PrintStream(out, true, StandardCharsets.UTF_8),
           new PrintStream(err, true, StandardCharsets.UTF_8));
 
@@ -38,11 +40,27 @@ class FerretCliTest {
   }
 
   @Test
-  void askNeedsAnImageAndOneQuestion() {
+  void askNeedsAnImageAndItsQuestionsInOneForm() {
     assertThat(cli.run(new String[] {"ask", "what?"})).isEqualTo(2);
     assertThat(err()).contains("ask needs --image FILE");
-    assertThat(cli.run(new String[] {"ask", "--image", "a.png"})).isEqualTo(2);
-    assertThat(err()).contains("exactly one question");
+    assertThat(cli.run(new String[] {"ask", "--image", "a.png", "where", "is", "it"})).isEqualTo(2);
+    assertThat(err()).contains("one question as an argument (quote it), or several with -q");
+    assertThat(cli.run(new String[] {"ask", "--image", "a.png", "-q", "where?", "what?"}))
+        .isEqualTo(2);
+    assertThat(err()).contains("either as one argument or as -q options, not both");
+    assertThat(cli.run(new String[] {"ask", "--image", "a.png", "-q", "where?", "-q", " "}))
+        .isEqualTo(2);
+    assertThat(err()).contains("a question is empty");
+  }
+
+  @Test
+  void askWithoutAQuestionReadsThemFromStdin(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws java.io.IOException {
+    Path image = dir.resolve("a.png");
+    java.nio.file.Files.write(image, new byte[] {1});
+    // stdin is empty here: no question at all
+    assertThat(cli.run(new String[] {"ask", "--image", image.toString()})).isEqualTo(2);
+    assertThat(err()).contains("no question: give one as an argument, with -q, or one per line");
   }
 
   @Test
@@ -78,6 +96,23 @@ class FerretCliTest {
     assertThatThrownBy(() -> CliArgs.parse(List.of("--image"), Set.of("image"), Set.of()))
         .isInstanceOf(UsageException.class)
         .hasMessageContaining("needs a value");
+  }
+
+  @Test
+  void keepsEveryValueOfARepeatedOptionInOrderAndReadsShortNames() {
+    CliArgs args =
+        CliArgs.parse(
+            List.of("-q", "Where is the red object?", "--question=And the blue one?", "-i", "-x"),
+            Set.of("question"),
+            Set.of("interactive"),
+            java.util.Map.of("-q", "question", "-i", "interactive"));
+
+    assertThat(args.all("question"))
+        .containsExactly("Where is the red object?", "And the blue one?");
+    assertThat(args.get("question", null)).isEqualTo("And the blue one?");
+    assertThat(args.all("other")).isEmpty();
+    assertThat(args.flag("interactive")).isTrue();
+    assertThat(args.positional()).containsExactly("-x");
   }
 
   @Test
