@@ -73,6 +73,7 @@ public final class LocalStack implements AutoCloseable {
     private boolean sharedMemory = true;
     private boolean sharedFeatures = true;
     private boolean sharedTiles = true;
+    private boolean featureCache = true;
     private Path modelRepository;
     private Duration readyTimeout = Duration.ofMinutes(3);
     private String tilerMode;
@@ -133,6 +134,16 @@ public final class LocalStack implements AutoCloseable {
      */
     public Builder sharedTiles(boolean sharedTiles) {
       this.sharedTiles = sharedTiles;
+      return this;
+    }
+
+    /**
+     * Whether images asked about again take their features from the feature cache instead of being
+     * tiled and encoded again (default true; only with {@link #sharedFeatures}: the cache keeps the
+     * maps in the same store; ADR 0018).
+     */
+    public Builder featureCache(boolean featureCache) {
+      this.featureCache = featureCache;
       return this;
     }
 
@@ -290,14 +301,20 @@ public final class LocalStack implements AutoCloseable {
             "--ferret.inference.shared-memory.enabled=" + options.sharedMemory,
             "--ferret.features.shared-memory.enabled=" + options.sharedFeatures,
             "--ferret.features.shared-memory.directory=" + featureDirectory));
+    // the feature cache in the same store (ADR 0018): the tiler looks images up, the encoders
+    // store what they encode
+    String cache =
+        "--ferret.feature-cache.enabled=" + (options.sharedFeatures && options.featureCache);
+    callingModels.add(cache);
     // the tiles through the same store (ADR 0012)
     List<String> tiling = new ArrayList<>(common);
     tiling.addAll(
         List.of(
             "--server.port=0",
-            "--ferret.features.shared-memory.enabled="
-                + (options.sharedFeatures && options.sharedTiles),
-            "--ferret.features.shared-memory.directory=" + featureDirectory));
+            "--ferret.features.shared-memory.enabled=" + options.sharedFeatures,
+            "--ferret.features.shared-memory.directory=" + featureDirectory,
+            "--ferret.tiler.shared-tiles=" + options.sharedTiles,
+            cache));
     if (options.tilerMode != null) {
       tiling.add("--ferret.tiler.mode=" + options.tilerMode);
     }
@@ -339,6 +356,9 @@ public final class LocalStack implements AutoCloseable {
         "Ferret Stream is up at {} ({} ms)", gatewayUrl(), (System.nanoTime() - t0) / 1_000_000);
   }
 
+  private final java.util.Map<String, ConfigurableApplicationContext> contexts =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private static final java.util.concurrent.atomic.AtomicInteger STORES =
       new java.util.concurrent.atomic.AtomicInteger();
 
@@ -370,8 +390,22 @@ public final class LocalStack implements AutoCloseable {
     ConfigurableApplicationContext context =
         step(name, () -> builder.get().run(args.toArray(String[]::new)));
     started.push(stoppable(name, context::close));
+    contexts.put(name, context);
     log.info("{} started", name);
     return context;
+  }
+
+  /**
+   * The metrics of one service of the stack, by the name it was started under: {@code
+   * tiler-service}, {@code encoder-service (global)}, {@code encoder-service (local)}, {@code
+   * fusion-service}, {@code llm-service}, {@code gateway-service}.
+   */
+  public io.micrometer.core.instrument.MeterRegistry meters(String service) {
+    ConfigurableApplicationContext context = contexts.get(service);
+    if (context == null) {
+      throw new IllegalArgumentException("no service '" + service + "' in " + contexts.keySet());
+    }
+    return context.getBean(io.micrometer.core.instrument.MeterRegistry.class);
   }
 
   private static <T> T step(String name, Supplier<T> action) {

@@ -46,6 +46,9 @@ record TilerProperties(@Valid @DefaultValue Tiler tiler) {
    *     count, which requests' {@code reply_to.partition} is checked against; a partition beyond
    *     the count read makes the tiler read it again once this passed (a partition added to the
    *     topic is accepted after at most this long)
+   * @param sharedTiles with the shared-memory store ({@code ferret.features.shared-memory.enabled},
+   *     ADR 0012), write the tiles' pixels there instead of into the tile records; false keeps the
+   *     store for the feature cache alone (ADR 0018)
    */
   public record Tiler(
       @Min(14) @Max(4096) @DefaultValue("336") int tileSize,
@@ -63,5 +66,6 @@ record TilerProperties(@Valid @DefaultValue Tiler tiler) {
       @Min(1) @Max(64) @DefaultValue("1") int concurrency,
       @NotBlank @DefaultValue("tiler-service") String groupId,
       @Min(1) @Max(1024) @DefaultValue("8") int sendWindow,
-      @NotNull @DefaultValue("10s") Duration replyPartitionsRefresh) {}
+      @NotNull @DefaultValue("10s") Duration replyPartitionsRefresh,
+      @DefaultValue("true") boolean sharedTiles) {}
 }

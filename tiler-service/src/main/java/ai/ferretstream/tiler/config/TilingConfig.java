@@ -167,7 +167,7 @@ class TilingConfig {
         service.value(),
         clock,
         meterRegistry,
-        sharedStore.getIfAvailable(),
+        properties.tiler().sharedTiles() ? sharedStore.getIfAvailable() : null,
         answerPartitions,
         cancelledRequests,
         cache,
