@@ -123,7 +123,7 @@ public record GatewayProperties(
    *     below {@link KafkaLimits#MAX_RECORD_BYTES}
    * @param maxPromptChars the most characters of text in all messages together
    * @param maxMessages the most messages in one request
-   * @param maxRegions the most {@code <region_fea>} regions in one question
+   * @param maxRegions the most {@code <region_fea>} regions in one conversation (every turn's)
    * @param maxTokens the largest {@code max_tokens} accepted
    */
   public record Limits(

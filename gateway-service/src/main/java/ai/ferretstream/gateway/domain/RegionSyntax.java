@@ -35,9 +35,9 @@ public final class RegionSyntax {
   /**
    * The regions named in {@code text}, in order of appearance.
    *
-   * @param text the user's question
+   * @param text a user message: the question, or an earlier turn's (whose regions it keeps)
    * @param param the request field the text came from, for error messages
-   * @param maxRegions the most regions one question may name
+   * @param maxRegions the most regions one message may name
    * @throws RequestRejected if a token has no coordinates (or a bracket before it that is no
    *     region: negative, not a number, a fraction, not 2 or 4 of them; the message says which), a
    *     coordinate is outside 0..999, a box is inverted, or there are too many regions
@@ -83,17 +83,6 @@ public final class RegionSyntax {
       regions.add(region.build());
     }
     return regions;
-  }
-
-  /**
-   * The text with its {@code <region_fea>} tokens removed (coordinates stay). Earlier turns carry
-   * no region features, so their tokens would otherwise be matched to the current turn's regions.
-   */
-  public static String withoutTokens(String text) {
-    if (!text.contains(TOKEN)) {
-      return text;
-    }
-    return text.replaceAll("\\s*" + Pattern.quote(TOKEN), "");
   }
 
   /**

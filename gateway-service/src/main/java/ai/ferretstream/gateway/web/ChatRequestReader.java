@@ -28,8 +28,11 @@ import tools.jackson.databind.json.JsonMapper;
  * gateway fetches ({@link ImageFetcher}: SSRF-guarded, bounded in time and size; only after the
  * rest of the request is valid), and must end with a user message: its text is the prompt, whose
  * {@code [x1, y1, x2, y2] <region_fea>} and {@code [x, y] <region_fea>} references become the
- * request's regions. Earlier user/assistant pairs become the history; system messages are ignored
- * (the model's conversation template has its own).
+ * request's regions. Earlier user/assistant pairs become the history, each user text with its own
+ * references kept as that turn's regions ({@code Turn.regions}), so a follow-up can refer back to
+ * them; an assistant message holds no {@code <region_fea>}. The whole conversation refers to at
+ * most {@code limits.max-regions} regions. System messages are ignored (the model's conversation
+ * template has its own).
  *
  * <p>A fetch that fails on the far side is an {@link ApiError} {@code image_fetch_failed}: 504 when
  * it ran out of time, 502 otherwise.
@@ -143,6 +146,8 @@ final class ChatRequestReader {
     Conversation conversation = new Conversation();
     int last = messages.size() - 1;
     StringBuilder pendingUser = null;
+    String pendingParam = null;
+    int historyRegions = 0;
     long chars = 0;
     for (int i = 0; i <= last; i++) {
       String param = "messages[" + i + "]";
@@ -186,9 +191,24 @@ final class ChatRequestReader {
         }
         conversation.prompt = prompt;
         conversation.regions = RegionSyntax.parse(prompt, param + ".content", limits.maxRegions());
+        int regions = historyRegions + conversation.regions.size();
+        if (regions > limits.maxRegions()) {
+          throw RequestRejected.invalid(
+              "messages",
+              "the conversation refers to "
+                  + regions
+                  + " regions ("
+                  + historyRegions
+                  + " in earlier turns, "
+                  + conversation.regions.size()
+                  + " in the last message); at most "
+                  + limits.maxRegions()
+                  + " per conversation");
+        }
       } else if (user) {
         if (pendingUser == null) {
           pendingUser = new StringBuilder(text);
+          pendingParam = param + ".content";
         } else if (!text.isEmpty()) {
           if (!pendingUser.isEmpty()) {
             pendingUser.append('\n');
@@ -196,13 +216,26 @@ final class ChatRequestReader {
           pendingUser.append(text);
         }
       } else if (role.equals("assistant")) {
+        if (text.contains(RegionSyntax.TOKEN)) {
+          throw new RequestRejected(
+              RequestRejected.Reason.INVALID,
+              "unsupported_region",
+              param + ".content",
+              "an assistant message cannot hold "
+                  + RegionSyntax.TOKEN
+                  + "; regions are referred to in user messages");
+        }
         String asked = pendingUser == null ? "" : pendingUser.toString();
+        // an earlier question keeps its regions: a follow-up may refer back to them
+        List<Region> regions =
+            asked.isEmpty()
+                ? List.of()
+                : RegionSyntax.parse(asked, pendingParam, limits.maxRegions());
+        historyRegions += regions.size();
         conversation.history.add(
-            Turn.newBuilder()
-                .setUser(RegionSyntax.withoutTokens(asked))
-                .setAssistant(text)
-                .build());
+            Turn.newBuilder().setUser(asked).setAssistant(text).addAllRegions(regions).build());
         pendingUser = null;
+        pendingParam = null;
       }
     }
     if (conversation.image == null && conversation.imageUrl == null) {

@@ -29,16 +29,19 @@ import tools.jackson.databind.JsonNode;
  * {"question": "What is in <region_fea>?",
  *  "regions": [{"box": [x1, y1, x2, y2]} | {"point": [x, y]} | {"polygon": [[x, y], ...]}
  *              | {"mask_png": "base64 PNG of the image's size, non-zero = inside"}],
- *  "history": [{"user": "...", "assistant": "..."}], "grounding": true, "stream": true,
+ *  "history": [{"user": "What is <region_fea>?", "assistant": "...", "regions": [...]}],
+ *  "grounding": true, "stream": true,
  *  "max_tokens": 256, "temperature": 0, "top_p": 1, "stop": ["..."], "seed": 1,
  *  "timeout_ms": 30000}
  * </pre>
  *
  * The k-th region fills the k-th {@code <region_fea>} of the question; a question without any gets
- * one appended per region. Every region must lie on the image as displayed (EXIF orientation
- * applied; {@link ImageExtent}): a coordinate beyond its width or height, or a mask of another
- * size, is a 400 {@code invalid_region} naming the region and the image's size. Limits as for chat
- * completions: prompt length, number of regions and turns, image bytes.
+ * one appended per region. A history entry's optional {@code regions} (the same shapes) fill its
+ * {@code user} text's placeholders by the same rule, so a follow-up can refer back to them. Every
+ * region must lie on the image as displayed (EXIF orientation applied; {@link ImageExtent}): a
+ * coordinate beyond its width or height, or a mask of another size, is a 400 {@code invalid_region}
+ * naming the region and the image's size. Limits as for chat completions: prompt length, number of
+ * regions (of the whole conversation) and turns, image bytes.
  */
 final class NativeAskReader {
 
@@ -75,26 +78,9 @@ final class NativeAskReader {
           "question",
           "question has " + question.length() + " characters; at most " + limits.maxPromptChars());
     }
-    List<Region> regions = regions(root);
-    int tokens = countTokens(question);
-    if (tokens == 0 && !regions.isEmpty()) {
-      question =
-          question
-              + " "
-              + String.join(" ", java.util.Collections.nCopies(regions.size(), RegionSyntax.TOKEN));
-    } else if (tokens != regions.size()) {
-      throw new RequestRejected(
-          RequestRejected.Reason.INVALID,
-          "unsupported_region",
-          "regions",
-          "the question has "
-              + tokens
-              + " "
-              + RegionSyntax.TOKEN
-              + " but "
-              + regions.size()
-              + " regions were given");
-    }
+    List<Region> regions = regions(root, "regions");
+    question = withPlaceholders(question, "the question", regions, "regions");
+    List<Turn> history = history(root, regions.size());
     byte[] imageBytes =
         image != null ? image : base64(root, "image", limits.maxImageBytes().toBytes(), true);
     if (imageBytes.length == 0) {
@@ -110,7 +96,10 @@ final class NativeAskReader {
               + " bytes; at most "
               + limits.maxImageBytes().toBytes());
     }
-    checkOnImage(regions, imageBytes);
+    checkOnImage(regions, "regions", imageBytes);
+    for (int t = 0; t < history.size(); t++) {
+      checkOnImage(history.get(t).getRegionsList(), "history[" + t + "].regions", imageBytes);
+    }
     GenerationOptions options = chat.options(root);
     boolean stream = flag(root, "stream", true);
     boolean grounding = flag(root, "grounding", false);
@@ -119,7 +108,7 @@ final class NativeAskReader {
         new ChatRequest(
             properties.modelName(),
             question,
-            history(root),
+            history,
             regions,
             new ImageData(imageBytes, "application/octet-stream"),
             options,
@@ -139,21 +128,54 @@ final class NativeAskReader {
     return count;
   }
 
-  private List<Region> regions(JsonNode root) {
-    JsonNode list = root.get("regions");
+  /**
+   * The text with one placeholder per region: as written when it has as many {@code <region_fea>}
+   * as regions, with one appended per region when it has none.
+   *
+   * @throws RequestRejected {@code unsupported_region} when the counts differ otherwise
+   */
+  private static String withPlaceholders(
+      String text, String what, List<Region> regions, String regionsParam) {
+    int tokens = countTokens(text);
+    if (tokens == 0 && !regions.isEmpty()) {
+      return text
+          + " "
+          + String.join(" ", java.util.Collections.nCopies(regions.size(), RegionSyntax.TOKEN));
+    }
+    if (tokens != regions.size()) {
+      throw new RequestRejected(
+          RequestRejected.Reason.INVALID,
+          "unsupported_region",
+          regionsParam,
+          what
+              + " has "
+              + tokens
+              + " "
+              + RegionSyntax.TOKEN
+              + " but "
+              + regions.size()
+              + " regions were given");
+    }
+    return text;
+  }
+
+  /** The regions in {@code node}'s field {@code param} (an array of shapes; absent = none). */
+  private List<Region> regions(JsonNode node, String param) {
+    String field = param.substring(param.lastIndexOf('.') + 1);
+    JsonNode list = node.get(field);
     if (list == null || list.isNull()) {
       return List.of();
     }
     if (!list.isArray()) {
-      throw RequestRejected.invalid("regions", "regions must be an array");
+      throw RequestRejected.invalid(param, param + " must be an array");
     }
     if (list.size() > limits.maxRegions()) {
       throw RequestRejected.invalid(
-          "regions", list.size() + " regions; at most " + limits.maxRegions());
+          param, list.size() + " regions; at most " + limits.maxRegions());
     }
     List<Region> out = new ArrayList<>(list.size());
     for (int i = 0; i < list.size(); i++) {
-      out.add(region(list.get(i), "regions[" + i + "]"));
+      out.add(region(list.get(i), param + "[" + i + "]"));
     }
     return out;
   }
@@ -200,14 +222,17 @@ final class NativeAskReader {
    * far edge included, as an exclusive end), a mask of the image's size. An image whose header does
    * not give its size is left to the tiler, which refuses what it cannot decode.
    */
-  private static void checkOnImage(List<Region> regions, byte[] image) {
+  private static void checkOnImage(List<Region> regions, String regionsParam, byte[] image) {
+    if (regions.isEmpty()) {
+      return;
+    }
     ImageExtent extent = ImageExtent.of(image);
     if (extent == null) {
       return;
     }
     for (int i = 0; i < regions.size(); i++) {
       Region region = regions.get(i);
-      String param = "regions[" + i + "]";
+      String param = regionsParam + "[" + i + "]";
       switch (region.getShapeCase()) {
         case BOX -> {
           Box b = region.getBox();
@@ -308,27 +333,70 @@ final class NativeAskReader {
     return out;
   }
 
-  private List<Turn> history(JsonNode root) {
+  /**
+   * The earlier turns, each with its regions.
+   *
+   * @param questionRegions the question's regions, for the conversation's region limit
+   */
+  private List<Turn> history(JsonNode root, int questionRegions) {
     JsonNode list = root.get("history");
     if (list == null || list.isNull()) {
       return List.of();
     }
     if (!list.isArray()) {
-      throw RequestRejected.invalid("history", "history must be an array of {user, assistant}");
+      throw RequestRejected.invalid(
+          "history", "history must be an array of {user, assistant, regions}");
     }
     if (list.size() * 2 + 1 > limits.maxMessages()) {
       throw RequestRejected.invalid(
           "history", list.size() + " turns; at most " + (limits.maxMessages() - 1) / 2);
     }
     List<Turn> turns = new ArrayList<>(list.size());
-    for (JsonNode turn : list) {
+    int regionCount = questionRegions;
+    long chars = 0;
+    for (int t = 0; t < list.size(); t++) {
+      JsonNode turn = list.get(t);
+      String param = "history[" + t + "]";
       if (!turn.isObject()) {
-        throw RequestRejected.invalid("history", "each history entry must be {user, assistant}");
+        throw RequestRejected.invalid(
+            param, "each history entry must be {user, assistant, regions}");
+      }
+      String user = text(turn, "user", param + ".user");
+      String assistant = text(turn, "assistant", param + ".assistant");
+      chars += user.length() + assistant.length();
+      if (chars > limits.maxPromptChars()) {
+        throw RequestRejected.invalid(
+            "history",
+            "the history holds more than " + limits.maxPromptChars() + " characters of text");
+      }
+      if (assistant.contains(RegionSyntax.TOKEN)) {
+        throw new RequestRejected(
+            RequestRejected.Reason.INVALID,
+            "unsupported_region",
+            param + ".assistant",
+            param
+                + ".assistant cannot hold "
+                + RegionSyntax.TOKEN
+                + "; regions are referred to in user texts");
+      }
+      List<Region> regions = regions(turn, param + ".regions");
+      regionCount += regions.size();
+      if (regionCount > limits.maxRegions()) {
+        throw RequestRejected.invalid(
+            "history",
+            "the conversation refers to more than "
+                + limits.maxRegions()
+                + " regions (the question and history[0.."
+                + t
+                + "] together); at most "
+                + limits.maxRegions()
+                + " per conversation");
       }
       turns.add(
           Turn.newBuilder()
-              .setUser(RegionSyntax.withoutTokens(text(turn, "user")))
-              .setAssistant(text(turn, "assistant"))
+              .setUser(withPlaceholders(user, param + ".user", regions, param + ".regions"))
+              .setAssistant(assistant)
+              .addAllRegions(regions)
               .build());
     }
     return turns;
@@ -349,12 +417,16 @@ final class NativeAskReader {
   }
 
   private static String text(JsonNode node, String field) {
+    return text(node, field, field);
+  }
+
+  private static String text(JsonNode node, String field, String param) {
     JsonNode v = node.get(field);
     if (v == null || v.isNull()) {
       return "";
     }
     if (!v.isString()) {
-      throw RequestRejected.invalid(field, field + " must be a string");
+      throw RequestRejected.invalid(param, param + " must be a string");
     }
     return v.stringValue();
   }

@@ -120,11 +120,4 @@ class RegionSyntaxTest {
         .isInstanceOf(RequestRejected.class)
         .hasMessageContaining("more than 1 regions");
   }
-
-  @Test
-  void removesTokensButKeepsCoordinates() {
-    assertThat(RegionSyntax.withoutTokens("What is [1, 2, 3, 4] <region_fea>?"))
-        .isEqualTo("What is [1, 2, 3, 4]?");
-    assertThat(RegionSyntax.withoutTokens("plain")).isEqualTo("plain");
-  }
 }

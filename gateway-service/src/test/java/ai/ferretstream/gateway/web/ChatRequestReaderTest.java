@@ -10,6 +10,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.ferretstream.gateway.domain.ChatRequest;
 import ai.ferretstream.gateway.domain.RequestRejected;
 import ai.ferretstream.proto.v1.Box;
+import ai.ferretstream.proto.v1.CoordinateSpace;
+import ai.ferretstream.proto.v1.Region;
 import ai.ferretstream.proto.v1.Turn;
 import java.nio.charset.StandardCharsets;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -106,8 +108,13 @@ class ChatRequestReaderTest {
     assertThat(request.history())
         .containsExactly(
             Turn.newBuilder()
-                .setUser("What is in [1, 2, 3, 4]?")
+                .setUser("What is in [1, 2, 3, 4] <region_fea>?")
                 .setAssistant("A red square.")
+                .addRegions(
+                    Region.newBuilder()
+                        .setSpace(CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999)
+                        .setNamedInText(true)
+                        .setBox(Box.newBuilder().setX1(1).setY1(2).setX2(3).setY2(4)))
                 .build(),
             Turn.newBuilder().setUser("And its colour?").setAssistant("Red.").build());
     assertThat(request.prompt())
@@ -118,6 +125,75 @@ class ChatRequestReaderTest {
     assertThat(request.regions().get(0).getNamedInText()).isTrue();
     assertThat(request.regions().get(1).getPoint().getX()).isEqualTo(500);
     assertThat(request.image().bytes()).isEqualTo(png);
+  }
+
+  /** A conversation: the image and {@code first}, the answer, then {@code second}. */
+  private String twoTurns(String first, String answer, String second) {
+    return "{\"messages\":["
+        + "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
+        + quote(image)
+        + "},{\"type\":\"text\",\"text\":"
+        + quote(first)
+        + "}]},"
+        + "{\"role\":\"assistant\",\"content\":"
+        + quote(answer)
+        + "},"
+        + "{\"role\":\"user\",\"content\":"
+        + quote(second)
+        + "}]}";
+  }
+
+  @Test
+  void anEarlierTurnKeepsItsPointRegionsInOrder() {
+    ChatRequest request =
+        read(
+            twoTurns(
+                "Is [5, 6] <region_fea> left of [7, 8, 9, 10] <region_fea>?",
+                "Yes.",
+                "And this one? [500, 500] <region_fea>"));
+
+    Turn turn = request.history().get(0);
+    assertThat(turn.getRegionsList())
+        .extracting(r -> r.getShapeCase().name())
+        .containsExactly("POINT", "BOX");
+    assertThat(turn.getRegions(0).getPoint().getY()).isEqualTo(6);
+    assertThat(turn.getRegions(1).getBox().getX2()).isEqualTo(9);
+    assertThat(request.regions()).hasSize(1);
+  }
+
+  @Test
+  void anEarlierTurnsBareRegionTokenIsRefusedNamingItsMessage() {
+    assertRejected(
+        () -> read(twoTurns("What is <region_fea>?", "Red.", "And now?")),
+        RequestRejected.Reason.INVALID,
+        "unsupported_region",
+        "messages[0].content");
+  }
+
+  @Test
+  void anAssistantMessageCannotHoldARegionToken() {
+    assertRejected(
+        () -> read(twoTurns("What is it?", "It is [1, 2] <region_fea>.", "And now?")),
+        RequestRejected.Reason.INVALID,
+        "unsupported_region",
+        "messages[1].content");
+  }
+
+  @Test
+  void theRegionLimitCountsTheWholeConversation() {
+    String five = "[1, 2] <region_fea> ".repeat(5);
+    String four = "[3, 4] <region_fea> ".repeat(4);
+    assertThat(read(twoTurns(five, "ok", "[3, 4] <region_fea> ".repeat(3))).regions()).hasSize(3);
+    assertThatThrownBy(() -> read(twoTurns(five, "ok", four)))
+        .isInstanceOfSatisfying(
+            RequestRejected.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("invalid_request");
+              assertThat(e.param()).isEqualTo("messages");
+            })
+        .hasMessage(
+            "the conversation refers to 9 regions (5 in earlier turns, 4 in the last message); at"
+                + " most 8 per conversation");
   }
 
   @Test
