@@ -210,6 +210,8 @@ public final class FeatureCache extends PeriodicTask {
       Path file = directory.resolve(name);
       long replaced = sizeOrZero(file);
       // an entry written again (a redelivery, a concurrent first question) holds the same bytes
+      // its last use is now, by the clock that evictions and the ttl are measured with
+      Files.setLastModifiedTime(temporary, FileTime.fromMillis(clock.millis()));
       Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
       bytes.addAndGet(size - replaced);
     } catch (IOException e) {
