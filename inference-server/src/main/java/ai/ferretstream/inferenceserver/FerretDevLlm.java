@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 
 /**
  * The answer logic of the DEV {@code ferret_llm} (not a language model): it reads the colours the
- * dev encoders put into the first three feature channels and answers three kinds of question.
+ * dev encoders put into the first three feature channels and answers these kinds of question.
  *
  * <ul>
  *   <li>"Where is the &lt;colour&gt; object?" — the box (0..999) of the largest 4-connected group
@@ -18,7 +18,21 @@ import java.util.regex.Pattern;
  *   <li>anything else — the colours the image shows.
  * </ul>
  *
- * Deterministic: sampling temperature, top_p and seed do not change the answer.
+ * <p>Two follow-ups read the conversation's earlier turns (the whole rendered prompt), so that
+ * multi-turn requests can be checked end to end:
+ *
+ * <ul>
+ *   <li>"And the &lt;colour&gt; one?" after an earlier user turn that asked "Where is the ...?" —
+ *       answered as "Where is the &lt;colour&gt; object?"; without such a turn the model says it
+ *       does not know what "one" refers to;
+ *   <li>"And this one? ... {@code <region_fea>}" (one region) — the region's colour related to the
+ *       last region of the earlier turns: "It is blue; the earlier region was red." or "It is red
+ *       too."; without an earlier region, its colour and that there is nothing to compare it with.
+ * </ul>
+ *
+ * Region embeddings are matched to the prompt's {@code <region_fea>} in order, every turn's: the
+ * question's regions are the last rows. Deterministic: sampling temperature, top_p and seed do not
+ * change the answer.
  */
 final class FerretDevLlm {
 
@@ -33,6 +47,17 @@ final class FerretDevLlm {
 
   private static final Pattern WHERE =
       Pattern.compile("where is the (\\w+)", Pattern.CASE_INSENSITIVE);
+
+  /** "And the blue one?": a where-question about another colour, after an earlier one. */
+  private static final Pattern AND_THE_ONE =
+      Pattern.compile("^and the (\\w+) one\\??$", Pattern.CASE_INSENSITIVE);
+
+  /** "And this one? [x1, y1, x2, y2] &lt;region_fea&gt;": a region compared with the last one. */
+  private static final Pattern AND_THIS_ONE =
+      Pattern.compile("^and (?:this|that) one\\b", Pattern.CASE_INSENSITIVE);
+
+  static final String USER_ROLE = "USER: ";
+  static final String ASSISTANT_ROLE = " ASSISTANT:";
 
   private FerretDevLlm() {}
 
@@ -70,7 +95,8 @@ final class FerretDevLlm {
 
   /** The full answer text for a request. */
   static String answer(Input in) {
-    String question = lastUserTurn(in.prompt());
+    List<String> turns = userTurns(in.prompt());
+    String question = turns.get(turns.size() - 1);
     int regionsInPrompt = count(in.prompt(), REGION_TOKEN);
     if (regionsInPrompt != in.regionCount()) {
       throw InferenceException.invalid(
@@ -83,8 +109,21 @@ final class FerretDevLlm {
               + " row(s)");
     }
     int regionsInQuestion = count(question, REGION_TOKEN);
+    int earlierRegions = regionsInPrompt - regionsInQuestion;
+    if (regionsInQuestion == 1 && AND_THIS_ONE.matcher(question).find()) {
+      return relate(in, earlierRegions);
+    }
     if (regionsInQuestion > 0) {
-      return regions(in, regionsInPrompt - regionsInQuestion, regionsInQuestion);
+      return regions(in, earlierRegions, regionsInQuestion);
+    }
+    Matcher another = AND_THE_ONE.matcher(question);
+    if (another.matches()) {
+      for (int t = turns.size() - 2; t >= 0; t--) {
+        if (WHERE.matcher(turns.get(t)).find()) {
+          return ground(in, another.group(1));
+        }
+      }
+      return "I do not know what \"one\" refers to: no earlier question asked where something is.";
     }
     Matcher where = WHERE.matcher(question);
     if (where.find()) {
@@ -98,13 +137,37 @@ final class FerretDevLlm {
    * without a leading {@code <image>} line and without the grounding suffix.
    */
   static String lastUserTurn(String prompt) {
-    int user = prompt.lastIndexOf("USER: ");
-    String q = user < 0 ? prompt : prompt.substring(user + "USER: ".length());
-    int assistant = q.indexOf(" ASSISTANT:");
-    if (assistant >= 0) {
-      q = q.substring(0, assistant);
+    List<String> turns = userTurns(prompt);
+    return turns.get(turns.size() - 1);
+  }
+
+  /**
+   * The text of every user turn, oldest first, each as {@link #lastUserTurn} cleans it; the whole
+   * prompt as one turn when it has no "USER: ".
+   */
+  static List<String> userTurns(String prompt) {
+    List<String> turns = new ArrayList<>();
+    int user = prompt.indexOf(USER_ROLE);
+    if (user < 0) {
+      turns.add(clean(prompt));
+      return turns;
     }
-    q = q.strip();
+    while (user >= 0) {
+      int from = user + USER_ROLE.length();
+      int next = prompt.indexOf(USER_ROLE, from);
+      String q = prompt.substring(from, next < 0 ? prompt.length() : next);
+      int assistant = q.indexOf(ASSISTANT_ROLE);
+      if (assistant >= 0) {
+        q = q.substring(0, assistant);
+      }
+      turns.add(clean(q));
+      user = next;
+    }
+    return turns;
+  }
+
+  private static String clean(String text) {
+    String q = text.strip();
     if (q.startsWith("<image>")) {
       q = q.substring("<image>".length()).strip();
     }
@@ -138,6 +201,24 @@ final class FerretDevLlm {
       rgb[ch] = 255f * c;
     }
     return Palette.nearest(rgb[0], rgb[1], rgb[2]);
+  }
+
+  /**
+   * The colour of the question's one region (row {@code earlier}) and how it relates to the last
+   * region of the earlier turns (row {@code earlier - 1}).
+   */
+  private static String relate(Input in, int earlier) {
+    Palette now = regionColour(in.regionFeatures(), earlier);
+    if (earlier == 0) {
+      return "It is "
+          + now.word()
+          + ". No earlier turn referred to a region, so there is nothing to compare it with.";
+    }
+    Palette before = regionColour(in.regionFeatures(), earlier - 1);
+    if (before == now) {
+      return "It is " + now.word() + " too.";
+    }
+    return "It is " + now.word() + "; the earlier region was " + before.word() + ".";
   }
 
   private static String regions(Input in, int first, int count) {

@@ -145,6 +145,126 @@ class FerretDevLlmTest {
     assertThat(FerretDevLlm.answer(two)).isEqualTo("Region 1 is green, region 2 is grey.");
   }
 
+  /** A prompt whose earlier turns are {@code turns} (question, answer, question, answer, ...). */
+  static String conversation(String question, String... turns) {
+    StringBuilder earlier = new StringBuilder();
+    for (int i = 0; i < turns.length; i += 2) {
+      earlier.append(i == 0 ? "" : "USER: ").append(turns[i]).append(" ASSISTANT: ");
+      earlier.append(turns[i + 1]).append("</s>");
+    }
+    String first = turns.length == 0 ? question : earlier + "USER: " + question;
+    return TestTensors.prompt(first);
+  }
+
+  @Test
+  void readsEveryUserTurnOfTheConversation() {
+    String prompt =
+        conversation(
+            "And the blue one? " + FerretDevLlm.GROUNDING_SUFFIX,
+            "Where is the red object?",
+            "The red object is at [0, 0, 499, 999].",
+            "Thanks",
+            "You are welcome.");
+    assertThat(FerretDevLlm.userTurns(prompt))
+        .containsExactly("Where is the red object?", "Thanks", "And the blue one?");
+  }
+
+  @Test
+  void andTheOtherColourOneAfterAWhereQuestionGroundsThatColour() {
+    float[] map = localMap(48, 72, (r, c) -> c < 36 ? RED : c >= 60 ? BLUE : WHITE);
+    Input followUp =
+        new Input(
+            conversation(
+                "And the blue one? " + FerretDevLlm.GROUNDING_SUFFIX,
+                "Where is the red object? " + FerretDevLlm.GROUNDING_SUFFIX,
+                "The red object is at [0, 0, 499, 999].",
+                "Is it big?",
+                "It is."),
+            48,
+            72,
+            map,
+            new float[0]);
+
+    // blue columns 60..71: x1 = 60*1000/72 = 833
+    assertThat(FerretDevLlm.answer(followUp))
+        .isEqualTo("The blue object is at [833, 0, 999, 999].");
+  }
+
+  @Test
+  void andTheOtherColourOneWithoutAnEarlierWhereQuestionIsNotUnderstood() {
+    float[] map = localMap(2, 2, (r, c) -> c == 0 ? RED : BLUE);
+    Input alone = new Input(conversation("And the blue one?"), 2, 2, map, new float[0]);
+    Input afterOther =
+        new Input(
+            conversation("and the blue one", "What is this?", "Colours."), 2, 2, map, new float[0]);
+
+    assertThat(FerretDevLlm.answer(alone))
+        .isEqualTo(
+            "I do not know what \"one\" refers to: no earlier question asked where something is.");
+    assertThat(FerretDevLlm.answer(afterOther)).isEqualTo(FerretDevLlm.answer(alone));
+  }
+
+  @Test
+  void andThisOneRelatesTheNewRegionToTheEarlierTurnsLastRegion() {
+    float[] white = localMap(1, 1, (r, c) -> WHITE);
+    String[] earlier = {
+      "What is in [0, 0, 9, 9] <region_fea> and [10, 10, 20, 20] <region_fea>?",
+      "Region 1 is green, region 2 is red.",
+      "Nice.",
+      "Thanks."
+    };
+    Input other =
+        new Input(
+            conversation("And this one? [500, 500, 600, 600] <region_fea>", earlier),
+            1,
+            1,
+            white,
+            regions(GREEN, RED, BLUE));
+    Input same =
+        new Input(
+            conversation("And this one? [500, 500] <region_fea>", earlier),
+            1,
+            1,
+            white,
+            regions(GREEN, RED, new int[] {240, 10, 10}));
+
+    // the question's region is the last row; the earlier region compared is row 1 (red), not 0
+    assertThat(FerretDevLlm.answer(other)).isEqualTo("It is blue; the earlier region was red.");
+    assertThat(FerretDevLlm.answer(same)).isEqualTo("It is red too.");
+  }
+
+  @Test
+  void andThisOneWithoutAnEarlierRegionNamesItsColourOnly() {
+    Input alone =
+        new Input(
+            conversation("And this one? [1, 2, 3, 4] <region_fea>", "Where is it?", "Here."),
+            1,
+            1,
+            localMap(1, 1, (r, c) -> WHITE),
+            regions(BLUE));
+
+    assertThat(FerretDevLlm.answer(alone))
+        .isEqualTo(
+            "It is blue. No earlier turn referred to a region, so there is nothing to compare it"
+                + " with.");
+  }
+
+  @Test
+  void regionEmbeddingsMustMatchEveryTurnsRegionTokens() {
+    Input missing =
+        new Input(
+            conversation(
+                "And this one? [1, 2] <region_fea>", "What is [1, 2] <region_fea>?", "Red."),
+            1,
+            1,
+            localMap(1, 1, (r, c) -> WHITE),
+            regions(BLUE));
+
+    assertThatThrownBy(() -> FerretDevLlm.answer(missing))
+        .isInstanceOf(InferenceException.class)
+        .hasMessageContaining("2 <region_fea> token(s) but region_embeddings has 1 row(s)");
+  }
+
   @Test
   void regionEmbeddingsMustMatchTheRegionTokens() {
     Input missing =
