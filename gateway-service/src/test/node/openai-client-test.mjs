@@ -3,31 +3,39 @@
 // runs by hand against `./ferret up`:
 //
 //   npm ci --prefix gateway-service/src/test/node
-//   node gateway-service/src/test/node/openai-client-test.mjs http://localhost:8080 picture.png [x1,y1,x2,y2] [http-image-url]
+//   node gateway-service/src/test/node/openai-client-test.mjs http://localhost:8080 picture.png [x1,y1,x2,y2] [http-image-url] [x1,y1,x2,y2]
 //
 // Arguments (or environment): the gateway URL (FERRET_BASE_URL; "/v1" is appended when missing),
 // a PNG or JPEG file (FERRET_IMAGE), optionally a region on the 0..999 grid (FERRET_REGION) for
 // the non-streamed question ("-" for none), and optionally an http(s) URL of the same picture
-// that the gateway may fetch (FERRET_REMOTE_IMAGE). The API key is OPENAI_API_KEY when set (the
+// that the gateway may fetch (FERRET_REMOTE_IMAGE; "-" for none), and optionally a second region
+// (FERRET_SECOND_REGION) for the region follow-up. The API key is OPENAI_API_KEY when set (the
 // gateway needs one only when ferret.auth.api-keys is set).
 //
 // Calls, in order: models.list; a streamed grounded question (`grounding: true` rides in the body
 // as an extra field, `stream_options.include_usage`); a non-streamed question; with a remote URL,
 // a grounded question about the picture at that URL; a data URL whose bytes are not an image,
 // non-streamed and streamed; an http image URL on 127.0.0.2, which the gateway's SSRF guard
-// refuses (loopback). Exit status 0 when every call behaved as a client can handle (expected
-// errors are caught and printed); 1 when something unexpected was thrown.
+// refuses (loopback). Then conversations (docs/conversations.md): "Where is the red object?" and,
+// with that turn as history, "And the blue one?"; with both regions, a region question and, with
+// it as history, "And this one? [second region] <region_fea>"; and a conversation whose history is
+// longer than the model's context (400 context_length_exceeded). Exit status 0 when every call
+// behaved as a client can handle (expected errors are caught and printed); 1 when something
+// unexpected was thrown.
 
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import OpenAI from 'openai';
 
-const [baseArg, imageArg, regionArg, remoteArg] = process.argv.slice(2);
+const [baseArg, imageArg, regionArg, remoteArg, secondRegionArg] = process.argv.slice(2);
 const base = baseArg ?? process.env.FERRET_BASE_URL;
 const imagePath = imageArg ?? process.env.FERRET_IMAGE;
 const regionValue = regionArg ?? process.env.FERRET_REGION;
 const region = regionValue && regionValue !== '-' ? regionValue : null;
-const remoteImage = remoteArg ?? process.env.FERRET_REMOTE_IMAGE;
+const remoteValue = remoteArg ?? process.env.FERRET_REMOTE_IMAGE;
+const remoteImage = remoteValue && remoteValue !== '-' ? remoteValue : null;
+const secondRegionValue = secondRegionArg ?? process.env.FERRET_SECOND_REGION;
+const secondRegion = secondRegionValue && secondRegionValue !== '-' ? secondRegionValue : null;
 if (!base || !imagePath) {
   console.error('usage: node openai-client-test.mjs <gateway-url> <image-file> [x1,y1,x2,y2]');
   process.exit(2);
@@ -189,6 +197,76 @@ await expectError('remote_image_refused', () =>
     model,
     messages: userMessage('What is this?', 'http://127.0.0.2:9/cat.png'),
     max_tokens: 16,
+  }),
+);
+
+// Conversations: the client sends the whole history each time, the image in the first user turn.
+function conversation(turns, question) {
+  const messages = [];
+  turns.forEach(([user, assistant], i) => {
+    messages.push(
+      i === 0
+        ? { role: 'user', content: [{ type: 'image_url', image_url: { url: imageUrl } }, { type: 'text', text: user }] }
+        : { role: 'user', content: user },
+    );
+    messages.push({ role: 'assistant', content: assistant });
+  });
+  messages.push(
+    turns.length === 0
+      ? { role: 'user', content: [{ type: 'image_url', image_url: { url: imageUrl } }, { type: 'text', text: question }] }
+      : { role: 'user', content: question },
+  );
+  return messages;
+}
+
+async function ask(turns, question, extra = {}) {
+  const completion = await client.chat.completions.create({
+    model,
+    messages: conversation(turns, question),
+    max_tokens: 64,
+    ...extra,
+  });
+  const choice = completion.choices[0];
+  return {
+    question,
+    history_turns: turns.length,
+    content: choice.message.content,
+    boxes: choice.message.boxes ?? null,
+    finish_reason: choice.finish_reason,
+    usage: completion.usage,
+  };
+}
+
+let firstAnswer = null;
+await call('conversation_where', async () => {
+  const result = await ask([], 'Where is the red object?', { grounding: true });
+  firstAnswer = result.content;
+  return result;
+});
+
+await call('conversation_follow_up', () =>
+  ask([['Where is the red object?', firstAnswer ?? '']], 'And the blue one?', { grounding: true }),
+);
+
+if (region && secondRegion) {
+  const regionQuestion = `What is in [${region}] <region_fea>?`;
+  let regionAnswer = null;
+  await call('region_turn', async () => {
+    const result = await ask([], regionQuestion);
+    regionAnswer = result.content;
+    return result;
+  });
+  await call('region_follow_up', () =>
+    ask([[regionQuestion, regionAnswer ?? '']], `And this one? [${secondRegion}] <region_fea>`),
+  );
+}
+
+// 7000 words of history: more than the model's context (8192 tokens by default) with the image
+await expectError('context_too_long', () =>
+  client.chat.completions.create({
+    model,
+    messages: conversation([['a '.repeat(7000).trim(), 'ok']], 'And now?'),
+    max_tokens: 1024,
   }),
 );
 

@@ -25,9 +25,11 @@ import tools.jackson.databind.json.JsonMapper;
  * without streaming, asks about an http image URL that the gateway fetches from a server of this
  * test (on 127.0.0.1, allowed for this run with {@code ferret.gateway.fetch.allow-cidrs}), sends a
  * data URL that is not an image (streamed and not) and an http image URL on 127.0.0.2 that the SSRF
- * guard refuses, and prints what the client got as JSON lines (kept in {@code
- * target/openai-client-test.jsonl}). The npm package is installed by {@code .ci/run} ({@code npm ci
- * --prefix gateway-service/src/test/node}).
+ * guard refuses, holds two conversations ("Where is the red object?" then "And the blue one?" with
+ * that history; a region question then "And this one? [...] &lt;region_fea&gt;") and sends a
+ * history longer than the model's context (400 {@code context_length_exceeded}), and prints what
+ * the client got as JSON lines (kept in {@code target/openai-client-test.jsonl}). The npm package
+ * is installed by {@code .ci/run} ({@code npm ci --prefix gateway-service/src/test/node}).
  */
 class OpenAiClientIT {
 
@@ -45,14 +47,8 @@ class OpenAiClientIT {
     Files.write(image, EndToEndIT.image(shape));
     EndToEndIT.Rect red = shape.red();
     EndToEndIT.Rect blue = shape.blue();
-    String blueRegion =
-        q(blue.x0(), shape.width())
-            + ","
-            + q(blue.y0(), shape.height())
-            + ","
-            + q(blue.x1() - 1, shape.width())
-            + ","
-            + q(blue.y1() - 1, shape.height());
+    String blueRegion = region(blue, shape);
+    String redRegion = region(red, shape);
 
     byte[] png = Files.readAllBytes(image);
     List<String> served = new CopyOnWriteArrayList<>();
@@ -84,7 +80,8 @@ class OpenAiClientIT {
                       stack.gatewayUrl(),
                       image.toAbsolutePath().toString(),
                       blueRegion,
-                      remoteImage))
+                      remoteImage,
+                      redRegion))
               .directory(NODE_DIR.toFile())
               .redirectErrorStream(true)
               .start();
@@ -120,6 +117,11 @@ class OpenAiClientIT {
             "bad_image",
             "bad_image_stream",
             "remote_image_refused",
+            "conversation_where",
+            "conversation_follow_up",
+            "region_turn",
+            "region_follow_up",
+            "context_too_long",
             "done");
 
     assertThat(calls.get("models").get("ids").get(0).stringValue()).isEqualTo("ferret-v2-dev");
@@ -177,7 +179,60 @@ class OpenAiClientIT {
     assertThat(remote.get("message").stringValue())
         .contains("resolves to a loopback address 127.0.0.2, which is not allowed");
 
+    // a conversation: the follow-up "And the blue one?" is answered from the earlier turn
+    JsonNode where = calls.get("conversation_where");
+    assertThat(where.get("content").stringValue()).as("%s", where).contains("red");
+    assertBox(where.get("boxes"), red, shape, where);
+    JsonNode followUp = calls.get("conversation_follow_up");
+    assertThat(followUp.get("history_turns").intValue()).isEqualTo(1);
+    assertThat(followUp.get("content").stringValue()).as("%s", followUp).contains("blue");
+    assertBox(followUp.get("boxes"), blue, shape, followUp);
+
+    // a region follow-up names the new region's colour and relates it to the earlier region
+    assertThat(calls.get("region_turn").get("content").stringValue()).isEqualTo("It is blue.");
+    JsonNode regionFollowUp = calls.get("region_follow_up");
+    assertThat(regionFollowUp.get("content").stringValue())
+        .as("%s", regionFollowUp)
+        .isEqualTo("It is red; the earlier region was blue.");
+    // 2880 image tokens + 2 regions + the words of both turns
+    assertThat(regionFollowUp.get("usage").get("prompt_tokens").intValue()).isGreaterThan(2880 + 2);
+
+    JsonNode tooLong = calls.get("context_too_long").get("caught");
+    assertThat(tooLong).as("%s", calls.get("context_too_long")).isNotNull();
+    assertThat(tooLong.get("class").stringValue()).isEqualTo("BadRequestError");
+    assertThat(tooLong.get("status").intValue()).isEqualTo(400);
+    assertThat(tooLong.get("code").stringValue()).isEqualTo("context_length_exceeded");
+    assertThat(tooLong.get("message").stringValue())
+        .contains("the conversation needs ")
+        .contains("plus max_tokens 1024 but the model's context is 8192 tokens");
+
     assertThat(calls.get("done").get("unexpected").intValue()).isZero();
+  }
+
+  /** The first box of an answer lies on {@code rect} (within a feature cell). */
+  private static void assertBox(
+      JsonNode boxes, EndToEndIT.Rect rect, EndToEndIT.Shape shape, JsonNode call) {
+    assertThat(boxes != null && boxes.isArray() && !boxes.isEmpty())
+        .as("the answer has a box: %s", call)
+        .isTrue();
+    JsonNode pixels = boxes.get(0).get("box_pixels");
+    double cellW = shape.cellWidth() + 2;
+    double cellH = shape.cellHeight() + 2;
+    assertThat((double) pixels.get(0).intValue()).isCloseTo(rect.x0(), Offset.offset(cellW));
+    assertThat((double) pixels.get(1).intValue()).isCloseTo(rect.y0(), Offset.offset(cellH));
+    assertThat((double) pixels.get(2).intValue()).isCloseTo(rect.x1() - 1, Offset.offset(cellW));
+    assertThat((double) pixels.get(3).intValue()).isCloseTo(rect.y1() - 1, Offset.offset(cellH));
+  }
+
+  /** A rectangle of the picture as x1,y1,x2,y2 on Ferret's 0..999 grid. */
+  private static String region(EndToEndIT.Rect rect, EndToEndIT.Shape shape) {
+    return q(rect.x0(), shape.width())
+        + ","
+        + q(rect.y0(), shape.height())
+        + ","
+        + q(rect.x1() - 1, shape.width())
+        + ","
+        + q(rect.y1() - 1, shape.height());
   }
 
   private static int q(int pixel, int size) {
