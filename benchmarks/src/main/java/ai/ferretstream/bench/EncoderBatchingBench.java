@@ -158,6 +158,7 @@ public final class EncoderBatchingBench {
             Duration.ofMillis(10),
             id -> false,
             Runnable::run,
+            null,
             null);
     OffsetTracker tracker = new OffsetTracker();
     int capacity = 8 * maxBatch;

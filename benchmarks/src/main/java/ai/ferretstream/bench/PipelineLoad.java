@@ -62,11 +62,16 @@ import tools.jackson.databind.json.JsonMapper;
  * /proc/PID/stat}). Run by {@code scripts/bench-pipeline.sh}; every source that cannot be read is
  * reported as an {@code error} field, never a crash.
  *
+ * <p>Each request carries an image of its own: the same pixels with a PNG text chunk numbering it,
+ * so that a stack with the feature cache (ADR 0018) tiles and encodes every request, as it does new
+ * images. {@code --same-image} sends one image throughout.
+ *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar ai.ferretstream.bench.PipelineLoad \
  *   --url http://localhost:8080 [--bootstrap localhost:9092] [--grpc localhost:8001] [--pid PID] \
  *   [--image FILE | --image-size 960x640] [--concurrency 1] [--requests 20] [--warmup 3] \
- *   [--stream] [--timeout-s 120] [--phase-timeout-s 600] [--phase NAME] [--out FILE]
+ *   [--stream] [--same-image] [--timeout-s 120] [--phase-timeout-s 600] [--phase NAME] \
+ *   [--out FILE]
  * java -cp ... PipelineLoad --image-size 960x640 --write-image FILE   (the synthetic PNG only)
  * java -cp ... PipelineLoad --url URL --wait-ready 180               (exit 0 once one answer came)
  * </pre>
@@ -146,6 +151,13 @@ public final class PipelineLoad {
     String question = opts.getOrDefault("question", QUESTION);
     boolean stream = opts.containsKey("stream");
     byte[] body = requestBody(png, question, stream);
+    // every request a new image (the same pixels, a PNG text chunk of its own), so a stack with
+    // the feature cache (ADR 0018) takes the full path as it does for new images; --same-image
+    // sends one body throughout (then such a stack answers from its cache)
+    java.util.function.IntFunction<byte[]> bodies =
+        opts.containsKey("same-image")
+            ? i -> body
+            : i -> requestBody(Pngs.unique(png, UNIQUE.incrementAndGet()), question, stream);
     URI endpoint = URI.create(url + "/v1/chat/completions");
 
     if (opts.containsKey("wait-ready")) {
@@ -172,13 +184,13 @@ public final class PipelineLoad {
     try {
       long warmStart = System.nanoTime();
       List<Result> warm =
-          load(http, endpoint, body, stream, concurrency, warmup, timeout, phaseTimeoutMs);
+          load(http, endpoint, bodies, stream, concurrency, warmup, timeout, phaseTimeoutMs);
       long warmNs = System.nanoTime() - warmStart;
 
       Snapshot before = snapshot(channel, admin, http, url, pid, true);
       long start = System.nanoTime();
       List<Result> results =
-          load(http, endpoint, body, stream, concurrency, requests, timeout, phaseTimeoutMs);
+          load(http, endpoint, bodies, stream, concurrency, requests, timeout, phaseTimeoutMs);
       long wallNs = System.nanoTime() - start;
       Snapshot after = snapshot(channel, admin, http, url, pid, false);
 
@@ -225,7 +237,7 @@ public final class PipelineLoad {
   private static List<Result> load(
       HttpClient http,
       URI endpoint,
-      byte[] body,
+      java.util.function.IntFunction<byte[]> bodies,
       boolean stream,
       int concurrency,
       int total,
@@ -243,8 +255,9 @@ public final class PipelineLoad {
     for (int w = 0; w < workers; w++) {
       pool.execute(
           () -> {
-            while (next.getAndIncrement() < total && System.currentTimeMillis() < deadline) {
-              results.add(send(http, endpoint, body, stream, timeout));
+            int i;
+            while ((i = next.getAndIncrement()) < total && System.currentTimeMillis() < deadline) {
+              results.add(send(http, endpoint, bodies.apply(i), stream, timeout));
             }
           });
     }
@@ -1074,6 +1087,10 @@ public final class PipelineLoad {
   // ---------------------------------------------------------------------------------------------
   // request and image
 
+  /** Numbers the images of this driver's requests; starts at a random point per run. */
+  private static final java.util.concurrent.atomic.AtomicLong UNIQUE =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+
   private static byte[] requestBody(byte[] png, String question, boolean stream) {
     String dataUrl = "data:image/png;base64," + Base64.getEncoder().encodeToString(png);
     Json q = new Json();
@@ -1100,7 +1117,12 @@ public final class PipelineLoad {
     if (opts.containsKey("image")) {
       return Files.readAllBytes(Path.of(opts.get("image")));
     }
-    String[] wh = opts.getOrDefault("image-size", "960x640").split("x");
+    return synthetic(opts.getOrDefault("image-size", "960x640"));
+  }
+
+  /** The synthetic PNG of {@code size} ({@code WxH}): a red and a blue rectangle on grey. */
+  static byte[] synthetic(String size) throws IOException {
+    String[] wh = size.split("x");
     int w = Integer.parseInt(wh[0]);
     int h = Integer.parseInt(wh[1]);
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
