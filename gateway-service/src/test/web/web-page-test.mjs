@@ -1,8 +1,9 @@
 // Drives the gateway's web page in headless Chromium through one conversation about an image:
 // draws a box region on the blue rectangle and asks what is in it, then follows up with "Where is
-// the red object?" and "Where is the blue object?" (boxes on); saves a screenshot showing the
-// whole conversation, then hovers turn 2; then checks that "New conversation" and choosing
-// another image each start an empty conversation. Records every /v1/ferret/ask request the page
+// the red object?" and "And the blue one?" (boxes on); saves a screenshot showing the
+// whole conversation, then hovers turn 2; then checks that "New conversation" starts an empty
+// conversation in which a refused question fails on its own turn, and that another image starts
+// an empty conversation too. Records every /v1/ferret/ask request the page
 // sent (without the image) and prints one JSON line with what the page showed.
 //
 //   node web-page-test.mjs <gateway-url> <image.png> <other-image.png> <screenshot.png> \
@@ -60,7 +61,7 @@ try {
   await ask("What is in <region_fea>?", 1);
   result.regionsAfterAsking = await page.textContent("#regions");
   await ask("Where is the red object?", 2);
-  await ask("Where is the blue object?", 3);
+  await ask("And the blue one?", 3);
   result.turns = await page.$$eval("#log .turn", turns => turns.map(t => ({
     question: t.querySelector(".question").textContent,
     answer: t.querySelector(".answer").textContent,
@@ -68,6 +69,7 @@ try {
     visible: t.checkVisibility(),
   })));
   result.turnBoxes = JSON.parse(await page.getAttribute("#canvas", "data-turn-boxes") || "[]");
+  await page.mouse.move(0, 0); // no turn under the mouse: every turn's boxes at full strength
   await page.screenshot({ path: screenshot, fullPage: true });
   // hovering a turn in the log highlights it (its boxes drawn on top, the others dimmed)
   await page.hover('#log .turn[data-turn="2"]');
@@ -80,13 +82,20 @@ try {
   result.boxesAfterNewConversation =
       JSON.parse(await page.getAttribute("#canvas", "data-turn-boxes") || "[]");
   await ask("Where is the red object?", 1);
+  // a refused question fails on its own turn and is left out of the history of the next one
+  await ask("What is in <region_fea>?", 2);
+  result.failedTurn = await page.$eval('#log .turn[data-turn="2"]', t => ({
+    state: t.dataset.state, answer: t.querySelector(".answer").textContent,
+    errorShown: t.querySelector(".answer").classList.contains("error") }));
+  await ask("And the blue one?", 3);
+  result.followUpAfterFailure = await page.textContent('#log .turn[data-turn="3"] .answer');
   result.turnsBeforeNewImage = await turnCount();
 
   await page.setInputFiles("#file", otherImagePath);
   await page.waitForFunction(() => document.querySelectorAll("#log .turn").length === 0,
                              null, { timeout: 10000 });
   result.turnsAfterNewImage = await turnCount();
-  await ask("Where is the blue object?", 1);
+  await ask("And the blue one?", 1);
   result.answerAfterNewImage = await page.textContent('#log .turn[data-turn="1"] .answer');
 } finally {
   await browser.close();

@@ -181,7 +181,7 @@ public final class FerretCli {
     out.println(
         "  ./ferret ask --url "
             + stack.gatewayUrl()
-            + " --image photo.png -q \"Where is the red object?\" -q \"Where is the blue object?\"");
+            + " --image photo.png -q \"Where is the red object?\" -q \"And the blue one?\"");
     out.println("  curl -N " + stack.gatewayUrl() + "/v1/chat/completions \\");
     out.println("    -H 'Content-Type: application/json' \\");
     out.println(

@@ -17,11 +17,13 @@ import tools.jackson.databind.json.JsonMapper;
  * The gateway's web page in headless Chromium (Debian's {@code chromium}, driven by {@code
  * playwright-core} from {@code gateway-service/src/test/web}, installed by {@code .ci/run}) against
  * the whole local stack, through one conversation about an image: it draws a box on the blue
- * rectangle and asks what is in it, then follows up with "Where is the red object?" and "Where is
- * the blue object?". Every turn's question and answer must stay in the log, each follow-up must
- * send the earlier turns (question as written, its region, answer as received) as history, each
- * turn's box overlay must lie on its rectangle; "New conversation" and another image must each
- * start an empty conversation. The screenshot of the three-turn conversation is saved as {@code
+ * rectangle and asks what is in it, then follows up with "Where is the red object?" and "And the
+ * blue one?" (the dev LLM grounds the blue object only when the history holds the where-question).
+ * Every turn's question and answer must stay in the log, each follow-up must send the earlier turns
+ * (question as written, its region, answer as received) as history, each turn's box overlay must
+ * lie on its rectangle; "New conversation" and another image must each start an empty conversation;
+ * a refused question shows its error on its own turn and is left out of the next question's
+ * history. The screenshot of the three-turn conversation is saved as {@code
  * launcher/target/web-page-conversation.png}.
  */
 class WebPageIT {
@@ -82,7 +84,7 @@ class WebPageIT {
       }
       assertThat(turns.get(0).get("question").stringValue()).contains("What is in <region_fea>?");
       assertThat(turns.get(1).get("question").stringValue()).contains("Where is the red object?");
-      assertThat(turns.get(2).get("question").stringValue()).contains("Where is the blue object?");
+      assertThat(turns.get(2).get("question").stringValue()).contains("And the blue one?");
       String first = turns.get(0).get("answer").stringValue();
       String second = turns.get(1).get("answer").stringValue();
       assertThat(first.toLowerCase(Locale.ROOT)).contains("blue");
@@ -92,7 +94,7 @@ class WebPageIT {
 
       // each request carried the whole conversation before it
       JsonNode requests = result.get("requests");
-      assertThat(requests.size()).as("%s", requests).isEqualTo(5);
+      assertThat(requests.size()).as("%s", requests).isEqualTo(7);
       assertThat(requests.get(0).get("history").size()).isZero();
       assertThat(requests.get(0).get("regions").size()).isEqualTo(1);
       JsonNode history = requests.get(1).get("history");
@@ -120,14 +122,26 @@ class WebPageIT {
       assertThat(result.get("turnsAfterNewConversation").intValue()).isZero();
       assertThat(result.get("boxesAfterNewConversation").size()).isZero();
       assertThat(requests.get(3).get("history").size()).isZero();
-      assertThat(result.get("turnsBeforeNewImage").intValue()).isEqualTo(1);
+      // a refused question (a <region_fea> without a region) shows its error on its own turn
+      JsonNode failed = result.get("failedTurn");
+      assertThat(failed.get("state").stringValue()).as("%s", failed).isEqualTo("error");
+      assertThat(failed.get("errorShown").booleanValue()).isTrue();
+      assertThat(failed.get("answer").stringValue()).contains("Error:", "<region_fea>");
+      // ... and is left out of the next question's history
+      history = requests.get(5).get("history");
+      assertThat(history.size()).isEqualTo(1);
+      assertThat(history.get(0).get("user").stringValue()).isEqualTo("Where is the red object?");
+      assertThat(result.get("followUpAfterFailure").stringValue().toLowerCase(Locale.ROOT))
+          .contains("blue");
+      assertThat(result.get("turnsBeforeNewImage").intValue()).isEqualTo(3);
       // another image starts a new conversation too
       assertThat(result.get("turnsAfterNewImage").intValue()).isZero();
-      assertThat(requests.get(4).get("history").size()).isZero();
-      assertThat(requests.get(4).get("imageChars").intValue())
-          .isNotEqualTo(requests.get(3).get("imageChars").intValue());
-      assertThat(result.get("answerAfterNewImage").stringValue().toLowerCase(Locale.ROOT))
-          .contains("blue");
+      assertThat(requests.get(6).get("history").size()).isZero();
+      assertThat(requests.get(6).get("imageChars").intValue())
+          .isNotEqualTo(requests.get(5).get("imageChars").intValue());
+      // "And the blue one?" means nothing without the earlier where-question
+      assertThat(result.get("answerAfterNewImage").stringValue())
+          .contains("do not know what \"one\" refers to");
     } finally {
       Files.deleteIfExists(image);
       Files.deleteIfExists(otherImage);
