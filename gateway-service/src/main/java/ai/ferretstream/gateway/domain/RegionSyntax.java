@@ -51,7 +51,7 @@ public final class RegionSyntax {
       }
       if (regions.size() == maxRegions) {
         throw RequestRejected.invalid(
-            param, "the question refers to more than " + maxRegions + " regions");
+            param, "the message refers to more than " + maxRegions + " regions");
       }
       int a = coordinate(m.group(1), param);
       int b = coordinate(m.group(2), param);
