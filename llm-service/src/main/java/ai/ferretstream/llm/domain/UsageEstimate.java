@@ -6,8 +6,8 @@ import ai.ferretstream.proto.v1.Usage;
  * Token usage as reported on {@code done}. The dev approximation, until the model reports its own
  * prompt token count: {@code prompt_tokens = image tokens + regions + whitespace-separated words of
  * the rendered prompt}, the regions and words of the whole conversation (every earlier turn's and
- * the question's); {@code completion_tokens} = streamed pieces (one piece per token). The same count
- * decides whether a request fits the model's context ({@link ContextWindow}).
+ * the question's); {@code completion_tokens} = streamed pieces (one piece per token). The same
+ * count decides whether a request fits the model's context ({@link ContextWindow}).
  */
 public final class UsageEstimate {
 
