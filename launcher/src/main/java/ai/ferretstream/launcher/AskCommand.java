@@ -168,6 +168,12 @@ final class AskCommand {
       }
     }
     if (input != null) {
+      if (prompt) {
+        err.println(
+            "Questions about "
+                + options.image().getFileName()
+                + ", one per line (an empty line, exit or end of input ends the conversation):");
+      }
       BufferedReader lines = new BufferedReader(input);
       for (; ; ) {
         if (prompt) {

@@ -247,7 +247,9 @@ class AskCommandTest {
         .isEqualTo("And the blue one?");
     // a prompt before each line read (after each answer's footer)
     assertThat(err.toString(StandardCharsets.UTF_8))
-        .isEqualTo("(finish: stop)\n> (finish: stop)\n> ");
+        .isEqualTo(
+            "(finish: stop)\nQuestions about photo.png, one per line (an empty line, exit or end"
+                + " of input ends the conversation):\n> (finish: stop)\n> ");
     // the typed question is on the terminal already: not echoed again
     assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("> And the blue one?");
   }
