@@ -131,12 +131,20 @@ class Answerer {
     GridLayout layout = fused.getLayout();
     String prompt = renderer.render(context, layout.getImageWidth(), layout.getImageHeight());
     // a conversation beyond the model's context is refused before its tokens are read
-    int maxTokens =
-        contextWindow.check(
-            imageTokenCount(fused),
-            fused.getRegionCount(),
-            prompt,
-            context.getOptions().getMaxTokens());
+    int maxTokens;
+    try {
+      maxTokens =
+          contextWindow.check(
+              imageTokenCount(fused),
+              fused.getRegionCount(),
+              prompt,
+              context.getOptions().getMaxTokens());
+    } catch (PermanentFailure refused) {
+      // refused for good (a redelivery is refused again before any read): nothing reads its maps
+      // or tiles again
+      imageTokens.release(fused);
+      throw refused;
+    }
     GenerationRequest request =
         request(
             fused, imageTokens.of(fused), prompt, Math.min(maxTokens, settings.defaultMaxTokens()));

@@ -414,6 +414,16 @@ class LlmIT {
 
   @Test
   void aConversationBeyondTheContextIsRefusedWithoutCallingTheModel() throws Exception {
+    List<Path> tiles = new java.util.ArrayList<>();
+    for (int k = 0; k < LAYOUT.getCols() * LAYOUT.getRows(); k++) {
+      String file =
+          sharedStore.writeTile(
+              "llm-too-long",
+              TileKind.TILE_KIND_LOCAL,
+              k,
+              java.nio.ByteBuffer.wrap(new byte[] {1, 2}));
+      tiles.add(sharedStore.directory().resolve(file));
+    }
     // 576 + 24 * 48 = 1728 image tokens + 7000 words > the default 8192-token context
     publish("llm-too-long", "a ".repeat(7000), System.currentTimeMillis() + 60_000);
     List<AnswerEvent> events = awaitEnd("llm-too-long");
@@ -425,6 +435,10 @@ class LlmIT {
         .contains("(1728 image tokens, 0 regions, ")
         .contains("but the model's context is 8192 tokens");
     assertThat(fake.calls()).noneMatch(c -> c.request().getId().equals("llm-too-long"));
+    // refused for good: its tiles are not kept for a retry
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(tiles).noneMatch(java.nio.file.Files::exists));
   }
 
   @Test
