@@ -3,6 +3,9 @@
 # prints the client-side wall time plus the per-stage timings the pipeline reports in the
 # `ferret_timings` extension field (ms since the gateway accepted the request).
 #   scripts/e2e-latency.sh [IMAGE] [N] [URL]
+# It asks about one image N times: with the feature cache (on in ./ferret up, ADR 0018) every
+# request after the first takes its features from the cache; start the stack with
+# --no-feature-cache to time the full path each time.
 set -euo pipefail
 IMAGE="${1:-docs/examples/red-and-blue.png}"
 N="${2:-10}"

@@ -31,7 +31,7 @@ public final class FerretCli {
       usage: ferret <command> [options]
 
         up   [--port N] [--kafka-port N] [--grpc-port N] [--model-repository DIR] [--partitions N]
-             [--no-shared-memory] [--no-shared-features] [--no-shared-tiles]
+             [--no-shared-memory] [--no-shared-features] [--no-shared-tiles] [--no-feature-cache]
              Runs the whole stack in one process: a Kafka (KRaft) broker, the inference server
              with the dev models, and the tiler, encoders, fusion, llm and gateway services.
              Defaults: gateway 8080, Kafka 9092, gRPC 8001, inference-server/model-repository.
@@ -40,7 +40,9 @@ public final class FerretCli {
              maps reach fusion and the llm, and the tiler's tiles the encoders, through a
              shared-memory store instead of Kafka (only small records cross the broker).
              --no-shared-tiles publishes the tiles to Kafka; --no-shared-features the maps and
-             the tiles; --no-shared-memory turns all of it off. Stops on Ctrl-C / SIGTERM.
+             the tiles; --no-shared-memory turns all of it off. Images asked about again take
+             their features from the feature cache in that store (no tiling, no encoding);
+             --no-feature-cache turns it off. Stops on Ctrl-C / SIGTERM.
 
         ask  --image FILE [--url http://localhost:8080] [--no-stream] [--no-grounding]
              [--max-tokens N] [--model NAME] [--api-key KEY]
@@ -138,7 +140,8 @@ public final class FerretCli {
         CliArgs.parse(
             args,
             Set.of("port", "kafka-port", "grpc-port", "model-repository", "partitions"),
-            Set.of("no-shared-memory", "no-shared-features", "no-shared-tiles"));
+            Set.of(
+                "no-shared-memory", "no-shared-features", "no-shared-tiles", "no-feature-cache"));
     if (!options.positional().isEmpty()) {
       throw new UsageException("up takes no arguments, got " + options.positional());
     }
@@ -151,7 +154,8 @@ public final class FerretCli {
             .sharedMemory(!options.flag("no-shared-memory"))
             .sharedFeatures(
                 !options.flag("no-shared-memory") && !options.flag("no-shared-features"))
-            .sharedTiles(!options.flag("no-shared-tiles"));
+            .sharedTiles(!options.flag("no-shared-tiles"))
+            .featureCache(!options.flag("no-feature-cache"));
     String repo = options.get("model-repository", null);
     if (repo != null) {
       builder.modelRepository(Path.of(repo));
