@@ -213,6 +213,27 @@ class FeatureCacheTest {
   }
 
   @Test
+  void instancesOnOneHostShareTheCacheAndRespectEachOthersUse() throws Exception {
+    // room for two images (a piece is its maps and a head of about 120 bytes), not three
+    long room = 2L * 3 * (MAP_BYTES + 200);
+    // an encoder's cache and a tiler's, two processes on one host: one directory
+    FeatureCache encoder = cache(room);
+    FeatureCache tiler = cache(room);
+    storeImage(encoder, key('7'));
+    clock.advance(Duration.ofMinutes(6));
+    storeImage(encoder, key('8'));
+    clock.advance(Duration.ofMinutes(6));
+
+    // the tiler's hit marks image 7 used for every instance
+    assertThat(lookup(tiler, key('7'), "follow-up")).isPresent();
+    storeImage(encoder, key('9'));
+
+    assertThat(lookup(tiler, key('7'), "x")).isPresent();
+    assertThat(lookup(tiler, key('8'), "x")).isEmpty();
+    assertThat(lookup(tiler, key('9'), "x")).isPresent();
+  }
+
+  @Test
   void anEncoderStoresOnlyForTheModelTheKeyNames() {
     assertThat(FeatureCache.serves("clip_vision", "clip_vision", "")).isTrue();
     assertThat(FeatureCache.serves("clip_vision@2", "clip_vision", "2")).isTrue();
