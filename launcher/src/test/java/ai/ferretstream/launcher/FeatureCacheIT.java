@@ -2,6 +2,15 @@ package ai.ferretstream.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.ferretstream.proto.kafka.ProtobufSerializer;
+import ai.ferretstream.proto.v1.AnswerEvent;
+import ai.ferretstream.proto.v1.AskRequest;
+import ai.ferretstream.proto.v1.Box;
+import ai.ferretstream.proto.v1.CoordinateSpace;
+import ai.ferretstream.proto.v1.Region;
+import ai.ferretstream.proto.v1.ReplyTo;
+import ai.ferretstream.proto.v1.RequestContext;
+import com.google.protobuf.ByteString;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.net.URI;
@@ -11,8 +20,19 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,8 +45,9 @@ import tools.jackson.databind.node.ObjectNode;
  * The feature cache (ADR 0018) on the whole local stack (dev models): a follow-up about the same
  * image, through the OpenAI API with the conversation's history or through the native API, makes no
  * new tiler resize and no new encoder call (the services' own metrics), its {@code ferret_timings}
- * say it came from the cache, and its answer is the one the full path gives; another image, and the
- * same image with the cache emptied, take the full path again.
+ * say it came from the cache, a region question over Kafka is answered from the cached maps, and
+ * its answer is the one the full path gives; another image, and the same image with the cache
+ * emptied, take the full path again.
  */
 class FeatureCacheIT {
 
@@ -106,6 +127,36 @@ class FeatureCacheIT {
     assertThat(nativeAnswer.statusCode()).as(nativeAnswer.body()).isEqualTo(200);
     assertThat(work().resizes).isEqualTo(afterFirst.resizes);
 
+    // over Kafka, with a region: fusion samples it from the cached maps
+    int x1 = SHAPE.blue().x0() * 1000 / SHAPE.width() + 5;
+    int y1 = SHAPE.blue().y0() * 1000 / SHAPE.height() + 5;
+    int x2 = (SHAPE.blue().x1() - 1) * 1000 / SHAPE.width() - 5;
+    int y2 = (SHAPE.blue().y1() - 1) * 1000 / SHAPE.height() - 5;
+    AskRequest ask =
+        AskRequest.newBuilder()
+            .setContext(
+                RequestContext.newBuilder()
+                    .setRequestId("kafka-" + UUID.randomUUID())
+                    .setCreatedUnixMs(System.currentTimeMillis())
+                    .setDeadlineUnixMs(System.currentTimeMillis() + 120_000)
+                    .setReplyTo(ReplyTo.newBuilder().setPartition(0))
+                    .setPrompt("What is in <region_fea>?")
+                    .addRegions(
+                        Region.newBuilder()
+                            .setSpace(CoordinateSpace.COORDINATE_SPACE_NORMALIZED_999)
+                            .setBox(Box.newBuilder().setX1(x1).setY1(y1).setX2(x2).setY2(y2)))
+                    .setModel(MODEL))
+            .setImage(ByteString.copyFrom(png))
+            .build();
+    List<AnswerEvent> events = askOverKafka(ask);
+    StringBuilder text = new StringBuilder();
+    AnswerEvent last = events.get(events.size() - 1);
+    events.stream().filter(AnswerEvent::hasDelta).forEach(e -> text.append(e.getDelta().getText()));
+    assertThat(last.hasDone()).as(events.toString()).isTrue();
+    assertThat(text.toString()).isEqualTo("It is blue.");
+    assertThat(last.getDone().getTimingsMap()).containsKey("tiler.feature_cache_hit");
+    assertThat(work().resizes).isEqualTo(afterFirst.resizes);
+
     // another image: a miss, the full path
     byte[] other = EndToEndIT.image(new EndToEndIT.Shape(961, 640, 3, 2));
     JsonNode otherAnswer =
@@ -132,6 +183,42 @@ class FeatureCacheIT {
         .isEqualTo(followUp.at("/choices/0/message/content").asString());
     assertThat(afterEviction.at("/ferret_timings").has("tiler.feature_cache_hit")).isFalse();
     assertThat(work().resizes).isEqualTo(afterFirst.resizes + 2);
+  }
+
+  /** Publishes {@code ask} to {@code ferret.requests} and reads its events until the last one. */
+  private static List<AnswerEvent> askOverKafka(AskRequest ask) throws Exception {
+    String id = ask.getContext().getRequestId();
+    try (KafkaProducer<String, Object> producer =
+        new KafkaProducer<>(
+            Map.of("bootstrap.servers", stack.bootstrapServers(), "max.request.size", 16 << 20),
+            new StringSerializer(),
+            new ProtobufSerializer())) {
+      producer.send(new ProducerRecord<>("ferret.requests", id, ask)).get();
+    }
+    List<AnswerEvent> events = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of("bootstrap.servers", stack.bootstrapServers()),
+            new StringDeserializer(),
+            new ByteArrayDeserializer())) {
+      TopicPartition answers = new TopicPartition("ferret.answers", 0);
+      consumer.assign(List.of(answers));
+      consumer.seekToBeginning(List.of(answers));
+      long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+      while (System.nanoTime() < deadline) {
+        for (var record : consumer.poll(Duration.ofMillis(200))) {
+          if (!id.equals(record.key())) {
+            continue;
+          }
+          AnswerEvent event = AnswerEvent.parseFrom(record.value());
+          events.add(event);
+          if (event.hasDone() || event.hasError()) {
+            return events;
+          }
+        }
+      }
+    }
+    throw new AssertionError("no answer to " + id + " within 2 minutes: " + events);
   }
 
   /**
