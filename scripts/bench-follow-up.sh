@@ -9,10 +9,18 @@
 #
 #   scripts/bench-follow-up.sh [ROUNDS]        (ROUNDS per side, default 2; ~2 min per stack)
 #
-# Per stack: 10 warm-up conversations with the 960x640 image (3x2 grid), then 30 conversations
+# Per stack: a warm-up of 600 new-image requests at concurrency 4 (PipelineLoad; the one-JVM stack
+# JIT-compiles for minutes, and with the cache on the full path runs only for first questions, so
+# an unwarmed stack would time its first questions half-compiled) and 20 conversations, then 30
+# conversations
 # with it and 30 with a 1920x1280 one (also 3x2: more pixels to decode and resize). Each
 # conversation is a new image: "Where is the red object?", then "And the blue one?". Ports 18080
 # and 18001 must be free.
+#
+# The stacks run with ferret.feature-cache.max-bytes = BENCH_CACHE_BYTES (default 8GB): the warm-up
+# alone stores about 5 GB of maps, and images stored in the last pinned-for (2 min) are never
+# evicted, so with the default 1 GB the cache would be full of pinned warm-up images and admit
+# none of the measured ones (writes{outcome=full}; the first bench run showed exactly that).
 #
 # Environment: BENCH_SKIP_BUILD=1 (use the jars already built), BENCH_OUT (raw results, default
 # target/bench/follow-up), BENCH_REPORT (default docs/bench/follow-up.md), MAVEN_ARGS.
@@ -46,7 +54,8 @@ for round in $(seq 1 "$ROUNDS"); do
     [[ "$side" == off ]] && extra=(--no-feature-cache)
     log "round $round: feature cache $side"
     # shellcheck disable=SC2086
-    java --add-modules jdk.incubator.vector $own -Xmx4g -jar "$OUT/launcher.jar" up --port 18080 \
+    java --add-modules jdk.incubator.vector $own -Xmx4g \
+      -Dferret.feature-cache.max-bytes="${BENCH_CACHE_BYTES:-8GB}" -jar "$OUT/launcher.jar" up --port 18080 \
       --kafka-port 0 --grpc-port 18001 "${extra[@]}" >"$R/stack.log" 2>&1 &
     pid=$!
     t0=$SECONDS
@@ -59,7 +68,10 @@ for round in $(seq 1 "$ROUNDS"); do
       java -XX:+UseSerialGC -Xmx512m -cp "$OUT/driver.jar" ai.ferretstream.bench.ConversationLoad \
         --url http://localhost:18080 --out "$R/phases.jsonl" "$@" >>"$R/driver.log" 2>&1
     }
-    driver --phase warm --image-size 960x640 --warmup 0 --conversations 10
+    java -XX:+UseSerialGC -Xmx512m -cp "$OUT/driver.jar" ai.ferretstream.bench.PipelineLoad \
+      --url http://localhost:18080 --image-size 960x640 --concurrency 4 --warmup 0 \
+      --requests 600 --timeout-s 120 --phase-timeout-s 300 >>"$R/warm.log" 2>&1
+    driver --phase warm --image-size 960x640 --warmup 0 --conversations 20
     driver --phase 960x640 --image-size 960x640 --warmup 2 --conversations 30
     driver --phase 1920x1280 --image-size 1920x1280 --warmup 2 --conversations 30
     kill "$pid"

@@ -30,6 +30,6 @@ public record FeatureCacheProperties(
     @DefaultValue("false") boolean enabled,
     @NotNull @DefaultValue("1GB") DataSize maxBytes,
     @NotNull @DefaultValue("30m") Duration ttl,
-    @NotNull @DefaultValue("5m") Duration pinnedFor,
+    @NotNull @DefaultValue("2m") Duration pinnedFor,
     @NotBlank @DefaultValue("clip_vision") String globalModel,
     @NotBlank @DefaultValue("dinov2_vision") String localModel) {}
