@@ -491,11 +491,22 @@ class EndToEndIT {
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     long left;
     do {
+      // a request's own files are removed once it is answered; the feature cache's images
+      // (fc-..., ADR 0018) and its lock file are meant to stay
       try (Stream<Path> files = Files.list(store)) {
-        left = files.count();
+        left =
+            files
+                .map(f -> f.getFileName().toString())
+                .filter(n -> !n.startsWith("fc-") && !n.equals("fc.lock"))
+                .count();
       }
     } while (left > 0 && System.nanoTime() < until && sleep(50));
-    assertThat(left).as("feature files left in " + store).isZero();
+    assertThat(left).as("per-request feature and tile files left in " + store).isZero();
+    try (Stream<Path> files = Files.list(store)) {
+      assertThat(files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("fc-")))
+          .as("the feature cache keeps the images' maps")
+          .isNotEmpty();
+    }
   }
 
   /** Every record published to the tile topics so far, by any test of this stack. */
