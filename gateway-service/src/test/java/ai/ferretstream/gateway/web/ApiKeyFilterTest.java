@@ -57,5 +57,7 @@ class ApiKeyFilterTest {
 
     assertThat(call(filter, "/actuator/health", null, null).getStatus()).isEqualTo(200);
     assertThat(call(filter, "/", null, null).getStatus()).isEqualTo(200);
+    assertThat(call(filter, "/openapi.json", null, null).getStatus()).isEqualTo(200);
+    assertThat(call(filter, "/docs", null, null).getStatus()).isEqualTo(200);
   }
 }
