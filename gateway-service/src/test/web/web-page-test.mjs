@@ -97,6 +97,14 @@ try {
   result.turnsAfterNewImage = await turnCount();
   await ask("And the blue one?", 1);
   result.answerAfterNewImage = await page.textContent('#log .turn[data-turn="1"] .answer');
+
+  // the API docs page: Swagger UI renders the gateway's /openapi.json
+  await page.goto(new URL("/docs", url).href);
+  await page.waitForSelector(".opblock-summary-path", { timeout: 20000 });
+  result.docsOperations = await page.$$eval(".opblock", blocks => blocks.map(b =>
+    b.querySelector(".opblock-summary-method").textContent + " " +
+    b.querySelector(".opblock-summary-path").textContent.replace(/\u200b/g, "")));
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "-api-docs.png"), fullPage: true });
 } finally {
   await browser.close();
 }

@@ -136,6 +136,11 @@ class WebPageIT {
       assertThat(result.get("turnsBeforeNewImage").intValue()).isEqualTo(3);
       // another image starts a new conversation too
       assertThat(result.get("turnsAfterNewImage").intValue()).isZero();
+      // the docs page renders every operation of the OpenAPI document
+      assertThat(result.get("docsOperations").valueStream().map(JsonNode::stringValue))
+          .as("%s", result)
+          .containsExactlyInAnyOrder(
+              "GET /v1/models", "POST /v1/chat/completions", "POST /v1/ferret/ask");
       assertThat(requests.get(6).get("history").size()).isZero();
       assertThat(requests.get(6).get("imageChars").intValue())
           .isNotEqualTo(requests.get(5).get("imageChars").intValue());
