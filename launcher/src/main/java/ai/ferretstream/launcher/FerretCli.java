@@ -1,5 +1,6 @@
 package ai.ferretstream.launcher;
 
+import ai.ferretstream.examples.kafka.KafkaAsk;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -22,7 +23,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The {@code ./ferret} command line: {@code up} runs the whole stack locally, {@code ask} asks it
- * questions about an image in one conversation.
+ * questions about an image in one conversation, {@code kafka} asks and cancels over Kafka.
  */
 public final class FerretCli {
 
@@ -58,6 +59,21 @@ public final class FerretCli {
              Exit status 1 when a question fails (its error is printed; the questions after
              it are not asked, except in interactive mode, which leaves the failed question
              out of the conversation and reads on), 2 on a usage error or no question.
+
+        kafka ask --image FILE [--bootstrap localhost:9092] [--region x1,y1,x2,y2]...
+             [--reply-partition N] [--timeout SECONDS] [--model NAME] [--max-tokens N]
+             [--grounding] [--request-id ID] [--cancel-after N] "question"
+             Asks over Kafka, without the gateway: publishes an AskRequest to ferret.requests
+             and prints each of its answer events from ferret.answers as a JSON line until the
+             done or error event. --region: a box on the 0..999 grid for each <region_fea> of
+             the question, in order. --reply-partition: the ferret.answers partition to answer
+             on (-1, the default: by key). --timeout: the request's deadline (60 s).
+             --cancel-after N: cancel it over ferret.control after N text deltas (0: at once).
+             Exit status 1 on an error event or no answer before the deadline, 2 on a usage
+             error. See docs/kafka-api.md.
+
+        kafka cancel --request-id ID [--bootstrap localhost:9092] [--reason TEXT]
+             Publishes a Cancel of the request to ferret.control.
 
         tile IMAGE OUTDIR [--mode stretch|pad]
              Tiles an image exactly as the tiler service does and writes OUTDIR/grid.json,
@@ -110,6 +126,9 @@ public final class FerretCli {
         }
         case "ask" -> {
           return ask(rest);
+        }
+        case "kafka" -> {
+          return new KafkaCommand(out, err, KafkaAsk::new).run(rest);
         }
         case "tile" -> {
           return ai.ferretstream.tiler.cli.TileCommand.run(rest.toArray(String[]::new), out, err);

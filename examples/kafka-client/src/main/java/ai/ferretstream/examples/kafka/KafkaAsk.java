@@ -388,13 +388,20 @@ public final class KafkaAsk implements AutoCloseable {
 
     // 3. read the events with our key until one ends the answer. They come in order (one
     //    partition per request); seq counts the llm's events from 0, a stage's error has seq -1.
+    //    Delivery is at least once: an event whose seq came already (a stage re-sent it after a
+    //    restart) is skipped.
     List<AnswerEvent> events = new ArrayList<>();
+    long nextSeq = 0;
     while (System.currentTimeMillis() < waitUntil) {
       for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
         if (!id.equals(record.key())) {
           continue; // another client's answer on the same partition
         }
         AnswerEvent event = parse(record);
+        if (event.getSeq() >= 0 && event.getSeq() < nextSeq) {
+          continue; // a duplicate
+        }
+        nextSeq = Math.max(nextSeq, event.getSeq() + 1);
         events.add(event);
         onEvent.accept(event);
         if (event.hasDone()) {
