@@ -245,9 +245,30 @@ public final class LocalStack implements AutoCloseable {
             "log.retention.bytes",
             Long.toString(512L << 20)));
     if (port > 0) {
+      // kafkaPorts(port) alone is ignored: spring-kafka-test's KRaft test kit binds its listeners
+      // (EXTERNAL for clients, CONTROLLER) to free ports whatever the configuration says. A
+      // listener of our own binds the port asked for; clients that bootstrap there are given it
+      // as the broker's address.
       broker.kafkaPorts(port);
+      broker.brokerProperty(
+          "listeners",
+          "EXTERNAL://localhost:0,CONTROLLER://localhost:0," + LISTENER + "://localhost:" + port);
+      broker.brokerProperty(
+          "listener.security.protocol.map",
+          "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT," + LISTENER + ":PLAINTEXT");
     }
     return broker;
+  }
+
+  /** The listener of a broker started on a given port ({@link #broker}). */
+  static final String LISTENER = "LOCAL";
+
+  /**
+   * The address clients of {@code broker} bootstrap from: the port it was started on, or, for port
+   * 0, the free port its test kit picked.
+   */
+  static String bootstrapServers(EmbeddedKafkaKraftBroker broker, int port) {
+    return port > 0 ? "localhost:" + port : broker.getBrokersAsString();
   }
 
   private void startAll(Builder options, Path repo) {
@@ -255,7 +276,7 @@ public final class LocalStack implements AutoCloseable {
     EmbeddedKafkaKraftBroker broker = broker(options.partitions, options.kafkaPort);
     step("kafka broker", broker::afterPropertiesSet);
     started.push(stoppable("kafka broker", broker::destroy));
-    bootstrapServers = broker.getBrokersAsString();
+    bootstrapServers = bootstrapServers(broker, options.kafkaPort);
     log.info("kafka broker up at {}", bootstrapServers);
 
     InferenceServer inference =

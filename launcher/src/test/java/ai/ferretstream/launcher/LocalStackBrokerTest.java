@@ -50,4 +50,27 @@ class LocalStackBrokerTest {
       broker.destroy();
     }
   }
+
+  /** {@code ./ferret up --kafka-port N} (default 9092): clients find the broker on that port. */
+  @Test
+  void listensOnTheKafkaPortItIsGiven() throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    EmbeddedKafkaKraftBroker broker = LocalStack.broker(1, port);
+    broker.afterPropertiesSet();
+    try (Admin admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                LocalStack.bootstrapServers(broker, port)))) {
+      assertThat(LocalStack.bootstrapServers(broker, port)).isEqualTo("localhost:" + port);
+      assertThat(admin.describeCluster().nodes().get(30, TimeUnit.SECONDS))
+          .singleElement()
+          .satisfies(node -> assertThat(node.port()).isEqualTo(port));
+    } finally {
+      broker.destroy();
+    }
+  }
 }
