@@ -40,6 +40,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -436,10 +437,15 @@ public final class KafkaAsk implements AutoCloseable {
             .build();
     ProducerRecord<String, byte[]> record =
         new ProducerRecord<>(topics.control(), requestId, cancel.toByteArray());
-    FerretHeaders.put(record.headers(), FerretHeaders.REQUEST_ID, requestId);
-    FerretHeaders.put(record.headers(), FerretHeaders.VALUE_TYPE, "ferret.v1.Cancel");
-    FerretHeaders.put(record.headers(), FerretHeaders.PRODUCER, PRODUCER);
+    cancelHeaders(record.headers(), requestId);
     await(producer.send(record), "the cancel of " + requestId);
+  }
+
+  /** The headers of a {@code Cancel} record: request id, value type, producer. */
+  static void cancelHeaders(Headers headers, String requestId) {
+    FerretHeaders.put(headers, FerretHeaders.REQUEST_ID, requestId);
+    FerretHeaders.put(headers, FerretHeaders.VALUE_TYPE, "ferret.v1.Cancel");
+    FerretHeaders.put(headers, FerretHeaders.PRODUCER, PRODUCER);
   }
 
   /**

@@ -129,6 +129,63 @@ class KafkaAskTest {
                 + "\"record\":{\"undecodable\":");
   }
 
+  @Test
+  void theReaderTurnsJsonLinesIntoRequestsAndCancelsWithKeyAndHeaders() {
+    ProtobufJsonReader reader = new ProtobufJsonReader(() -> 1_000);
+    reader.configure(Map.of("topic", "ferret.requests"));
+    String lines =
+        "{\"context\":{\"requestId\":\"c-1\",\"prompt\":\"What?\","
+            + "\"replyTo\":{\"partition\":1}},\"image\":\"AQID\"}\n\n"
+            + "{\"context\":{\"requestId\":\"c-2\",\"deadlineUnixMs\":\"5000\"}}\n";
+    var records =
+        reader.readRecords(
+            new java.io.ByteArrayInputStream(lines.getBytes(StandardCharsets.UTF_8)));
+
+    ProducerRecord<byte[], byte[]> first = records.next();
+    assertThat(new String(first.key(), StandardCharsets.UTF_8)).isEqualTo("c-1");
+    assertThat(first.topic()).isEqualTo("ferret.requests");
+    AskRequest request = parse(first.value());
+    assertThat(request.getImage().toByteArray()).containsExactly(1, 2, 3);
+    assertThat(request.getContext().getCreatedUnixMs()).isEqualTo(1_000);
+    assertThat(request.getContext().getDeadlineUnixMs()).isEqualTo(61_000);
+    assertThat(FerretHeaders.get(first.headers(), FerretHeaders.REPLY_PARTITION)).isEqualTo("1");
+    assertThat(FerretHeaders.get(first.headers(), FerretHeaders.DEADLINE)).isEqualTo("61000");
+    assertThat(parse(records.next().value()).getContext().getDeadlineUnixMs()).isEqualTo(5_000);
+    assertThat(records.hasNext()).isFalse();
+
+    reader.configure(Map.of("topic", "ferret.control"));
+    ProducerRecord<byte[], byte[]> cancel =
+        reader.readRecords(input("{\"requestId\":\"c-1\",\"reason\":\"enough\"}")).next();
+    assertThat(new String(cancel.key(), StandardCharsets.UTF_8)).isEqualTo("c-1");
+    assertThat(FerretHeaders.get(cancel.headers(), FerretHeaders.VALUE_TYPE))
+        .isEqualTo("ferret.v1.Cancel");
+  }
+
+  @Test
+  void theReaderRefusesOtherTopicsLinesThatAreNotTheMessageAndMissingIds() {
+    ProtobufJsonReader reader = new ProtobufJsonReader(() -> 0);
+    reader.configure(Map.of("topic", "ferret.answers"));
+    assertThatThrownBy(() -> reader.readRecords(input("{}")).next())
+        .hasMessageContaining("line 1: ProtobufJsonReader writes AskRequests to ferret.requests");
+    reader.configure(Map.of("topic", "ferret.requests"));
+    assertThatThrownBy(() -> reader.readRecords(input("hello")).next())
+        .hasMessageContaining("line 1: not a ferret.v1.AskRequest in JSON");
+    assertThatThrownBy(() -> reader.readRecords(input("{\"context\":{}}")).next())
+        .hasMessageContaining("an AskRequest needs context.requestId");
+  }
+
+  private static java.io.InputStream input(String text) {
+    return new java.io.ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static AskRequest parse(byte[] value) {
+    try {
+      return AskRequest.parseFrom(value);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   private static ConsumerRecord<byte[], byte[]> record(String topic, byte[] value) {
     return new ConsumerRecord<>(topic, 0, 0, "k".getBytes(), value);
   }
