@@ -246,6 +246,13 @@ public final class FerretKafka {
     }
     RequestContext context = contextOf(record);
     String requestId = context != null ? context.getRequestId() : keyOf(record);
+    if ((requestId == null || requestId.isEmpty()) && context != null) {
+      // a context without its id (a client's mistake): the client waits on the record's key
+      requestId = keyOf(record);
+      if (requestId != null && !requestId.isEmpty()) {
+        context = context.toBuilder().setRequestId(requestId).build();
+      }
+    }
     if (requestId == null || requestId.isEmpty()) {
       log.warn("dead-lettering a record without a request id from {}", record.topic());
       return;
