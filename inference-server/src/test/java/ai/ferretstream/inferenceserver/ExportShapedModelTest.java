@@ -15,7 +15,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,21 +46,8 @@ class ExportShapedModelTest {
               "UINT8",
               new long[] {2, 336, 336, 3},
               ByteString.copyFrom(TestTensors.solidTiles(colours)));
-      List<Tensor> out = new ArrayList<>();
-      backend.execute(
-          new InferInputs(Map.of("pixels", pixels), 2),
-          List.of("features"),
-          new ModelBackend.ResponseSink() {
-            @Override
-            public void send(List<Tensor> outputs, boolean last) {
-              out.addAll(outputs);
-            }
-
-            @Override
-            public boolean cancelled() {
-              return false;
-            }
-          });
+      List<Tensor> out =
+          TestTensors.execute(backend, Map.of("pixels", pixels), 2, List.of("features"));
 
       Tensor features = out.get(0);
       assertThat(features.datatype()).isEqualTo("FP16");

@@ -51,21 +51,8 @@ class OnnxBackendTest {
   }
 
   private static Tensor run(OnnxBackend backend, Tensor in, String output) {
-    java.util.List<Tensor> out = new java.util.ArrayList<>();
-    backend.execute(
-        new InferInputs(java.util.Map.of(in.name(), in), 1),
-        java.util.List.of(output),
-        new ModelBackend.ResponseSink() {
-          @Override
-          public void send(java.util.List<Tensor> outputs, boolean last) {
-            out.addAll(outputs);
-          }
-
-          @Override
-          public boolean cancelled() {
-            return false;
-          }
-        });
+    java.util.List<Tensor> out =
+        TestTensors.execute(backend, java.util.Map.of(in.name(), in), 1, java.util.List.of(output));
     assertThat(out).hasSize(1);
     return out.get(0);
   }

@@ -3,11 +3,9 @@ package ai.ferretstream.inferenceserver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.ferretstream.proto.inference.ModelConfig;
-import ai.ferretstream.proto.tensor.Fp16;
+import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.onnxruntime.OrtEnvironment;
 import com.google.protobuf.ByteString;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -116,7 +114,8 @@ class RegionSamplerParityIT {
           Tensor out = run(backend, inputs);
           double millis = (System.nanoTime() - started) / 1e6;
           float[] served = floats(out);
-          float[] reference = floats(Files.readAllBytes(c.resolve("expected.f32")));
+          float[] reference =
+              TensorCodec.fp32ToFloats(Files.readAllBytes(c.resolve("expected.f32")));
           assertThat(served).hasSize(width).hasSameSizeAs(reference);
           double maxDiff = 0;
           double maxRef = 0;
@@ -144,42 +143,13 @@ class RegionSamplerParityIT {
 
   private static float[] floats(Tensor tensor) {
     byte[] bytes = tensor.data().toByteArray();
-    if (!tensor.datatype().equals("FP16")) {
-      return floats(bytes);
-    }
-    ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    float[] out = new float[bytes.length / 2];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = Fp16.toFloat(buffer.getShort());
-    }
-    return out;
-  }
-
-  private static float[] floats(byte[] bytes) {
-    ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    float[] out = new float[bytes.length / 4];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = buffer.getFloat();
-    }
-    return out;
+    return tensor.datatype().equals("FP16")
+        ? TensorCodec.fp16ToFloats(bytes)
+        : TensorCodec.fp32ToFloats(bytes);
   }
 
   private static Tensor run(OnnxBackend backend, Map<String, Tensor> inputs) {
-    List<Tensor> out = new ArrayList<>();
-    backend.execute(
-        new InferInputs(inputs, 1),
-        List.of("region_feature"),
-        new ModelBackend.ResponseSink() {
-          @Override
-          public void send(List<Tensor> outputs, boolean last) {
-            out.addAll(outputs);
-          }
-
-          @Override
-          public boolean cancelled() {
-            return false;
-          }
-        });
+    List<Tensor> out = TestTensors.execute(backend, inputs, 1, List.of("region_feature"));
     assertThat(out).hasSize(1);
     return out.get(0);
   }

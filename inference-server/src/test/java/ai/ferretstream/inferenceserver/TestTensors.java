@@ -145,4 +145,25 @@ final class TestTensors {
     }
     return rows;
   }
+
+  /** Runs {@code backend} on {@code inputs} and returns the outputs it sends. */
+  static List<Tensor> execute(
+      ModelBackend backend, java.util.Map<String, Tensor> inputs, int batch, List<String> outputs) {
+    List<Tensor> out = new java.util.ArrayList<>();
+    backend.execute(
+        new InferInputs(inputs, batch),
+        outputs,
+        new ModelBackend.ResponseSink() {
+          @Override
+          public void send(List<Tensor> sent, boolean last) {
+            out.addAll(sent);
+          }
+
+          @Override
+          public boolean cancelled() {
+            return false;
+          }
+        });
+    return out;
+  }
 }
