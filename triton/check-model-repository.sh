@@ -41,7 +41,8 @@ config_value() {
 how_to_produce() {
   model=$1
   file=$2
-  case "$file" in
+  case "$model:$file" in
+    ferret_region_sampler:*.onnx) echo "export the sampler with triton/region-sampler/export_onnx.py (--checkpoint): $readme, section \"\`$model\`\"" ;;
     *.onnx) echo "export the model to ONNX: $readme, sections \"\`$model\`\" and \"Bringing real encoder weights\"" ;;
     *.plan) echo "build a TensorRT engine from the ONNX export: $readme, sections \"Real deployment (\`triton/model-repository/\`)\" and \"Bringing real encoder weights\"" ;;
     *.py) echo "write the Python-backend model with the checkpoint's weights: $readme, section \"\`$model\`\" (\"Real model\")" ;;

@@ -12,7 +12,9 @@ triton/README.md). They are NOT the real Ferret-v2 encoders or region sampler.
   ferret_region_sampler
       features FP16 [1,h,w,1024] (H_a, NHWC) + points FP32 [1,512,2] of (x, y) in [0,1] ->
       GridSample(bilinear, align_corners=1, zeros) at grid = 2*points - 1 with gx = x (column),
-      gy = y (row) -> mean over the 512 points -> region_feature FP16 [1,1024].
+      gy = y (row) -> mean over the 512 points -> region_feature FP16 [1,1024] (D = 1024: the dev
+      LLM's width). The third input, fps_start INT64 [1] (where the real sampler's farthest-point
+      sampling starts), is taken and not used: a mean over all points does not depend on it.
 
 Output is byte-identical on every run: fixed IR version and opset, fixed node and tensor names,
 no timestamps, no random values.
@@ -148,6 +150,8 @@ def region_sampler():
         [
             helper.make_tensor_value_info("features", TensorProto.FLOAT16, [1, "h", "w", CHANNELS]),
             helper.make_tensor_value_info("points", TensorProto.FLOAT, [1, REGION_POINTS, 2]),
+            # the real sampler's contract; a mean over all points does not depend on it
+            helper.make_tensor_value_info("fps_start", TensorProto.INT64, [1]),
         ],
         [helper.make_tensor_value_info("region_feature", TensorProto.FLOAT16, [1, CHANNELS])],
         initializer=inits,
@@ -155,7 +159,7 @@ def region_sampler():
     return finish(
         graph,
         "Ferret Stream DEV MODEL ferret_region_sampler (not the real GeoRegionSampler): bilinear "
-        "samples of H_a at the 512 points (gx = x, gy = y), averaged.",
+        "samples of H_a at the 512 points (gx = x, gy = y), averaged; fps_start is not used.",
     )
 
 

@@ -1,7 +1,8 @@
 """Exports the region sampler to ONNX with the ferret_region_sampler contract (see README.md).
 
     /usr/bin/python3 triton/region-sampler/export_onnx.py --out DIR/ferret_region_sampler/1/model.onnx \
-        [--checkpoint ferret.bin | --random-seed 7] [--tiny] [--transpose-quirk] [--pooler max|mean]
+        [--checkpoint ferret.bin | --random-seed 7] [--hidden-size 4096] [--tiny] [--transpose-quirk] \
+        [--pooler max|mean]
 
 Inputs: ``features`` FP16 [1, h, w, d] (h, w dynamic), ``points`` FP32 [1, 512, 2] in [0, 1]
 (x along the columns), ``fps_start`` INT64 [1]. Output: ``region_feature`` FP16 [1, D].
@@ -34,8 +35,10 @@ class Served(nn.Module):
 
 
 def build(args) -> RegionSampler:
-    config = (SamplerConfig.tiny if args.tiny else SamplerConfig.real)(
-        pooler=args.pooler, transpose_quirk=args.transpose_quirk)
+    overrides = dict(pooler=args.pooler, transpose_quirk=args.transpose_quirk)
+    if args.hidden_size is not None:
+        overrides["output_dim"] = args.hidden_size
+    config = (SamplerConfig.tiny if args.tiny else SamplerConfig.real)(**overrides)
     sampler = RegionSampler(config)
     if args.checkpoint:
         state = torch.load(args.checkpoint, map_location="cpu")
@@ -64,6 +67,8 @@ def main(argv=None) -> int:
     source.add_argument("--checkpoint", help="a Ferret checkpoint (state dict) to take weights from")
     source.add_argument("--random-seed", type=int, default=7,
                         help="random weights of the real shapes (the default; no weights are public)")
+    parser.add_argument("--hidden-size", type=int,
+                        help="D, the LLM's hidden size (default 4096, Vicuna-7B; 5120 for 13B)")
     parser.add_argument("--tiny", action="store_true", help="the tiny test configuration")
     parser.add_argument("--transpose-quirk", action="store_true",
                         help="read features as Ferret v1's code does (column = y, row = x)")

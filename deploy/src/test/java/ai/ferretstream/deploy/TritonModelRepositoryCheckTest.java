@@ -29,7 +29,7 @@ class TritonModelRepositoryCheckTest {
       List.of(
           "clip_vision/1/model.onnx",
           "dinov2_vision/1/model.onnx",
-          "ferret_region_sampler/1/model.py",
+          "ferret_region_sampler/1/model.onnx",
           "ferret_llm/1/model.py");
 
   @Test
@@ -42,6 +42,7 @@ class TritonModelRepositoryCheckTest {
     }
     assertThat(r.output)
         .contains("Bringing real encoder weights", "\"Filling the model repository\"")
+        .contains("triton/region-sampler/export_onnx.py")
         .contains("4 model file(s) missing")
         .doesNotContain("triton started");
   }
@@ -77,7 +78,7 @@ class TritonModelRepositoryCheckTest {
     // a file name of its own
     Path sampler = dir.resolve("ferret_region_sampler/config.pbtxt");
     Files.writeString(
-        sampler, Files.readString(sampler) + "\ndefault_model_filename: \"sampler.py\"\n");
+        sampler, Files.readString(sampler) + "\ndefault_model_filename: \"sampler.onnx\"\n");
 
     Result r = run(dir);
 
@@ -85,7 +86,7 @@ class TritonModelRepositoryCheckTest {
     assertThat(r.output)
         .contains("MISSING: clip_vision/2/model.plan (tensorrt_plan)")
         .contains("build a TensorRT engine")
-        .contains("MISSING: ferret_region_sampler/1/sampler.py")
+        .contains("MISSING: ferret_region_sampler/1/sampler.onnx")
         .contains("2 model file(s) missing")
         .doesNotContain("dinov2_vision/1", "ferret_llm/1");
   }

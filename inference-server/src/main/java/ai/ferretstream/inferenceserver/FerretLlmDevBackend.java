@@ -25,6 +25,13 @@ final class FerretLlmDevBackend implements ModelBackend {
   static final String IMPLEMENTATION = "ferret_llm_dev";
   static final int CHANNELS = 1024;
 
+  /**
+   * In {@link Expected#dims}: the LLM's hidden size D, which the config fixes (any D >= 3: the dev
+   * model reads channels 0..2). The region sampler's output Linear maps into it, so {@code
+   * region_embeddings} is {@code [-1, D]}: 1024 with the dev sampler, 4096 with a real-shape one.
+   */
+  static final long HIDDEN_SIZE = Long.MIN_VALUE;
+
   private record Expected(String name, DataType type, long[] dims, boolean optional) {}
 
   private static final List<Expected> INPUTS =
@@ -32,7 +39,8 @@ final class FerretLlmDevBackend implements ModelBackend {
           new Expected("prompt", DataType.TYPE_STRING, new long[] {1}, false),
           new Expected("image_tokens", DataType.TYPE_FP16, new long[] {-1, CHANNELS}, false),
           new Expected("image_layout", DataType.TYPE_INT32, new long[] {6}, false),
-          new Expected("region_embeddings", DataType.TYPE_FP16, new long[] {-1, CHANNELS}, false),
+          new Expected(
+              "region_embeddings", DataType.TYPE_FP16, new long[] {-1, HIDDEN_SIZE}, false),
           new Expected("sampling_parameters", DataType.TYPE_STRING, new long[] {1}, true));
   private static final Expected OUTPUT =
       new Expected("text_output", DataType.TYPE_STRING, new long[] {1}, false);
@@ -105,12 +113,20 @@ final class FerretLlmDevBackend implements ModelBackend {
       problems.add("'" + e.name() + "' must be " + e.type() + ", is " + type);
     }
     long[] have = dims.stream().mapToLong(Long::longValue).toArray();
-    if (!Arrays.equals(have, e.dims())) {
+    boolean matches = have.length == e.dims().length;
+    for (int i = 0; matches && i < have.length; i++) {
+      long want = e.dims()[i];
+      matches = want == HIDDEN_SIZE ? have[i] >= 3 : have[i] == want;
+    }
+    if (!matches) {
       problems.add(
           "'"
               + e.name()
               + "' must have dims "
-              + Arrays.toString(e.dims())
+              + Arrays.toString(e.dims()).replace(String.valueOf(HIDDEN_SIZE), "D")
+              + (Arrays.stream(e.dims()).anyMatch(d -> d == HIDDEN_SIZE)
+                  ? " (D: the LLM's hidden size, at least 3)"
+                  : "")
               + ", has "
               + Arrays.toString(have));
     }
@@ -159,6 +175,8 @@ final class FerretLlmDevBackend implements ModelBackend {
     float[] local = firstChannels(tokens, (int) globalCells, (int) localCells);
     Tensor regionsTensor = inputs.get("region_embeddings");
     float[] regions = firstChannels(regionsTensor, 0, (int) regionsTensor.dim(0));
+    // from the dev sampler, channels 0..2 are the region's mean colour; from a real-architecture
+    // sampler they are not, and the answer is well formed but means nothing
     SamplingParameters params =
         inputs
             .optional("sampling_parameters")
@@ -221,9 +239,10 @@ final class FerretLlmDevBackend implements ModelBackend {
   /** Channels 0..2 of {@code rows} rows starting at {@code firstRow} of an FP16 [N,1024] tensor. */
   private static float[] firstChannels(Tensor t, int firstRow, int rows) {
     ByteBuffer buf = t.littleEndian();
+    long width = t.dim(1);
     float[] out = new float[rows * 3];
     for (int r = 0; r < rows; r++) {
-      int base = (firstRow + r) * CHANNELS * 2;
+      int base = (int) ((firstRow + r) * width * 2);
       for (int ch = 0; ch < 3; ch++) {
         out[r * 3 + ch] = Fp16.toFloat(buf.getShort(base + ch * 2));
       }

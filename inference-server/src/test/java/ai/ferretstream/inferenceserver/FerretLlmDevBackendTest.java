@@ -166,6 +166,81 @@ class FerretLlmDevBackendTest {
         .hasMessageContaining("'image_tokens' must have dims [-1, 1024], has [-1, 4096]");
   }
 
+  /**
+   * Region embeddings come from the region sampler's output Linear, in the LLM's width D: a config
+   * may declare any D (the dev model reads channels 0..2 of each row at that width).
+   */
+  @Test
+  void takesRegionEmbeddingsOfTheWidthTheConfigDeclares() {
+    int d = 4096;
+    ModelConfig wide =
+        CONFIG.toBuilder()
+            .setInput(3, CONFIG.getInput(3).toBuilder().clearDims().addDims(-1).addDims(d))
+            .build();
+    short[] narrow = TestTensors.regionRows(new int[] {0, 160, 0});
+    short[] rows = new short[d];
+    System.arraycopy(narrow, 0, rows, 0, 3);
+    rows[d - 1] = narrow[0]; // a value past the dev width, which must not be read as row 2's
+    ModelInferRequest r =
+        TestTensors.llmRequest(
+                "w",
+                "What is in [10, 20, 300, 400] <region_fea>?",
+                2,
+                2,
+                (row, col) -> new int[] {0, 0, 255},
+                new short[0],
+                null)
+            .setInputs(3, input("region_embeddings", "FP16", 1, d))
+            .setRawInputContents(3, TestTensors.fp16(rows))
+            .build();
+    FerretLlmDevBackend backend = new FerretLlmDevBackend(wide);
+    InferInputs inputs = RequestDecoder.decode(r, wide);
+    List<String> pieces = new ArrayList<>();
+    backend.execute(
+        inputs,
+        List.of("text_output"),
+        new ModelBackend.ResponseSink() {
+          @Override
+          public void send(List<Tensor> outputs, boolean last) {
+            pieces.add(
+                TensorCodec.bytesTensorToStrings(outputs.get(0).data().toByteArray()).get(0));
+          }
+
+          @Override
+          public boolean cancelled() {
+            return false;
+          }
+        });
+    assertThat(String.join("", pieces)).isEqualTo("It is green.");
+    // the dev width's request does not fit the wide config
+    assertThatThrownBy(
+            () ->
+                RequestDecoder.decode(
+                    TestTensors.llmRequest(
+                            "n",
+                            "What is in <region_fea>?",
+                            2,
+                            2,
+                            (x, y) -> new int[3],
+                            narrow,
+                            null)
+                        .build(),
+                    wide))
+        .hasMessageContaining("expected " + d);
+  }
+
+  @Test
+  void refusesRegionEmbeddingsTooNarrowToHoldAColour() {
+    ModelConfig tooNarrow =
+        CONFIG.toBuilder()
+            .setInput(3, CONFIG.getInput(3).toBuilder().clearDims().addDims(-1).addDims(2))
+            .build();
+    assertThatThrownBy(() -> new FerretLlmDevBackend(tooNarrow))
+        .hasMessageContaining(
+            "'region_embeddings' must have dims [-1, D] (D: the LLM's hidden size, at least 3),"
+                + " has [-1, 2]");
+  }
+
   private void assertInvalid(ModelInferRequest r, String message) {
     assertThatThrownBy(() -> run(r, new ArrayList<>()))
         .isInstanceOfSatisfying(

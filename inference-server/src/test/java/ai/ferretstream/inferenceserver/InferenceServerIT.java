@@ -127,7 +127,8 @@ class InferenceServerIT {
             "",
             List.of(
                 new ModelContract.Tensor("features", "FP16", 1, -1, -1, 1024),
-                new ModelContract.Tensor("points", "FP32", 1, 512, 2)),
+                new ModelContract.Tensor("points", "FP32", 1, 512, 2),
+                new ModelContract.Tensor("fps_start", "INT64", 1)),
             List.of(new ModelContract.Tensor("region_feature", "FP16", 1, 1024)))
         .verify(GRPCInferenceServiceGrpc.newBlockingStub(channel), 10_000);
 
@@ -236,6 +237,8 @@ class InferenceServerIT {
                     .addRawInputContents(TestTensors.fp16(ha))
                     .addInputs(input("points", "FP32", 1, 512, 2))
                     .addRawInputContents(ByteString.copyFrom(TensorCodec.floatsToFp32(points)))
+                    .addInputs(input("fps_start", "INT64", 1))
+                    .addRawInputContents(ByteString.copyFrom(TensorCodec.int64Bytes(17)))
                     .build());
     assertThat(response.getOutputs(0).getShapeList()).containsExactly(1L, 1024L);
     float[] pooled = TensorCodec.fp16ToFloats(response.getRawOutputContents(0).toByteArray());

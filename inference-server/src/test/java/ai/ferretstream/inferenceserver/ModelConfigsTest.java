@@ -55,9 +55,11 @@ class ModelConfigsTest {
   @Test
   void realDeploymentConfigsHaveTheSameContractsAsTheDevModels() throws Exception {
     for (String model : MODELS) {
-      ModelConfig dev = ModelConfigs.read(DEV.resolve(model));
+      ModelConfig dev = regionWidthOpen(ModelConfigs.read(DEV.resolve(model)));
       ModelConfig real =
-          ModelConfigs.parse(Files.readString(REAL.resolve(model).resolve("config.pbtxt")), model);
+          regionWidthOpen(
+              ModelConfigs.parse(
+                  Files.readString(REAL.resolve(model).resolve("config.pbtxt")), model));
 
       assertThat(real.getName()).isEqualTo(model);
       assertThat(real.getInputList()).as(model + " inputs").isEqualTo(dev.getInputList());
@@ -67,8 +69,53 @@ class ModelConfigsTest {
     }
   }
 
+  /**
+   * The one width the two repositories differ in: D, the LLM's hidden size, which the region
+   * sampler's output and the LLM's region embeddings share (4096 for the real 7B model, 1024 for
+   * the dev LLM).
+   */
   @Test
-  void realDeploymentsRunEncodersOnGpuWithDynamicBatchingAndPythonForTheRest() throws Exception {
+  void theRegionWidthIsTheLlmsHiddenSizeInBothRepositoriesAndTheSameOnBothSides() throws Exception {
+    assertThat(regionWidths(DEV)).containsExactly(1024L, 1024L);
+    assertThat(regionWidths(REAL)).containsExactly(4096L, 4096L);
+  }
+
+  /** D as {@code ferret_region_sampler}'s output and {@code ferret_llm}'s input declare it. */
+  private static List<Long> regionWidths(Path repository) throws Exception {
+    ModelConfig sampler =
+        ModelConfigs.parse(
+            Files.readString(repository.resolve("ferret_region_sampler").resolve("config.pbtxt")),
+            "ferret_region_sampler");
+    ModelConfig llm =
+        ModelConfigs.parse(
+            Files.readString(repository.resolve("ferret_llm").resolve("config.pbtxt")),
+            "ferret_llm");
+    List<Long> out = sampler.getOutput(0).getDimsList();
+    List<Long> in =
+        llm.getInputList().stream()
+            .filter(i -> i.getName().equals("region_embeddings"))
+            .findFirst()
+            .orElseThrow()
+            .getDimsList();
+    return List.of(out.get(out.size() - 1), in.get(in.size() - 1));
+  }
+
+  /** The config with D (see above) replaced by -1. */
+  private static ModelConfig regionWidthOpen(ModelConfig config) {
+    ModelConfig.Builder b = config.toBuilder();
+    if (config.getName().equals("ferret_region_sampler")) {
+      b.setOutput(0, config.getOutput(0).toBuilder().setDims(1, -1));
+    }
+    for (int i = 0; i < config.getInputCount(); i++) {
+      if (config.getInput(i).getName().equals("region_embeddings")) {
+        b.setInput(i, config.getInput(i).toBuilder().setDims(1, -1));
+      }
+    }
+    return b.build();
+  }
+
+  @Test
+  void realDeploymentsRunTheOnnxModelsOnGpuAndTheLlmOnPython() throws Exception {
     for (String encoder : List.of("clip_vision", "dinov2_vision")) {
       ModelConfig c =
           ModelConfigs.parse(
@@ -79,12 +126,19 @@ class ModelConfigsTest {
           .extracting(ModelInstanceGroup::getKind)
           .containsExactly(ModelInstanceGroup.Kind.KIND_GPU);
     }
-    for (String python : List.of("ferret_region_sampler", "ferret_llm")) {
-      ModelConfig c =
-          ModelConfigs.parse(
-              Files.readString(REAL.resolve(python).resolve("config.pbtxt")), python);
-      assertThat(c.getBackend()).isEqualTo("python");
-    }
+    // the exported GeoRegionSampler (triton/region-sampler): no Python backend needed
+    ModelConfig sampler =
+        ModelConfigs.parse(
+            Files.readString(REAL.resolve("ferret_region_sampler").resolve("config.pbtxt")),
+            "ferret_region_sampler");
+    assertThat(sampler.getPlatform()).isEqualTo("onnxruntime_onnx");
+    assertThat(sampler.getInstanceGroupList())
+        .extracting(ModelInstanceGroup::getKind)
+        .containsExactly(ModelInstanceGroup.Kind.KIND_GPU);
+    ModelConfig llm =
+        ModelConfigs.parse(
+            Files.readString(REAL.resolve("ferret_llm").resolve("config.pbtxt")), "ferret_llm");
+    assertThat(llm.getBackend()).isEqualTo("python");
   }
 
   @Test

@@ -12,13 +12,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * An in-process stand-in for {@code ferret_region_sampler}. Its embedding is checkable: {@code
- * [mean x, mean y, h, w]} of the points and the feature map it received (4 channels, unlike the
- * feature maps' channels, so callers must read the size from the tensor).
+ * [mean x, mean y, h, w, fps_start]} of the points, the feature map and the start index it received
+ * (5 channels, unlike the feature maps' channels, so callers must read the size from the tensor).
  */
 public final class FakeRegionSampler extends FakeTritonModel {
 
   public static final String MODEL = "ferret_region_sampler";
-  public static final int CHANNELS = 4;
+  public static final int CHANNELS = 5;
 
   /** What one call received. */
   public record Call(String requestIdHeader, ModelInferRequest request) {}
@@ -31,7 +31,10 @@ public final class FakeRegionSampler extends FakeTritonModel {
   public FakeRegionSampler() {
     super(
         MODEL,
-        List.of(tensor("features", "FP16", 1, -1, -1, -1), tensor("points", "FP32", 1, 512, 2)),
+        List.of(
+            tensor("features", "FP16", 1, -1, -1, -1),
+            tensor("points", "FP32", 1, 512, 2),
+            tensor("fps_start", "INT64", 1)),
         List.of(tensor("region_feature", "FP16", 1, -1)));
   }
 
@@ -64,7 +67,8 @@ public final class FakeRegionSampler extends FakeTritonModel {
       sy += points[2 * i + 1];
     }
     List<Long> shape = request.getInputs(0).getShapeList();
-    return new float[] {sx / n, sy / n, shape.get(1), shape.get(2)};
+    long start = TensorCodec.int64s(rawInput(request, 2).toByteArray())[0];
+    return new float[] {sx / n, sy / n, shape.get(1), shape.get(2), start};
   }
 
   @Override

@@ -151,15 +151,14 @@ public final class Fusion {
       ByteString embeddings = ByteString.EMPTY;
       int regionChannels = -1;
       for (int i = 0; i < masks.size(); i++) {
+        long seed = PointSampler.seed(context.getRequestId(), i);
         float[] points =
             PointSampler.onCanvas(
                 PointSampler.points(
-                    masks.get(i),
-                    layout.getImageWidth(),
-                    layout.getImageHeight(),
-                    PointSampler.seed(context.getRequestId(), i)),
+                    masks.get(i), layout.getImageWidth(), layout.getImageHeight(), seed),
                 layout);
-        RegionSampler.Embedding e = sampler.sample(context, map, points);
+        RegionSampler.Embedding e =
+            sampler.sample(context, map, points, PointSampler.fpsStart(seed));
         if (regionChannels >= 0 && e.channels() != regionChannels) {
           throw new PermanentFailure(
               "inference_rejected",

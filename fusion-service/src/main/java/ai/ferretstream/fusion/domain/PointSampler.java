@@ -29,6 +29,16 @@ public final class PointSampler {
   }
 
   /**
+   * The index farthest-point sampling starts from for a region of this seed, in {@code [0, }{@value
+   * #POINTS}{@code )}: the region sampler's {@code fps_start}. Ferret draws it with {@code
+   * torch.randint}; drawing it from the seed keeps a request's embedding the same on every replay.
+   * A stream of its own (the seed mixed with a constant), so it does not follow the point draws.
+   */
+  public static int fpsStart(long seed) {
+    return new SplittableRandom(seed ^ 0x5f5f_4650_535f_5354L).nextInt(POINTS);
+  }
+
+  /**
    * Indices of {@code count} mask pixels: distinct when the mask has at least {@code count} pixels;
    * otherwise every pixel once, in index order, then random repeats.
    */

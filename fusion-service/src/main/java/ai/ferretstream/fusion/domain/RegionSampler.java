@@ -11,9 +11,12 @@ public interface RegionSampler {
    *
    * @param map {@code H_a} as FP16 {@code [1, h, w, C]}
    * @param points {@value PointSampler#POINTS} {@code (x / W, y / H)} pairs
-   * @return the embedding, FP16 {@code [1, C']}
+   * @param fpsStart the point farthest-point sampling starts from, in {@code [0, }{@value
+   *     PointSampler#POINTS}{@code )} (Ferret draws it at random; here it is drawn from the
+   *     request's seed, so the model holds no RNG)
+   * @return the embedding, FP16 {@code [1, D]}: already in the LLM's embedding space
    */
-  Embedding sample(RequestContext context, FeatureMap map, float[] points);
+  Embedding sample(RequestContext context, FeatureMap map, float[] points, int fpsStart);
 
   /** An FP16 feature map {@code [height, width, channels]}. */
   record FeatureMap(int height, int width, int channels, ByteString fp16) {}

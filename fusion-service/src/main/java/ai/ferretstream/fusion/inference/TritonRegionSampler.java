@@ -23,10 +23,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@link RegionSampler} on Triton's {@code ferret_region_sampler} ({@code max_batch_size 0}):
- * {@code features} FP16 {@code [1, h, w, C]} and {@code points} FP32 {@code [1, 512, 2]} in, {@code
- * region_feature} FP16 {@code [1, C']} out. One unary {@code ModelInfer} per region, with a
- * deadline of the call timeout or the request's remaining time, whichever is shorter, and the
- * request id as metadata.
+ * {@code features} FP16 {@code [1, h, w, d]}, {@code points} FP32 {@code [1, 512, 2]} and {@code
+ * fps_start} INT64 {@code [1]} in, {@code region_feature} FP16 {@code [1, D]} out (d the encoders'
+ * width, D the LLM's: the model's output Linear maps one onto the other). One unary {@code
+ * ModelInfer} per region, with a deadline of the call timeout or the request's remaining time,
+ * whichever is shorter, and the request id as metadata.
  *
  * <p>With a {@link SharedMemoryPool} (a co-located server), {@code H_a}, the call's one large input
  * (about 7 MB for a 3×2 grid), is copied into a leased slot instead of the message; the slot goes
@@ -36,6 +37,7 @@ public final class TritonRegionSampler implements RegionSampler {
 
   public static final String INPUT_FEATURES = "features";
   public static final String INPUT_POINTS = "points";
+  public static final String INPUT_FPS_START = "fps_start";
   public static final String OUTPUT = "region_feature";
 
   private final GRPCInferenceServiceBlockingStub stub;
@@ -73,19 +75,24 @@ public final class TritonRegionSampler implements RegionSampler {
         "",
         List.of(
             new ModelContract.Tensor(INPUT_FEATURES, "FP16", 1, -1, -1, -1),
-            new ModelContract.Tensor(INPUT_POINTS, "FP32", 1, PointSampler.POINTS, 2)),
+            new ModelContract.Tensor(INPUT_POINTS, "FP32", 1, PointSampler.POINTS, 2),
+            new ModelContract.Tensor(INPUT_FPS_START, "INT64", 1)),
         List.of(new ModelContract.Tensor(OUTPUT, "FP16", 1, -1)));
   }
 
   @Override
-  public Embedding sample(RequestContext context, FeatureMap map, float[] points) {
+  public Embedding sample(RequestContext context, FeatureMap map, float[] points, int fpsStart) {
     if (points.length != PointSampler.POINTS * 2) {
       throw new IllegalArgumentException("expected " + PointSampler.POINTS + " points");
+    }
+    if (fpsStart < 0 || fpsStart >= PointSampler.POINTS) {
+      throw new IllegalArgumentException(
+          "fps_start " + fpsStart + " is outside [0, " + PointSampler.POINTS + ")");
     }
     SharedMemoryPool.Lease slot =
         sharedMemory == null ? null : sharedMemory.lease(map.fp16().size());
     try {
-      return embedding(call(context, request(context, map, points, slot), slot));
+      return embedding(call(context, request(context, map, points, fpsStart, slot), slot));
     } finally {
       if (slot != null) {
         slot.close();
@@ -94,7 +101,11 @@ public final class TritonRegionSampler implements RegionSampler {
   }
 
   private ModelInferRequest request(
-      RequestContext context, FeatureMap map, float[] points, SharedMemoryPool.Lease slot) {
+      RequestContext context,
+      FeatureMap map,
+      float[] points,
+      int fpsStart,
+      SharedMemoryPool.Lease slot) {
     ModelInferRequest.InferInputTensor.Builder features =
         ModelInferRequest.InferInputTensor.newBuilder()
             .setName(INPUT_FEATURES)
@@ -118,12 +129,18 @@ public final class TritonRegionSampler implements RegionSampler {
                     .addShape(1)
                     .addShape(PointSampler.POINTS)
                     .addShape(2))
+            .addInputs(
+                ModelInferRequest.InferInputTensor.newBuilder()
+                    .setName(INPUT_FPS_START)
+                    .setDatatype("INT64")
+                    .addShape(1))
             .addOutputs(ModelInferRequest.InferRequestedOutputTensor.newBuilder().setName(OUTPUT));
     if (slot == null) {
       request.addRawInputContents(map.fp16()); // raw entries: the inputs outside shared memory
     }
     return request
         .addRawInputContents(UnsafeByteOperations.unsafeWrap(TensorCodec.floatsToFp32(points)))
+        .addRawInputContents(UnsafeByteOperations.unsafeWrap(TensorCodec.int64Bytes(fpsStart)))
         .build();
   }
 

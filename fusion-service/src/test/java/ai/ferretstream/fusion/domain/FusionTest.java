@@ -36,11 +36,13 @@ class FusionTest {
 
   private final List<RegionSampler.FeatureMap> maps = new ArrayList<>();
   private final List<float[]> pointSets = new ArrayList<>();
+  private final List<Integer> fpsStarts = new ArrayList<>();
 
   private final RegionSampler sampler =
-      (context, map, points) -> {
+      (context, map, points, fpsStart) -> {
         maps.add(map);
         pointSets.add(points);
+        fpsStarts.add(fpsStart);
         float[] e = {pointSets.size(), 0.5f, -1f};
         return new RegionSampler.Embedding(3, ByteString.copyFrom(TensorCodec.floatsToFp16(e)));
       };
@@ -122,6 +124,11 @@ class FusionTest {
       assertThat(point[2 * i] * 900).isBetween(444.9f, 455.1f);
       assertThat(point[2 * i + 1] * 600).isBetween(294.9f, 305.1f);
     }
+    // each region's FPS start index comes from its own seed
+    assertThat(fpsStarts)
+        .containsExactly(
+            PointSampler.fpsStart(PointSampler.seed(context.getRequestId(), 0)),
+            PointSampler.fpsStart(PointSampler.seed(context.getRequestId(), 1)));
   }
 
   @Test

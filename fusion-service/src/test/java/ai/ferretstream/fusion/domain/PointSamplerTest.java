@@ -126,4 +126,18 @@ class PointSamplerTest {
     assertThat(PointSampler.onCanvas(new float[] {0.25f, 0.75f}, stretch))
         .containsExactly(0.25f, 0.75f);
   }
+
+  @Test
+  void theFpsStartIsAPointIndexThatFollowsTheSeedAndSpreadsOverThePoints() {
+    long seed = PointSampler.seed("req-1", 0);
+    assertThat(PointSampler.fpsStart(seed)).isEqualTo(PointSampler.fpsStart(seed));
+    java.util.Set<Integer> starts = new java.util.HashSet<>();
+    for (int region = 0; region < 200; region++) {
+      int start = PointSampler.fpsStart(PointSampler.seed("req-1", region));
+      assertThat(start).isBetween(0, PointSampler.POINTS - 1);
+      starts.add(start);
+    }
+    // 200 draws from 512 values: a constant or a narrow stream would give far fewer
+    assertThat(starts).hasSizeGreaterThan(120);
+  }
 }

@@ -71,10 +71,10 @@ class TritonRegionSamplerTest {
   @Test
   void sendsTheMapAndThePointsAsRawTensorsAndReadsTheEmbeddingSize() {
     RegionSampler.Embedding e =
-        sampler.sample(TestFeatures.context("req-7", 0), map(48, 72, 8), points());
+        sampler.sample(TestFeatures.context("req-7", 0), map(48, 72, 8), points(), 3);
     assertThat(e.channels()).isEqualTo(FakeRegionSampler.CHANNELS);
     assertThat(TensorCodec.fp16ToFloats(e.fp16().toByteArray()))
-        .containsExactly(0.25f, 0.25f, 48f, 72f);
+        .containsExactly(0.25f, 0.25f, 48f, 72f, 3f);
     FakeRegionSampler.Call call = fake.calls().get(0);
     assertThat(call.requestIdHeader()).isEqualTo("req-7");
     ModelInferRequest request = call.request();
@@ -86,14 +86,31 @@ class TritonRegionSamplerTest {
     assertThat(request.getInputs(1).getName()).isEqualTo("points");
     assertThat(request.getInputs(1).getDatatype()).isEqualTo("FP32");
     assertThat(request.getInputs(1).getShapeList()).containsExactly(1L, 512L, 2L);
+    assertThat(request.getInputs(2).getName()).isEqualTo("fps_start");
+    assertThat(request.getInputs(2).getDatatype()).isEqualTo("INT64");
+    assertThat(request.getInputs(2).getShapeList()).containsExactly(1L);
     assertThat(request.getRawInputContents(0).size()).isEqualTo(48 * 72 * 8 * 2);
     assertThat(request.getRawInputContents(1).size()).isEqualTo(512 * 2 * 4);
+    assertThat(TensorCodec.int64s(request.getRawInputContents(2).toByteArray()))
+        .containsExactly(3L);
+  }
+
+  @Test
+  void aStartIndexOutsideThePointsIsRefusedBeforeAnyCall() {
+    for (int start : new int[] {-1, 512}) {
+      assertThatThrownBy(
+              () -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points(), start))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("fps_start " + start);
+    }
+    assertThat(fake.calls()).isEmpty();
   }
 
   @Test
   void unavailableServerIsATransientFailure() {
     fake.failWith(Status.UNAVAILABLE.withDescription("loading"));
-    assertThatThrownBy(() -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points()))
+    assertThatThrownBy(
+            () -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points(), 3))
         .isInstanceOf(TransientFailure.class)
         .hasMessageContaining("UNAVAILABLE");
   }
@@ -101,7 +118,8 @@ class TritonRegionSamplerTest {
   @Test
   void rejectedInputIsAPermanentFailure() {
     fake.failWith(Status.INVALID_ARGUMENT.withDescription("bad shape"));
-    assertThatThrownBy(() -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points()))
+    assertThatThrownBy(
+            () -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points(), 3))
         .isInstanceOfSatisfying(
             PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("inference_rejected"));
   }
@@ -109,7 +127,8 @@ class TritonRegionSamplerTest {
   @Test
   void outputOfTheWrongDatatypeIsAPermanentFailure() {
     fake.outputDatatype("FP32");
-    assertThatThrownBy(() -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points()))
+    assertThatThrownBy(
+            () -> sampler.sample(TestFeatures.context("r", 0), map(2, 2, 2), points(), 3))
         .isInstanceOf(PermanentFailure.class)
         .hasMessageContaining("expected FP16");
   }
@@ -153,17 +172,18 @@ class TritonRegionSamplerTest {
       TritonRegionSampler shared = sharedSampler(pool);
       RegionSampler.FeatureMap map = numberedMap(12, 18, 8);
 
-      RegionSampler.Embedding first = shared.sample(TestFeatures.context("s", 0), map, points());
-      RegionSampler.Embedding second = shared.sample(TestFeatures.context("s", 0), map, points());
+      RegionSampler.Embedding first = shared.sample(TestFeatures.context("s", 0), map, points(), 3);
+      RegionSampler.Embedding second =
+          shared.sample(TestFeatures.context("s", 0), map, points(), 3);
 
       assertThat(TensorCodec.fp16ToFloats(first.fp16().toByteArray()))
-          .containsExactly(0.25f, 0.25f, 12f, 18f);
+          .containsExactly(0.25f, 0.25f, 12f, 18f, 3f);
       assertThat(second.fp16()).isEqualTo(first.fp16());
       for (FakeRegionSampler.Call call : fake.calls()) {
-        // one slot, used by both calls in turn: the map in shared memory, only the points raw
+        // one slot, used by both calls in turn: the map in shared memory, the points and start raw
         assertThat(call.request().getInputs(0).getParametersMap())
             .containsKey("shared_memory_region");
-        assertThat(call.request().getRawInputContentsCount()).isEqualTo(1);
+        assertThat(call.request().getRawInputContentsCount()).isEqualTo(2);
         assertThat(call.request().getRawInputContents(0).size()).isEqualTo(512 * 2 * 4);
       }
       assertThat(fake.features())
@@ -176,14 +196,14 @@ class TritonRegionSamplerTest {
   void aServerThatForgotTheRegionsGetsThemAgainAndTheCallIsRetriedOnce() {
     try (SharedMemoryPool pool = onePool()) {
       TritonRegionSampler shared = sharedSampler(pool);
-      shared.sample(TestFeatures.context("r", 0), map(2, 2, 2), points());
+      shared.sample(TestFeatures.context("r", 0), map(2, 2, 2), points(), 3);
       fake.forgetSharedMemory();
 
       RegionSampler.Embedding e =
-          shared.sample(TestFeatures.context("r", 0), map(4, 6, 2), points());
+          shared.sample(TestFeatures.context("r", 0), map(4, 6, 2), points(), 3);
 
       assertThat(TensorCodec.fp16ToFloats(e.fp16().toByteArray()))
-          .containsExactly(0.25f, 0.25f, 4f, 6f);
+          .containsExactly(0.25f, 0.25f, 4f, 6f, 3f);
       assertThat(fake.calls()).hasSize(3); // refused once, then served
       assertThat(fake.sharedMemoryRegions()).hasSize(1);
     }

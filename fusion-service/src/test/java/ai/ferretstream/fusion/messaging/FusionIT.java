@@ -246,6 +246,12 @@ class FusionIT {
         .isEqualTo(TensorCodec.floatsToFp16(FakeRegionSampler.embedding(request)));
     assertThat(embedding[0] * 640).isBetween(100f, 299f); // mean x of points inside the box
     assertThat(embedding[1] * 320).isBetween(50f, 149f);
+    // the FPS start index drawn from the region's seed, as the region sampler's fps_start
+    assertThat(embedding[4])
+        .isEqualTo(
+            (float)
+                ai.ferretstream.fusion.domain.PointSampler.fpsStart(
+                    ai.ferretstream.fusion.domain.PointSampler.seed("it-a", 0)));
     assertThat(answers("it-a")).isEmpty();
     assertThat(answers("it-b")).isEmpty();
   }

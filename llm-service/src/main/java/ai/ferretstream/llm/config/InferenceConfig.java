@@ -28,16 +28,24 @@ class InferenceConfig {
       LlmProperties properties,
       ObjectProvider<SharedMemoryPool> sharedMemory) {
     String model = properties.llm().model();
+    long regionWidth = -1;
     if (inference.verifyOnStartup()) {
-      TritonLlmClient.contract(model)
-          .verifyAtStartup(tritonChannel, inference.target(), inference.callTimeout());
-      log.info("model {} at {} matches the contract", model, inference.target());
+      regionWidth =
+          TritonLlmClient.regionWidth(
+              TritonLlmClient.contract(model)
+                  .verifyAtStartup(tritonChannel, inference.target(), inference.callTimeout()));
+      log.info(
+          "model {} at {} matches the contract; region embeddings {} wide",
+          model,
+          inference.target(),
+          regionWidth > 0 ? regionWidth : "any");
     }
     return new TritonLlmClient(
         GRPCInferenceServiceGrpc.newStub(tritonChannel)
             .withMaxInboundMessageSize(inference.maxMessageBytes())
             .withMaxOutboundMessageSize(inference.maxMessageBytes()),
         model,
-        sharedMemory.getIfAvailable());
+        sharedMemory.getIfAvailable(),
+        regionWidth);
   }
 }

@@ -3,6 +3,7 @@ package ai.ferretstream.llm.inference;
 import ai.ferretstream.boot.inference.ModelContract;
 import ai.ferretstream.boot.inference.SharedMemoryPool;
 import ai.ferretstream.boot.inference.TritonErrors;
+import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceStub;
 import ai.ferretstream.proto.inference.InferParameter;
@@ -53,6 +54,7 @@ public final class TritonLlmClient {
   private final GRPCInferenceServiceStub stub;
   private final String model;
   private final SharedMemoryPool sharedMemory;
+  private final long regionWidth;
 
   public TritonLlmClient(GRPCInferenceServiceStub stub, String model) {
     this(stub, model, null);
@@ -64,9 +66,38 @@ public final class TritonLlmClient {
    */
   public TritonLlmClient(
       GRPCInferenceServiceStub stub, String model, SharedMemoryPool sharedMemory) {
+    this(stub, model, sharedMemory, -1);
+  }
+
+  /**
+   * @param regionWidth D, the width of {@code region_embeddings} the model declares (the LLM's
+   *     hidden size, read from its metadata at start-up), or -1 when unknown: a request without
+   *     regions then sends {@code [0, C]} with C the image tokens' width, and region embeddings of
+   *     another width are left to the server to refuse
+   */
+  public TritonLlmClient(
+      GRPCInferenceServiceStub stub,
+      String model,
+      SharedMemoryPool sharedMemory,
+      long regionWidth) {
     this.stub = stub;
     this.model = model;
     this.sharedMemory = sharedMemory;
+    this.regionWidth = regionWidth;
+  }
+
+  /**
+   * D as model metadata declares it: the last dimension of {@code region_embeddings}, or -1 when it
+   * is variable or the input is missing.
+   */
+  public static long regionWidth(ai.ferretstream.proto.inference.ModelMetadataResponse metadata) {
+    for (var input : metadata.getInputsList()) {
+      if (input.getName().equals(INPUT_REGION_EMBEDDINGS) && input.getShapeCount() == 2) {
+        long width = input.getShape(1);
+        return width > 0 ? width : -1;
+      }
+    }
+    return -1;
   }
 
   public String model() {
@@ -132,7 +163,21 @@ public final class TritonLlmClient {
    */
   ModelInferRequest inferRequest(
       GenerationRequest r, long timeoutMillis, SharedMemoryPool.Lease slot) {
-    int regionChannels = r.regions() > 0 ? r.regionChannels() : r.channels();
+    long regionChannels;
+    if (r.regions() == 0) {
+      regionChannels = regionWidth > 0 ? regionWidth : r.channels();
+    } else if (regionWidth > 0 && r.regionChannels() != regionWidth) {
+      throw new PermanentFailure(
+          "inference_rejected",
+          model
+              + " takes region embeddings "
+              + regionWidth
+              + " wide (the LLM's hidden size) but the region sampler gave "
+              + r.regionChannels()
+              + ": the sampler's output width must equal the LLM's (triton/README.md)");
+    } else {
+      regionChannels = r.regionChannels();
+    }
     ModelInferRequest.InferInputTensor imageTokens =
         input(INPUT_IMAGE_TOKENS, "FP16", r.tokens(), r.channels());
     if (slot != null) {

@@ -166,7 +166,14 @@ class Answerer {
       if (generation.cancelled()) {
         sends.send(done(answer, context, request, "cancelled", 0));
       } else {
-        generation.attach(client.generate(request, deadline - now, generation));
+        TritonLlmClient.Call call;
+        try {
+          call = client.generate(request, deadline - now, generation);
+        } catch (PermanentFailure refused) {
+          imageTokens.release(fused); // refused before the call: a redelivery is refused again
+          throw refused;
+        }
+        generation.attach(call);
         // the call has serialized the tensors: the stream keeps only what the answer needs
         request = request.withoutTensors();
         stream(generation, answer, sends, context, request, deadline);

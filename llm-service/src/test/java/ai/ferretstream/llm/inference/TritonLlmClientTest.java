@@ -1,12 +1,15 @@
 package ai.ferretstream.llm.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ai.ferretstream.boot.inference.SharedMemoryPool;
+import ai.ferretstream.proto.failure.PermanentFailure;
 import ai.ferretstream.proto.failure.TransientFailure;
 import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc;
 import ai.ferretstream.proto.inference.ModelInferRequest;
+import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.tensor.TensorBytes;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.testsupport.FakeLlm;
@@ -148,6 +151,49 @@ class TritonLlmClientTest {
     ModelInferRequest r = fake.calls().get(0).request();
     assertThat(r.getInputs(3).getShapeList()).containsExactly(0L, 4L);
     assertThat(r.getRawInputContents(3).isEmpty()).isTrue();
+  }
+
+  /**
+   * A model that declares its region width D (the LLM's hidden size, read from its metadata at
+   * start-up) gets {@code [0, D]} for no regions, whatever the image tokens' width.
+   */
+  @Test
+  void noRegionsIsAnEmptyTensorOfTheModelsRegionWidthWhenItIsKnown() {
+    TritonLlmClient wide =
+        new TritonLlmClient(GRPCInferenceServiceGrpc.newStub(channel), FakeLlm.MODEL, null, 4096);
+    ModelInferRequest r = wide.inferRequest(request("g-w", "hello", 0), 10_000);
+    assertThat(r.getInputs(3).getName()).isEqualTo("region_embeddings");
+    assertThat(r.getInputs(3).getShapeList()).containsExactly(0L, 4096L);
+    assertThat(r.getRawInputContents(3).isEmpty()).isTrue();
+    // regions of that width go as they are
+    TritonLlmClient three =
+        new TritonLlmClient(GRPCInferenceServiceGrpc.newStub(channel), FakeLlm.MODEL, null, 3);
+    assertThat(three.inferRequest(request("g-3w", "a <region_fea>", 1), 10_000).getInputs(3))
+        .satisfies(t -> assertThat(t.getShapeList()).containsExactly(1L, 3L));
+  }
+
+  @Test
+  void regionEmbeddingsOfAnotherWidthThanTheModelsAreRefusedBeforeTheCall() {
+    TritonLlmClient wide =
+        new TritonLlmClient(GRPCInferenceServiceGrpc.newStub(channel), FakeLlm.MODEL, null, 4096);
+    assertThatThrownBy(() -> wide.generate(request("g-x", "a <region_fea>", 1), 10_000, sink))
+        .isInstanceOfSatisfying(
+            PermanentFailure.class, e -> assertThat(e.code()).isEqualTo("inference_rejected"))
+        .hasMessageContaining("takes region embeddings 4096 wide")
+        .hasMessageContaining("the region sampler gave 3");
+    assertThat(fake.calls()).isEmpty();
+  }
+
+  @Test
+  void theRegionWidthIsReadFromTheModelsMetadata() {
+    ModelMetadataResponse.Builder metadata = ModelMetadataResponse.newBuilder();
+    metadata.addInputsBuilder().setName("image_tokens").addShape(-1).addShape(1024);
+    metadata.addInputsBuilder().setName("region_embeddings").addShape(-1).addShape(4096);
+    assertThat(TritonLlmClient.regionWidth(metadata.build())).isEqualTo(4096);
+    metadata.getInputsBuilder(1).setShape(1, -1);
+    assertThat(TritonLlmClient.regionWidth(metadata.build())).isEqualTo(-1);
+    assertThat(TritonLlmClient.regionWidth(ModelMetadataResponse.getDefaultInstance()))
+        .isEqualTo(-1);
   }
 
   @Test
