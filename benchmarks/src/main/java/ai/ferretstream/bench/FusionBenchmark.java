@@ -268,7 +268,7 @@ public class FusionBenchmark {
     }
     RegionSampler.Embedding e =
         new RegionSampler.Embedding(channels, ByteString.copyFrom(embedding));
-    return (context, map, points) -> e;
+    return (context, map, points, fpsStart) -> e;
   }
 
   /**
