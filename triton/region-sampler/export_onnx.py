@@ -60,15 +60,20 @@ def export(sampler: RegionSampler, out: pathlib.Path) -> None:
         dynamic_axes={"features": {1: "h", 2: "w"}}, do_constant_folding=True)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, type=pathlib.Path)
+def add_weight_arguments(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint or --random-seed, and --hidden-size: where the weights come from, and D."""
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--checkpoint", help="a Ferret checkpoint (state dict) to take weights from")
     source.add_argument("--random-seed", type=int, default=7,
                         help="random weights of the real shapes (the default; no weights are public)")
     parser.add_argument("--hidden-size", type=int,
                         help="D, the LLM's hidden size (default 4096, Vicuna-7B; 5120 for 13B)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=pathlib.Path)
+    add_weight_arguments(parser)
     parser.add_argument("--tiny", action="store_true", help="the tiny test configuration")
     parser.add_argument("--transpose-quirk", action="store_true",
                         help="read features as Ferret v1's code does (column = y, row = x)")

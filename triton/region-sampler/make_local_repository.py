@@ -1,5 +1,4 @@
-"""Builds a model repository for the local stack with the exported region sampler in place of the
-dev one:
+"""Builds a local model repository: the exported region sampler in place of the dev one.
 
     /usr/bin/python3 triton/region-sampler/make_local_repository.py --out DIR \
         [--checkpoint ferret.bin | --random-seed 7] [--hidden-size 4096]
@@ -68,13 +67,10 @@ def llm_config(width: int) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=pathlib.Path)
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--checkpoint", help="a Ferret checkpoint (state dict) to take weights from")
-    source.add_argument("--random-seed", type=int, default=7,
-                        help="random weights of the real shapes (the default; no weights are public)")
-    parser.add_argument("--hidden-size", type=int, default=4096,
-                        help="D, the LLM's hidden size (default 4096, Vicuna-7B; 5120 for 13B)")
+    export_onnx.add_weight_arguments(parser)
     args = parser.parse_args(argv)
+    if args.hidden_size is None:
+        args.hidden_size = export_onnx.SamplerConfig.real().output_dim
     if args.hidden_size < 3:
         parser.error("--hidden-size must be at least 3 (the dev LLM reads channels 0..2)")
 

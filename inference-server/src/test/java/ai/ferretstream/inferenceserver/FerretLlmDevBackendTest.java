@@ -31,7 +31,16 @@ class FerretLlmDevBackendTest {
 
   /** Runs a request through decoding and the backend; returns the streamed pieces. */
   List<String> run(ModelInferRequest request, List<Boolean> lastFlags) {
-    InferInputs inputs = RequestDecoder.decode(request, CONFIG);
+    return run(backend, CONFIG, request, lastFlags);
+  }
+
+  /** {@link #run(ModelInferRequest, List)} on a backend of another config. */
+  static List<String> run(
+      FerretLlmDevBackend backend,
+      ModelConfig config,
+      ModelInferRequest request,
+      List<Boolean> lastFlags) {
+    InferInputs inputs = RequestDecoder.decode(request, config);
     List<String> pieces = new ArrayList<>();
     backend.execute(
         inputs,
@@ -193,24 +202,7 @@ class FerretLlmDevBackendTest {
             .setInputs(3, input("region_embeddings", "FP16", 1, d))
             .setRawInputContents(3, TestTensors.fp16(rows))
             .build();
-    FerretLlmDevBackend backend = new FerretLlmDevBackend(wide);
-    InferInputs inputs = RequestDecoder.decode(r, wide);
-    List<String> pieces = new ArrayList<>();
-    backend.execute(
-        inputs,
-        List.of("text_output"),
-        new ModelBackend.ResponseSink() {
-          @Override
-          public void send(List<Tensor> outputs, boolean last) {
-            pieces.add(
-                TensorCodec.bytesTensorToStrings(outputs.get(0).data().toByteArray()).get(0));
-          }
-
-          @Override
-          public boolean cancelled() {
-            return false;
-          }
-        });
+    List<String> pieces = run(new FerretLlmDevBackend(wide), wide, r, new ArrayList<>());
     assertThat(String.join("", pieces)).isEqualTo("It is green.");
     // the dev width's request does not fit the wide config
     assertThatThrownBy(

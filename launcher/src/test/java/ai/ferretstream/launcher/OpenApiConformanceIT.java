@@ -8,13 +8,9 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.dialect.Dialects;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +34,7 @@ class OpenApiConformanceIT {
   private static final JsonMapper JSON = JsonMapper.shared();
 
   private static LocalStack stack;
-  private static HttpClient http;
+  private static GatewayClient gateway;
   private static JsonNode document;
   private static SchemaRegistry schemas;
   private static String image;
@@ -46,7 +42,7 @@ class OpenApiConformanceIT {
   @BeforeAll
   static void start() throws Exception {
     stack = LocalStack.builder().gatewayPort(0).kafkaPort(0).grpcPort(0).start();
-    http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    gateway = new GatewayClient(stack.gatewayUrl(), Duration.ofSeconds(60));
     HttpResponse<String> served = get("/openapi.json");
     assertThat(served.statusCode()).isEqualTo(200);
     document = JSON.readTree(served.body());
@@ -64,26 +60,16 @@ class OpenApiConformanceIT {
   }
 
   private static HttpResponse<String> get(String path) throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path))
-            .timeout(Duration.ofSeconds(60))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return gateway.get(path);
   }
 
   private static HttpResponse<String> post(String path, String contentType, byte[] body)
       throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path))
-            .timeout(Duration.ofSeconds(60))
-            .header("Content-Type", contentType)
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return gateway.post(path, contentType, body);
   }
 
   private static HttpResponse<String> postJson(String path, JsonNode body) throws Exception {
-    return post(path, "application/json", JSON.writeValueAsBytes(body));
+    return gateway.postJson(path, body);
   }
 
   /** The schema of a response, following a {@code $ref} to {@code components/responses}. */
@@ -127,25 +113,7 @@ class OpenApiConformanceIT {
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.headers().firstValue("Content-Type").orElse(""))
         .startsWith("text/event-stream");
-    List<JsonNode> events = new ArrayList<>();
-    for (String block : response.body().split("\n\n")) {
-      if (block.isBlank()) {
-        continue;
-      }
-      ObjectNode event = JSON.createObjectNode();
-      for (String line : block.split("\n")) {
-        if (line.startsWith("event: ")) {
-          event.put("event", line.substring(7));
-        } else if (line.startsWith("data: ")) {
-          String data = line.substring(6);
-          event.set(
-              "data",
-              data.startsWith("{") ? JSON.readTree(data) : JSON.getNodeFactory().stringNode(data));
-        }
-      }
-      events.add(event);
-    }
-    return events;
+    return GatewayClient.events(response.body());
   }
 
   private static List<JsonNode> assertStreamConforms(HttpResponse<String> response, String path) {
