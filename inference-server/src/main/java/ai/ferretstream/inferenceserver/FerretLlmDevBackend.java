@@ -123,7 +123,9 @@ final class FerretLlmDevBackend implements ModelBackend {
           "'"
               + e.name()
               + "' must have dims "
-              + Arrays.toString(e.dims()).replace(String.valueOf(HIDDEN_SIZE), "D")
+              + Arrays.stream(e.dims())
+                  .mapToObj(d -> d == HIDDEN_SIZE ? "D" : String.valueOf(d))
+                  .collect(Collectors.joining(", ", "[", "]"))
               + (Arrays.stream(e.dims()).anyMatch(d -> d == HIDDEN_SIZE)
                   ? " (D: the LLM's hidden size, at least 3)"
                   : "")
@@ -236,7 +238,9 @@ final class FerretLlmDevBackend implements ModelBackend {
     return out;
   }
 
-  /** Channels 0..2 of {@code rows} rows starting at {@code firstRow} of an FP16 [N,1024] tensor. */
+  /**
+   * Channels 0..2 of {@code rows} rows starting at {@code firstRow} of an FP16 [N, width] tensor.
+   */
   private static float[] firstChannels(Tensor t, int firstRow, int rows) {
     ByteBuffer buf = t.littleEndian();
     long width = t.dim(1);

@@ -9,6 +9,7 @@ import ai.ferretstream.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceSer
 import ai.ferretstream.proto.inference.InferParameter;
 import ai.ferretstream.proto.inference.ModelInferRequest;
 import ai.ferretstream.proto.inference.ModelInferResponse;
+import ai.ferretstream.proto.inference.ModelMetadataResponse;
 import ai.ferretstream.proto.inference.ModelStreamInferResponse;
 import ai.ferretstream.proto.tensor.TensorCodec;
 import ai.ferretstream.proto.triton.TritonHeaders;
@@ -90,7 +91,7 @@ public final class TritonLlmClient {
    * D as model metadata declares it: the last dimension of {@code region_embeddings}, or -1 when it
    * is variable or the input is missing.
    */
-  public static long regionWidth(ai.ferretstream.proto.inference.ModelMetadataResponse metadata) {
+  public static long regionWidth(ModelMetadataResponse metadata) {
     for (var input : metadata.getInputsList()) {
       if (input.getName().equals(INPUT_REGION_EMBEDDINGS) && input.getShapeCount() == 2) {
         long width = input.getShape(1);
